@@ -1,0 +1,40 @@
+# `make demo` and `make test` each set everything up from scratch (a .venv, the pinned stack) and
+# are idempotent: the install step re-runs only when pyproject.toml or constraints.txt changes.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# One stamp per extra set, so `make demo` does not need the dev tools and `make test` reuses it.
+$(VENV)/.stamp-train: pyproject.toml constraints.txt | $(PY)
+	$(PIP) -e ".[train]"
+	touch $@
+
+$(VENV)/.stamp-dev: pyproject.toml constraints.txt | $(PY)
+	$(PIP) -e ".[dev]"
+	touch $@
+
+demo: $(VENV)/.stamp-train
+	$(VENV)/bin/timedist demo
+
+lint: $(VENV)/.stamp-dev
+	$(VENV)/bin/ruff check src tests benchmarks
+
+typecheck: $(VENV)/.stamp-dev
+	$(VENV)/bin/mypy src
+
+unit: $(VENV)/.stamp-dev
+	$(VENV)/bin/pytest
+
+test: lint typecheck unit
+
+bench: $(VENV)/.stamp-dev
+	$(PY) benchmarks/time_distributed.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,22 @@
+"""timedist: Keras' temporal layers for PyTorch, done right and fast.
+
+>>> import torch, timedist
+>>> timedist.TimeDistributed(torch.nn.Linear(8, 10))(torch.randn(4, 12, 8)).shape
+torch.Size([4, 12, 10])
+"""
+
+from __future__ import annotations
+
+from .masking import last_valid, lengths_to_mask, mask_to_lengths, reverse_valid
+from .wrappers import TimeDistributed
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TimeDistributed",
+    "__version__",
+    "last_valid",
+    "lengths_to_mask",
+    "mask_to_lengths",
+    "reverse_valid",
+]

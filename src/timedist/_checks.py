@@ -1,0 +1,89 @@
+"""Argument and shape validation, and the one error template every public layer uses.
+
+Every shape error reads ``"<Layer>: expected <pattern>; got shape <shape>[ <where>][. <hint>]"``,
+for example ``"TimeDistributed(Conv2d): expected input (B, T, C, H, W) with C=3; got shape
+(8, 3, 64, 64)"``. Raise them at the public boundary, before torch sees the bad tensor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import torch
+
+__all__ = [
+    "check_choice",
+    "check_optional_positive_int",
+    "format_shape",
+    "layer_name",
+    "shape_error",
+    "type_error",
+    "value_error",
+]
+
+
+def format_shape(shape: Iterable[int]) -> str:
+    """``(8, 3, 64, 64)``; a 1-tuple prints as ``(8,)`` like Python does."""
+    dims = tuple(int(d) for d in shape)
+    return str(dims)
+
+
+def layer_name(wrapper: str, module: torch.nn.Module | None = None) -> str:
+    """The name used at the start of every message: ``"TimeDistributed(Conv2d)"``."""
+    return wrapper if module is None else f"{wrapper}({type(module).__name__})"
+
+
+def shape_error(
+    layer: str,
+    expected: str,
+    shape: Iterable[int],
+    *,
+    where: str = "",
+    hint: str = "",
+) -> ValueError:
+    """Build (not raise) the ValueError for a tensor of the wrong shape.
+
+    Args:
+        layer: who complains, e.g. ``"TimeDistributed(Linear)"``.
+        expected: the pattern, e.g. ``"input (B, T, ...) of rank >= 3"``.
+        shape: the full received shape.
+        where: which tensor, e.g. ``"at inputs[1]"`` (optional).
+        hint: the obvious fix, when there is one (optional).
+    """
+    message = f"{layer}: expected {expected}; got shape {format_shape(shape)}"
+    if where:
+        message += f" {where}"
+    if hint:
+        message += f". {hint}"
+    return ValueError(message)
+
+
+def value_error(layer: str, expected: str, got: object, *, hint: str = "") -> ValueError:
+    """Build the ValueError for a bad argument value: ``"<Layer>: expected <x>; got <value>"``."""
+    message = f"{layer}: expected {expected}; got {got!r}"
+    if hint:
+        message += f". {hint}"
+    return ValueError(message)
+
+
+def type_error(layer: str, expected: str, got: object) -> TypeError:
+    """Build the TypeError for an argument of the wrong type: ``"... expected X; got float"``."""
+    return TypeError(f"{layer}: expected {expected}; got {type(got).__name__}")
+
+
+def check_choice(layer: str, name: str, value: object, choices: Sequence[object]) -> None:
+    """Raise ValueError unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise value_error(layer, f"{name} to be one of {options}", value)
+
+
+def check_optional_positive_int(layer: str, name: str, value: object) -> int | None:
+    """Return ``value`` as an int (or None); raise TypeError/ValueError if it is not >= 1."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise type_error(layer, f"{name} to be an int or None", value)
+    if value < 1:
+        raise value_error(layer, f"{name} >= 1 or None", value)
+    return value

@@ -1,0 +1,382 @@
+"""Wrappers: layers that apply another module in a temporal way.
+
+``TimeDistributed`` applies a module to every time step with shared weights. Bidirectional (a
+later issue) will derive from the same ``Wrapper`` base.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+from itertools import chain
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call
+from torch.utils import _pytree as pytree
+from torch.utils.checkpoint import checkpoint as _checkpoint
+
+from ._checks import check_choice, check_optional_positive_int, layer_name, shape_error, type_error
+from .folding import choose_swap, fold, unfold
+from .masking import resolve_mask
+
+__all__ = ["TimeDistributed", "Wrapper"]
+
+_MODES = ("merge", "loop")
+
+
+class Wrapper(nn.Module):
+    """Base of the layers that wrap one module; its parameters live under ``module.<name>``."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        if not isinstance(module, nn.Module):
+            raise type_error(type(self).__name__, "an nn.Module to wrap", module)
+        self.module = module
+
+    @property
+    def name(self) -> str:
+        """``"TimeDistributed(Conv2d)"``: how error messages name this layer."""
+        return layer_name(type(self).__name__, self.module)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pytree helpers: inputs and outputs may be tensors or nested tuples/lists/dicts/namedtuples.
+
+
+def _map_tensors(fn: Callable[[Tensor], Any], tree: Any) -> Any:
+    """Apply ``fn`` to every tensor leaf of ``tree``; other leaves are kept as they are."""
+    return pytree.tree_map(lambda v: fn(v) if isinstance(v, Tensor) else v, tree)
+
+
+def _combine(trees: Sequence[Any], fn: Callable[[list[Tensor]], Tensor]) -> Any:
+    """Merge structurally equal trees leaf by leaf: ``fn([leaf of tree 0, leaf of tree 1, ...])``.
+
+    Non-tensor leaves are taken from the first tree.
+    """
+    flat = [pytree.tree_flatten(t)[0] for t in trees]
+    spec = pytree.tree_flatten(trees[0])[1]
+    leaves = [
+        fn([f[i] for f in flat]) if isinstance(leaf, Tensor) else leaf
+        for i, leaf in enumerate(flat[0])
+    ]
+    return pytree.tree_unflatten(leaves, spec)
+
+
+def _path(prefix: str, key_path: Any) -> str:
+    return prefix + pytree.keystr(key_path)
+
+
+def _on_meta(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Run ``module`` with every parameter, buffer and input tensor moved to the meta device.
+
+    Only shapes and dtypes are computed; the real module's state (e.g. BatchNorm running
+    statistics) is never touched.
+    """
+    state = {
+        name: t.to("meta")
+        for name, t in chain(
+            module.named_parameters(remove_duplicate=False),
+            module.named_buffers(remove_duplicate=False),
+        )
+    }
+    meta_args, meta_kwargs = _map_tensors(lambda t: t.to("meta"), (args, kwargs))
+    return functional_call(module, state, meta_args, meta_kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the per-step input of common torch layers must look like (checked before torch sees it).
+
+
+def _step_spec(module: nn.Module) -> tuple[tuple[str, ...], int, int] | None:
+    """``(dim names of one step, checked dim, expected size)`` for Linear/ConvNd, else None.
+
+    The dim names are the per-step shape after (B, T); ``...`` marks any number of dims.
+    """
+    if isinstance(module, nn.Sequential) and len(module) > 0:
+        return _step_spec(module[0])
+    if isinstance(module, nn.Linear):
+        return ("...", "F"), -1, module.in_features
+    if isinstance(module, nn.modules.conv._ConvNd):
+        spatial = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[len(module.kernel_size)]
+        return ("C", *spatial), 0, module.in_channels
+    return None
+
+
+def _valid_index(keep: Tensor) -> Tensor | None:
+    """Indices of the True items of a (N,) bool tensor; None when all are True (no gather)."""
+    index = keep.nonzero().squeeze(1)
+    return None if index.numel() == keep.numel() else index
+
+
+def _scatter(y: Tensor, index: Tensor, total: int) -> Tensor:
+    """(M, ...) rows placed at ``index`` of (total, ...) zeros; differentiable w.r.t. ``y``."""
+    return y.new_zeros((total, *y.shape[1:])).index_copy(0, index, y)
+
+
+class TimeDistributed(Wrapper):
+    """Apply ``module`` to every time step of a sequence, with the same weights at every step.
+
+    Keras' ``TimeDistributed`` for PyTorch. By default (``mode="merge"``) time is folded into the
+    batch with a view, ``module`` runs once on (B*T, ...) and the result is unfolded to
+    (B, T, ...); ``mode="loop"`` calls ``module`` once per step (Keras 3 semantics, e.g. per-step
+    BatchNorm statistics).
+
+    Args:
+        module: any ``nn.Module`` that treats the items of its batch (dim 0) independently.
+        batch_first: inputs and outputs are (B, T, ...) if True (default), else (T, B, ...).
+        mode: ``"merge"`` (one call on the folded batch) or ``"loop"`` (one call per step).
+        chunk_size: call ``module`` on at most this many folded items at a time (bounds the
+            memory of each call; None = no limit).
+        checkpoint: recompute each call in backward instead of keeping its activations
+            (``torch.utils.checkpoint``); with ``chunk_size`` this bounds training memory.
+
+    ``forward(*inputs, mask=None, lengths=None, **kwargs)``:
+        inputs: tensors, or nested tuples/lists/dicts of tensors; every leaf (B, T, ...).
+        mask: (B, T) bool, True on valid steps; or lengths: (B,) ints (valid steps come first).
+            ``module`` then runs on valid steps only; other output positions are zero.
+        kwargs: passed to ``module`` unchanged (not distributed over time).
+
+    Shape:
+        - Input: (B, T, *S) per leaf, or (T, B, *S) with ``batch_first=False``, where *S is what
+          ``module`` takes for one item, e.g. (C, H, W) for ``nn.Conv2d``.
+        - Output: ``module``'s output structure with each tensor leaf (N, *S') unfolded to
+          (B, T, *S') (or (T, B, *S')).
+
+    Example:
+        >>> import torch, timedist
+        >>> layer = timedist.TimeDistributed(torch.nn.Conv2d(3, 16, 3))
+        >>> layer(torch.randn(5, 3, 3, 32, 32)).shape
+        torch.Size([5, 3, 16, 30, 30])
+    """
+
+    def __init__(
+        self,
+        module: nn.Module,
+        *,
+        batch_first: bool = True,
+        mode: str = "merge",
+        chunk_size: int | None = None,
+        checkpoint: bool = False,
+    ) -> None:
+        super().__init__(module)
+        check_choice(self.name, "mode", mode, _MODES)
+        self.batch_first = bool(batch_first)
+        self.mode = mode
+        self.chunk_size = check_optional_positive_int(self.name, "chunk_size", chunk_size)
+        self.checkpoint = bool(checkpoint)
+
+    def extra_repr(self) -> str:
+        defaults = {"batch_first": True, "mode": "merge", "chunk_size": None, "checkpoint": False}
+        return ", ".join(
+            f"{k}={getattr(self, k)!r}" for k, v in defaults.items() if getattr(self, k) != v
+        )
+
+    # -- shape logic ---------------------------------------------------------------------------
+
+    def _pattern(self, step: Sequence[str] = ("...",)) -> str:
+        lead = ("B", "T") if self.batch_first else ("T", "B")
+        return "(" + ", ".join((*lead, *step)) + ")"
+
+    def check_input(self, inputs: tuple[Any, ...]) -> tuple[int, int]:
+        """Validate the positional inputs; return (B, T).
+
+        Every leaf must be a tensor of rank >= 3 with the same B and T as the first one; for a
+        single input to a known layer (Linear, ConvNd, or a Sequential starting with one) the
+        per-step shape is checked too.
+        """
+        flat, _ = pytree.tree_flatten_with_path(inputs)
+        if not flat:
+            raise TypeError(f"{self.name}: expected at least one input tensor; got none")
+        for key_path, leaf in flat:
+            if not isinstance(leaf, Tensor):
+                raise TypeError(
+                    f"{self.name}: expected tensors (or nested tuples/lists/dicts of tensors) as "
+                    f"inputs; got {type(leaf).__name__} at {_path('inputs', key_path)}"
+                )
+        first = flat[0][1]
+
+        def where(key_path: Any) -> str:
+            return _path("at inputs", key_path) if len(flat) > 1 else ""
+
+        for key_path, leaf in flat:
+            if leaf.dim() < 3:
+                raise shape_error(
+                    self.name, f"input {self._pattern()} of rank >= 3", leaf.shape,
+                    where=where(key_path),
+                    hint="Add the missing time or feature dimension (e.g. x.unsqueeze(1) for T=1)",
+                )
+            if leaf.shape[:2] != first.shape[:2]:
+                b, t = self._split(first.shape)
+                raise shape_error(
+                    self.name, f"every input to be {self._pattern()} with B={b}, T={t} "
+                    "(from the first input)", leaf.shape, where=where(key_path),
+                )
+        spec = _step_spec(self.module)
+        if spec is not None and len(flat) == 1:
+            names, dim, size = spec
+            step = first.shape[2:]
+            rank_ok = "..." in names or len(step) == len(names)
+            if not rank_ok or step[dim] != size:
+                expected = f"input {self._pattern(names)} with {names[dim]}={size}"
+                raise shape_error(self.name, expected, first.shape)
+        return self._split(first.shape)
+
+    def _split(self, shape: Sequence[int]) -> tuple[int, int]:
+        """(B, T) from a leaf's shape."""
+        return (shape[0], shape[1]) if self.batch_first else (shape[1], shape[0])
+
+    def compute_output_shape(self, *input_shapes: Any, dtype: torch.dtype = torch.float32) -> Any:
+        """The output's structure with a ``torch.Size`` per tensor leaf, computed on meta tensors.
+
+        ``input_shapes`` mirror ``forward``'s positional inputs with a shape (tuple of ints or
+        ``torch.Size``) per tensor. Nothing is computed on real data and no state changes.
+
+        >>> TimeDistributed(torch.nn.Linear(8, 10)).compute_output_shape((4, 12, 8))
+        torch.Size([4, 12, 10])
+        """
+        is_shape = lambda s: isinstance(s, (tuple, list)) and all(isinstance(d, int) for d in s)  # noqa: E731
+        inputs = pytree.tree_map(
+            lambda s: torch.empty(tuple(s), dtype=dtype, device="meta"), input_shapes,
+            is_leaf=is_shape,
+        )
+        out = _on_meta(self, tuple(inputs), {})
+        return _map_tensors(lambda t: t.shape, out)
+
+    # -- forward -------------------------------------------------------------------------------
+
+    def forward(
+        self,
+        *inputs: Any,
+        mask: Tensor | None = None,
+        lengths: Tensor | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Apply the module to every (valid) step; see the class docstring for shapes."""
+        batch, steps = self.check_input(inputs)
+        valid = resolve_mask(self.name, mask, lengths, batch, steps)
+        leaves, spec = pytree.tree_flatten(inputs)
+        if valid is not None:
+            valid = valid.to(leaves[0].device)
+        if self.mode == "loop" and batch * steps > 0:
+            return self._forward_loop(leaves, spec, valid, kwargs)
+        return self._forward_merge(leaves, spec, valid, kwargs)
+
+    def _forward_merge(
+        self, leaves: list[Tensor], spec: Any, valid: Tensor | None, kwargs: dict[str, Any]
+    ) -> Any:
+        """Fold (d0, d1, ...) -> (N, ...), run on the (valid) items, unfold."""
+        leading = (leaves[0].shape[0], leaves[0].shape[1])
+        swap = choose_swap(leaves)
+        items = [fold(x, swap) for x in leaves]
+        index = None
+        if valid is not None:  # the mask, laid out and folded like the inputs: (N,)
+            index = _valid_index(fold(valid if self.batch_first else valid.t(), swap))
+        desc = partial(self._folded_desc, leading, index)
+        out = self._gather_run_scatter(items, index, spec, kwargs, desc)
+        return _map_tensors(partial(unfold, leading=leading, swap=swap), out)
+
+    def _forward_loop(
+        self, leaves: list[Tensor], spec: Any, valid: Tensor | None, kwargs: dict[str, Any]
+    ) -> Any:
+        """One call per step t on (B, ...) = x[:, t]; valid items only when masked."""
+        tdim = 1 if self.batch_first else 0
+        outs = []
+        for t in range(leaves[0].shape[tdim]):
+            items = [x.select(tdim, t) for x in leaves]
+            index = None if valid is None else _valid_index(valid[:, t])
+            desc = partial("the items of step {} (B, ...)".format, t)
+            outs.append(self._gather_run_scatter(items, index, spec, kwargs, desc))
+        return _combine(outs, partial(torch.stack, dim=tdim))
+
+    # -- calling the module ----------------------------------------------------------------------
+
+    def _folded_desc(self, leading: tuple[int, int], index: Tensor | None) -> str:
+        batch, steps = (leading if self.batch_first else leading[::-1])
+        if index is not None:
+            return f"the {index.numel()} valid steps (B={batch}, T={steps})"
+        return f"B*T = {batch * steps} (B={batch}, T={steps})"
+
+    def _gather_run_scatter(
+        self,
+        items: list[Tensor],
+        index: Tensor | None,
+        spec: Any,
+        kwargs: dict[str, Any],
+        desc: Callable[[], str],
+    ) -> Any:
+        """Run the module on ``items[index]`` (all items if None); zeros elsewhere.
+
+        Shape: items (N, ...) each; index (M,) int64; output leaves (N, ...).
+        """
+        if index is None:
+            return self._run(items, spec, kwargs, desc)
+        total = items[0].shape[0]
+        out = self._run([x.index_select(0, index) for x in items], spec, kwargs, desc)
+        return _map_tensors(partial(_scatter, index=index, total=total), out)
+
+    def _run(
+        self, items: list[Tensor], spec: Any, kwargs: dict[str, Any], desc: Callable[[], str]
+    ) -> Any:
+        """Call the module on items (N, ...), in chunks of at most ``chunk_size``.
+
+        ``desc()`` describes the items for an error message; it is called only on error, so
+        that formatting symbolic sizes never specializes them under ``torch.compile``.
+        """
+        n = items[0].shape[0]
+        if n == 0:
+            return self._zeros(items, spec, kwargs)
+        if self.chunk_size is None or n <= self.chunk_size:
+            return self._call(items, spec, kwargs, desc)
+        pieces = zip(*(torch.split(x, self.chunk_size) for x in items), strict=True)
+        outs = [self._call(list(p), spec, kwargs, desc) for p in pieces]
+        return _combine(outs, torch.cat)
+
+    def _call(
+        self, items: list[Tensor], spec: Any, kwargs: dict[str, Any], desc: Callable[[], str]
+    ) -> Any:
+        """One call of the module on items (n, ...); checks every output leaf is (n, ...)."""
+
+        def call(*xs: Tensor) -> Any:
+            return self.module(*pytree.tree_unflatten(list(xs), spec), **kwargs)
+
+        if self.checkpoint and torch.is_grad_enabled():
+            out = _checkpoint(call, *items, use_reentrant=False)
+        else:
+            out = call(*items)
+        n = items[0].shape[0]
+        for leaf in pytree.tree_leaves(out):
+            if isinstance(leaf, Tensor) and (leaf.dim() == 0 or leaf.shape[0] != n):
+                self._raise_output_error(out, n, desc)
+        return out
+
+    def _raise_output_error(self, out: Any, n: int, desc: Callable[[], str]) -> None:
+        for key_path, leaf in pytree.tree_flatten_with_path(out)[0]:
+            if isinstance(leaf, Tensor) and (leaf.dim() == 0 or leaf.shape[0] != n):
+                raise shape_error(
+                    self.name,
+                    f"every output leaf to start with the {n} items it was given, {desc()}",
+                    leaf.shape,
+                    where=f"at {_path('output', key_path)}",
+                    hint="The wrapped module must return only batch-first tensors; e.g. "
+                    "torch.nn.LSTM's h_n/c_n are (L*D, N, U), so keep only its output "
+                    "(a module that returns output[0]) or return (N, ...) tensors",
+                )
+
+    def _zeros(self, items: list[Tensor], spec: Any, kwargs: dict[str, Any]) -> Any:
+        """Zeros shaped like the module's output for ``items``, without calling it for real.
+
+        Float zeros stay attached to the inputs' autograd graph (with zero gradient), so that a
+        backward pass through an empty or fully padded batch works as it does in torch.
+        """
+        args = tuple(pytree.tree_unflatten(items, spec))
+        device = items[0].device
+        out = _on_meta(self.module, args, kwargs)
+        anchor = sum(x.sum() * 0 for x in items if x.is_floating_point() and x.requires_grad)
+
+        def zeros(t: Tensor) -> Tensor:
+            z = torch.zeros(t.shape, dtype=t.dtype, device=device)
+            return z + anchor if isinstance(anchor, Tensor) and t.is_floating_point() else z
+
+        return _map_tensors(zeros, out)

@@ -1,0 +1,99 @@
+"""The shared layer check every timedist layer goes through (Keras' ``run_layer_test``).
+
+``check_layer(layer, *inputs)`` runs forward and backward, compares ``compute_output_shape``
+with the real output, round-trips ``state_dict`` and pickle, and compiles the layer with
+``torch.compile(fullgraph=True)``; every comparison is asserted.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.utils import _pytree as pytree
+
+
+def tensor_leaves(tree: Any) -> list[Tensor]:
+    return [v for v in pytree.tree_leaves(tree) if isinstance(v, Tensor)]
+
+
+def assert_trees_close(actual: Any, expected: Any, **tol: Any) -> None:
+    """Same structure, every tensor leaf close (``torch.testing.assert_close``)."""
+    a_leaves, a_spec = pytree.tree_flatten(actual)
+    e_leaves, e_spec = pytree.tree_flatten(expected)
+    assert a_spec == e_spec, f"structures differ: {a_spec} vs {e_spec}"
+    for a, e in zip(a_leaves, e_leaves, strict=True):
+        if isinstance(e, Tensor):
+            torch.testing.assert_close(a, e, **tol)
+        else:
+            assert a == e
+
+
+def _perturbed_copy(layer: nn.Module) -> nn.Module:
+    other = copy.deepcopy(layer)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(torch.randn_like(p))
+    return other
+
+
+def check_layer(
+    layer: nn.Module,
+    *inputs: Any,
+    compile: bool = True,
+    backend: str = "aot_eager",
+    **kwargs: Any,
+) -> Any:
+    """Run the shared checks on ``layer(*inputs, **kwargs)``; return the eager output.
+
+    The layer must be deterministic for the given inputs (no dropout in training mode).
+    """
+    inputs = pytree.tree_map(
+        lambda v: v.detach().requires_grad_(v.is_floating_point()) if isinstance(v, Tensor) else v,
+        inputs,
+    )
+    out = layer(*inputs, **kwargs)
+
+    # compute_output_shape agrees with the real output.
+    if hasattr(layer, "compute_output_shape") and not kwargs:
+        shapes = pytree.tree_map(
+            lambda v: tuple(v.shape), inputs, is_leaf=lambda v: isinstance(v, Tensor)
+        )
+        predicted = layer.compute_output_shape(*shapes)
+        real = pytree.tree_map(lambda v: v.shape if isinstance(v, Tensor) else v, out)
+        assert predicted == real, f"compute_output_shape {predicted} != real {real}"
+
+    # Backward reaches every trainable parameter and every float input, with finite values.
+    loss = sum((v.float() ** 2).sum() for v in tensor_leaves(out) if v.is_floating_point())
+    assert isinstance(loss, Tensor)
+    loss.backward()
+    for name, p in layer.named_parameters():
+        if p.requires_grad:
+            assert p.grad is not None, f"no gradient for parameter {name}"
+            assert torch.isfinite(p.grad).all(), f"non-finite gradient for {name}"
+    for x in tensor_leaves(inputs):
+        if x.requires_grad and x.numel():
+            assert x.grad is not None and torch.isfinite(x.grad).all()
+
+    detached = pytree.tree_map(lambda v: v.detach() if isinstance(v, Tensor) else v, inputs)
+    with torch.no_grad():
+        expected = layer(*detached, **kwargs)
+
+        # state_dict round trip into a copy whose weights were changed.
+        other = _perturbed_copy(layer)
+        if any(True for _ in layer.parameters()):
+            other.load_state_dict(layer.state_dict())
+        assert_trees_close(other(*detached, **kwargs), expected)
+
+        # pickle round trip.
+        clone = pickle.loads(pickle.dumps(layer))
+        assert_trees_close(clone(*detached, **kwargs), expected)
+
+        if compile:
+            torch._dynamo.reset()
+            compiled = torch.compile(layer, fullgraph=True, backend=backend)
+            assert_trees_close(compiled(*detached, **kwargs), expected, atol=1e-5, rtol=1e-4)
+    return out
