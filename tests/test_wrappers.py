@@ -110,8 +110,14 @@ def test_sequential_cnn_eval_mode_equals_per_step_loop() -> None:
 
 def test_parameters_are_shared_across_steps_and_independent_of_t() -> None:
     layer = TimeDistributed(nn.Linear(8, 10))
-    counts = {sum(p.numel() for p in layer.parameters()) for _ in (1, 7, 50)}
-    assert counts == {90}
+    for steps in (1, 7, 50):
+        x = torch.randn(2, steps, 8)
+        layer(x).sum().backward()
+        # one weight for all steps: its gradient is the sum of the per-step gradients
+        per_step_grad = sum(torch.ones(2, 10).t() @ x[:, t] for t in range(steps))
+        torch.testing.assert_close(layer.module.weight.grad, per_step_grad)
+        layer.zero_grad()
+        assert sum(p.numel() for p in layer.parameters()) == 90
     assert list(layer.state_dict()) == ["module.weight", "module.bias"]
     linear = nn.Linear(8, 10)
     layer.module.load_state_dict(linear.state_dict())

@@ -36,6 +36,8 @@ def merge_is_view(x: Tensor, swap: bool = False) -> bool:
 
 def choose_swap(tensors: Sequence[Tensor]) -> bool:
     """The merge order that lets the most ``tensors`` fold as views (ties: natural order)."""
+    if all(merge_is_view(t) for t in tensors):
+        return False
     natural = sum(merge_is_view(t) for t in tensors)
     swapped = sum(merge_is_view(t, swap=True) for t in tensors)
     return swapped > natural

@@ -17,6 +17,7 @@ from torch.func import functional_call
 from torch.utils import _pytree as pytree
 from torch.utils.checkpoint import checkpoint as _checkpoint
 
+from . import _tree
 from ._checks import check_choice, check_optional_positive_int, layer_name, shape_error, type_error
 from .folding import choose_swap, fold, unfold
 from .masking import resolve_mask
@@ -41,33 +42,6 @@ class Wrapper(nn.Module):
         return layer_name(type(self).__name__, self.module)
 
 
-# ---------------------------------------------------------------------------------------------
-# Pytree helpers: inputs and outputs may be tensors or nested tuples/lists/dicts/namedtuples.
-
-
-def _map_tensors(fn: Callable[[Tensor], Any], tree: Any) -> Any:
-    """Apply ``fn`` to every tensor leaf of ``tree``; other leaves are kept as they are."""
-    return pytree.tree_map(lambda v: fn(v) if isinstance(v, Tensor) else v, tree)
-
-
-def _combine(trees: Sequence[Any], fn: Callable[[list[Tensor]], Tensor]) -> Any:
-    """Merge structurally equal trees leaf by leaf: ``fn([leaf of tree 0, leaf of tree 1, ...])``.
-
-    Non-tensor leaves are taken from the first tree.
-    """
-    flat = [pytree.tree_flatten(t)[0] for t in trees]
-    spec = pytree.tree_flatten(trees[0])[1]
-    leaves = [
-        fn([f[i] for f in flat]) if isinstance(leaf, Tensor) else leaf
-        for i, leaf in enumerate(flat[0])
-    ]
-    return pytree.tree_unflatten(leaves, spec)
-
-
-def _path(prefix: str, key_path: Any) -> str:
-    return prefix + pytree.keystr(key_path)
-
-
 def _on_meta(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Run ``module`` with every parameter, buffer and input tensor moved to the meta device.
 
@@ -81,7 +55,7 @@ def _on_meta(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -
             module.named_buffers(remove_duplicate=False),
         )
     }
-    meta_args, meta_kwargs = _map_tensors(lambda t: t.to("meta"), (args, kwargs))
+    meta_args, meta_kwargs = _tree.map_tensors(lambda t: t.to("meta"), (args, kwargs))
     return functional_call(module, state, meta_args, meta_kwargs)
 
 
@@ -112,7 +86,8 @@ def _valid_index(keep: Tensor) -> Tensor | None:
 
 def _scatter(y: Tensor, index: Tensor, total: int) -> Tensor:
     """(M, ...) rows placed at ``index`` of (total, ...) zeros; differentiable w.r.t. ``y``."""
-    return y.new_zeros((total, *y.shape[1:])).index_copy(0, index, y)
+    # In place on fresh zeros: one pass fewer than the out-of-place index_copy (which clones).
+    return y.new_zeros((total, *y.shape[1:])).index_copy_(0, index, y)
 
 
 class TimeDistributed(Wrapper):
@@ -186,35 +161,36 @@ class TimeDistributed(Wrapper):
         single input to a known layer (Linear, ConvNd, or a Sequential starting with one) the
         per-step shape is checked too.
         """
-        flat, _ = pytree.tree_flatten_with_path(inputs)
-        if not flat:
+        return self._check_leaves(inputs, _tree.flatten(inputs)[0])
+
+    def _check_leaves(self, inputs: tuple[Any, ...], leaves: list[Any]) -> tuple[int, int]:
+        if not leaves:
             raise TypeError(f"{self.name}: expected at least one input tensor; got none")
-        for key_path, leaf in flat:
+
+        def where(i: int) -> str:
+            return "at " + _tree.leaf_path("inputs", inputs, i) if len(leaves) > 1 else ""
+
+        for i, leaf in enumerate(leaves):
             if not isinstance(leaf, Tensor):
                 raise TypeError(
                     f"{self.name}: expected tensors (or nested tuples/lists/dicts of tensors) as "
-                    f"inputs; got {type(leaf).__name__} at {_path('inputs', key_path)}"
+                    f"inputs; got {type(leaf).__name__} at {_tree.leaf_path('inputs', inputs, i)}"
                 )
-        first = flat[0][1]
-
-        def where(key_path: Any) -> str:
-            return _path("at inputs", key_path) if len(flat) > 1 else ""
-
-        for key_path, leaf in flat:
+        first = leaves[0]
+        for i, leaf in enumerate(leaves):
             if leaf.dim() < 3:
                 raise shape_error(
-                    self.name, f"input {self._pattern()} of rank >= 3", leaf.shape,
-                    where=where(key_path),
+                    self.name, f"input {self._pattern()} of rank >= 3", leaf.shape, where=where(i),
                     hint="Add the missing time or feature dimension (e.g. x.unsqueeze(1) for T=1)",
                 )
             if leaf.shape[:2] != first.shape[:2]:
                 b, t = self._split(first.shape)
                 raise shape_error(
                     self.name, f"every input to be {self._pattern()} with B={b}, T={t} "
-                    "(from the first input)", leaf.shape, where=where(key_path),
+                    "(from the first input)", leaf.shape, where=where(i),
                 )
-        spec = _step_spec(self.module)
-        if spec is not None and len(flat) == 1:
+        spec = _step_spec(self.module) if len(leaves) == 1 else None
+        if spec is not None:
             names, dim, size = spec
             step = first.shape[2:]
             rank_ok = "..." in names or len(step) == len(names)
@@ -236,13 +212,16 @@ class TimeDistributed(Wrapper):
         >>> TimeDistributed(torch.nn.Linear(8, 10)).compute_output_shape((4, 12, 8))
         torch.Size([4, 12, 10])
         """
-        is_shape = lambda s: isinstance(s, (tuple, list)) and all(isinstance(d, int) for d in s)  # noqa: E731
+
+        def is_shape(s: Any) -> bool:
+            return isinstance(s, (tuple, list)) and all(isinstance(d, int) for d in s)
+
         inputs = pytree.tree_map(
             lambda s: torch.empty(tuple(s), dtype=dtype, device="meta"), input_shapes,
             is_leaf=is_shape,
         )
         out = _on_meta(self, tuple(inputs), {})
-        return _map_tensors(lambda t: t.shape, out)
+        return _tree.map_tensors(lambda t: t.shape, out)
 
     # -- forward -------------------------------------------------------------------------------
 
@@ -254,9 +233,9 @@ class TimeDistributed(Wrapper):
         **kwargs: Any,
     ) -> Any:
         """Apply the module to every (valid) step; see the class docstring for shapes."""
-        batch, steps = self.check_input(inputs)
+        leaves, spec = _tree.flatten(inputs)
+        batch, steps = self._check_leaves(inputs, leaves)
         valid = resolve_mask(self.name, mask, lengths, batch, steps)
-        leaves, spec = pytree.tree_flatten(inputs)
         if valid is not None:
             valid = valid.to(leaves[0].device)
         if self.mode == "loop" and batch * steps > 0:
@@ -275,7 +254,7 @@ class TimeDistributed(Wrapper):
             index = _valid_index(fold(valid if self.batch_first else valid.t(), swap))
         desc = partial(self._folded_desc, leading, index)
         out = self._gather_run_scatter(items, index, spec, kwargs, desc)
-        return _map_tensors(partial(unfold, leading=leading, swap=swap), out)
+        return _tree.map_tensors(partial(unfold, leading=leading, swap=swap), out)
 
     def _forward_loop(
         self, leaves: list[Tensor], spec: Any, valid: Tensor | None, kwargs: dict[str, Any]
@@ -288,7 +267,7 @@ class TimeDistributed(Wrapper):
             index = None if valid is None else _valid_index(valid[:, t])
             desc = partial("the items of step {} (B, ...)".format, t)
             outs.append(self._gather_run_scatter(items, index, spec, kwargs, desc))
-        return _combine(outs, partial(torch.stack, dim=tdim))
+        return _tree.combine(outs, partial(torch.stack, dim=tdim))
 
     # -- calling the module ----------------------------------------------------------------------
 
@@ -314,7 +293,7 @@ class TimeDistributed(Wrapper):
             return self._run(items, spec, kwargs, desc)
         total = items[0].shape[0]
         out = self._run([x.index_select(0, index) for x in items], spec, kwargs, desc)
-        return _map_tensors(partial(_scatter, index=index, total=total), out)
+        return _tree.map_tensors(partial(_scatter, index=index, total=total), out)
 
     def _run(
         self, items: list[Tensor], spec: Any, kwargs: dict[str, Any], desc: Callable[[], str]
@@ -331,7 +310,7 @@ class TimeDistributed(Wrapper):
             return self._call(items, spec, kwargs, desc)
         pieces = zip(*(torch.split(x, self.chunk_size) for x in items), strict=True)
         outs = [self._call(list(p), spec, kwargs, desc) for p in pieces]
-        return _combine(outs, torch.cat)
+        return _tree.combine(outs, torch.cat)
 
     def _call(
         self, items: list[Tensor], spec: Any, kwargs: dict[str, Any], desc: Callable[[], str]
@@ -339,30 +318,25 @@ class TimeDistributed(Wrapper):
         """One call of the module on items (n, ...); checks every output leaf is (n, ...)."""
 
         def call(*xs: Tensor) -> Any:
-            return self.module(*pytree.tree_unflatten(list(xs), spec), **kwargs)
+            return self.module(*_tree.unflatten(list(xs), spec), **kwargs)
 
         if self.checkpoint and torch.is_grad_enabled():
             out = _checkpoint(call, *items, use_reentrant=False)
         else:
             out = call(*items)
         n = items[0].shape[0]
-        for leaf in pytree.tree_leaves(out):
-            if isinstance(leaf, Tensor) and (leaf.dim() == 0 or leaf.shape[0] != n):
-                self._raise_output_error(out, n, desc)
-        return out
-
-    def _raise_output_error(self, out: Any, n: int, desc: Callable[[], str]) -> None:
-        for key_path, leaf in pytree.tree_flatten_with_path(out)[0]:
+        for i, leaf in enumerate(_tree.leaves(out)):
             if isinstance(leaf, Tensor) and (leaf.dim() == 0 or leaf.shape[0] != n):
                 raise shape_error(
                     self.name,
                     f"every output leaf to start with the {n} items it was given, {desc()}",
                     leaf.shape,
-                    where=f"at {_path('output', key_path)}",
+                    where="at " + _tree.leaf_path("output", out, i),
                     hint="The wrapped module must return only batch-first tensors; e.g. "
                     "torch.nn.LSTM's h_n/c_n are (L*D, N, U), so keep only its output "
                     "(a module that returns output[0]) or return (N, ...) tensors",
                 )
+        return out
 
     def _zeros(self, items: list[Tensor], spec: Any, kwargs: dict[str, Any]) -> Any:
         """Zeros shaped like the module's output for ``items``, without calling it for real.
@@ -370,7 +344,7 @@ class TimeDistributed(Wrapper):
         Float zeros stay attached to the inputs' autograd graph (with zero gradient), so that a
         backward pass through an empty or fully padded batch works as it does in torch.
         """
-        args = tuple(pytree.tree_unflatten(items, spec))
+        args = _tree.unflatten(items, spec)
         device = items[0].device
         out = _on_meta(self.module, args, kwargs)
         anchor = sum(x.sum() * 0 for x in items if x.is_floating_point() and x.requires_grad)
@@ -379,4 +353,4 @@ class TimeDistributed(Wrapper):
             z = torch.zeros(t.shape, dtype=t.dtype, device=device)
             return z + anchor if isinstance(anchor, Tensor) and t.is_floating_point() else z
 
-        return _map_tensors(zeros, out)
+        return _tree.map_tensors(zeros, out)
