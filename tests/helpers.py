@@ -8,7 +8,9 @@ with the real output, round-trips ``state_dict`` and pickle, and compiles the la
 from __future__ import annotations
 
 import copy
+import os
 import pickle
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -97,3 +99,21 @@ def check_layer(
             compiled = torch.compile(layer, fullgraph=True, backend=backend)
             assert_trees_close(compiled(*detached, **kwargs), expected, atol=1e-5, rtol=1e-4)
     return out
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def assert_golden(name: str, text: str) -> None:
+    """Compare printed output with ``tests/golden/<name>``.
+
+    ``TIMEDIST_UPDATE_GOLDEN=1 pytest ...`` rewrites the file instead (review the diff!).
+    """
+    path = GOLDEN / name
+    if os.environ.get("TIMEDIST_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+        return
+    assert path.exists(), f"no golden file {path}; run with TIMEDIST_UPDATE_GOLDEN=1 to create it"
+    expected = path.read_text()
+    assert text == expected, f"output differs from {path} (TIMEDIST_UPDATE_GOLDEN=1 rewrites it)"

@@ -20,5 +20,6 @@ def test_time_distributed_benchmark_smoke(tmp_path: Path) -> None:
     )
     for title in ("forward+backward", "masked vs unmasked", "Peak memory"):
         assert title in result.stdout
-    assert "| timedist merge |" in result.stdout and "| chunk_size=16 + checkpoint |" in result.stdout
+    assert "| timedist merge |" in result.stdout
+    assert "| chunk_size=16 + checkpoint |" in result.stdout
     assert png.stat().st_size > 0

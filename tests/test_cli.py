@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import pytest
+from helpers import assert_golden
 
 import timedist
 from timedist.cli import main
@@ -19,6 +21,8 @@ def test_demo_prints_the_verified_examples(capsys: pytest.CaptureFixture[str]) -
     assert "params=   896" in out
     assert "folded input shares the video's storage: True" in out
     assert "DIFFERENT" not in out and out.rstrip().endswith("all checks passed")
+    versionless = re.sub(r"^timedist \S+ \(torch \S+\)", "timedist V (torch V)", out)
+    assert_golden("demo.txt", versionless)
 
 
 def test_version_and_module_entry_point() -> None:
@@ -28,6 +32,11 @@ def test_version_and_module_entry_point() -> None:
     assert result.stdout.strip() == f"timedist {timedist.__version__}"
 
 
-def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_command_prints_help(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")  # argparse wraps to the terminal width
     assert main([]) == 0
-    assert "demo" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "demo" in out
+    assert_golden("cli_help.txt", out)

@@ -6,9 +6,12 @@ a (T, B, ...) tensor, the merge is a view only in the other order, so ``fold(x, 
 merges dim 1 as the outer one; ``unfold`` undoes either. The order of items in the folded batch
 never matters to a module that treats its batch items independently.
 
->>> x = torch.randn(5, 3, 3, 8, 8).contiguous(memory_format=torch.channels_last_3d)
->>> fold(x, swap=choose_swap([x])).shape
-torch.Size([15, 3, 8, 8])
+>>> video = torch.randn(5, 3, 8, 8, 3).permute(0, 1, 4, 2, 3)  # (B, T, C, H, W), channels last
+>>> frames = fold(video, swap=choose_swap([video]))
+>>> frames.shape, frames.data_ptr() == video.data_ptr()
+(torch.Size([15, 3, 8, 8]), True)
+>>> frames.is_contiguous(memory_format=torch.channels_last)
+True
 """
 
 from __future__ import annotations
