@@ -52,8 +52,9 @@ def test_last_valid_matches_indexing(case: tuple[torch.Tensor, torch.Tensor]) ->
 
 
 def test_errors_name_the_received_shape() -> None:
-    with pytest.raises(ValueError, match=r"prefix mask"):
-        mask_to_lengths(torch.tensor([[False, True]]))
+    with pytest.raises(ValueError, match=r"prefix mask \(valid steps first, then padding\); "
+                       r"got shape \(2, 3\) whose sample 1 is \[1, 0, 1\]"):
+        mask_to_lengths(torch.tensor([[True, False, False], [True, False, True]]))
     with pytest.raises(ValueError, match=r"reverse_valid: expected lengths \(B,\) = \(2,\); got "
                        r"shape \(3,\)"):
         reverse_valid(torch.randn(2, 4, 1), torch.tensor([1, 2, 3]))

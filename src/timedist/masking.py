@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._checks import shape_error, type_error, value_error
+from ._checks import shape_error, type_error
 
 __all__ = ["last_valid", "lengths_to_mask", "mask_to_lengths", "resolve_mask", "reverse_valid"]
 
@@ -31,11 +31,12 @@ def mask_to_lengths(mask: Tensor) -> Tensor:
     Raises ValueError if a sample's valid steps are not a prefix (a hole, or padding first).
     """
     lengths = mask.sum(dim=1)
-    if not torch.equal(lengths_to_mask(lengths, mask.shape[1]), mask.bool()):
-        raise value_error(
-            "mask_to_lengths",
-            "a prefix mask (valid steps first, then padding)",
-            mask.int().tolist(),
+    wrong = (lengths_to_mask(lengths, mask.shape[1]) != mask).any(dim=1).nonzero()
+    if wrong.numel():
+        b = int(wrong[0])
+        raise shape_error(
+            "mask_to_lengths", "a (B, T) prefix mask (valid steps first, then padding)",
+            mask.shape, where=f"whose sample {b} is {mask[b].int().tolist()}",
         )
     return lengths.long()
 
@@ -68,7 +69,7 @@ def resolve_mask(
             raise shape_error(layer, expected, lengths.shape, where=f"and dtype {lengths.dtype}")
         if tuple(lengths.shape) != (batch,):
             raise shape_error(layer, expected, lengths.shape)
-        if batch and (int(lengths.min()) < 0 or int(lengths.max()) > steps):
+        if batch and not bool(((lengths >= 0) & (lengths <= steps)).all()):  # one sync
             raise shape_error(layer, expected, lengths.shape,
                               where=f"with values {lengths.tolist()}")
         return lengths_to_mask(lengths, steps)
