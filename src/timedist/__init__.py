@@ -8,11 +8,16 @@ torch.Size([4, 12, 10])
 from __future__ import annotations
 
 from .masking import last_valid, lengths_to_mask, mask_to_lengths, reverse_valid
-from .wrappers import TimeDistributed
+from .recurrent import GRU, LSTM, RNN
+from .wrappers import Bidirectional, TimeDistributed
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
+    "Bidirectional",
     "TimeDistributed",
     "__version__",
     "last_valid",

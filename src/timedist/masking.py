@@ -13,7 +13,14 @@ from torch import Tensor
 
 from ._checks import shape_error, type_error
 
-__all__ = ["last_valid", "lengths_to_mask", "mask_to_lengths", "resolve_mask", "reverse_valid"]
+__all__ = [
+    "last_valid",
+    "lengths_to_mask",
+    "mask_to_lengths",
+    "resolve_lengths",
+    "resolve_mask",
+    "reverse_valid",
+]
 
 
 def lengths_to_mask(lengths: Tensor, steps: int) -> Tensor:
@@ -25,54 +32,86 @@ def lengths_to_mask(lengths: Tensor, steps: int) -> Tensor:
     return torch.arange(steps, device=lengths.device) < lengths.unsqueeze(-1)
 
 
-def mask_to_lengths(mask: Tensor) -> Tensor:
+def mask_to_lengths(mask: Tensor, *, layer: str = "mask_to_lengths") -> Tensor:
     """(B, T) prefix mask -> (B,) int64 lengths (the number of valid steps of each sample).
 
-    Raises ValueError if a sample's valid steps are not a prefix (a hole, or padding first).
+    Raises ValueError (naming ``layer``) if a sample's valid steps are not a prefix (a hole, or
+    padding first).
     """
     lengths = mask.sum(dim=1)
     wrong = (lengths_to_mask(lengths, mask.shape[1]) != mask).any(dim=1).nonzero()
     if wrong.numel():
         b = int(wrong[0])
         raise shape_error(
-            "mask_to_lengths", "a (B, T) prefix mask (valid steps first, then padding)",
+            layer, "a (B, T) prefix mask (valid steps first, then padding)",
             mask.shape, where=f"whose sample {b} is {mask[b].int().tolist()}",
         )
+    return lengths.long()
+
+
+def _check_mask(layer: str, mask: object, batch: int, steps: int) -> Tensor:
+    if not isinstance(mask, Tensor):
+        raise type_error(layer, "mask to be a bool Tensor", mask)
+    expected = f"mask (B, T) = ({batch}, {steps}) of dtype torch.bool"
+    if mask.dtype != torch.bool:
+        raise shape_error(layer, expected, mask.shape, where=f"and dtype {mask.dtype}",
+                          hint="Use mask.bool() (True marks a valid step)")
+    if tuple(mask.shape) != (batch, steps):
+        raise shape_error(layer, expected, mask.shape)
+    return mask
+
+
+def _check_lengths(layer: str, lengths: object, batch: int, steps: int, minimum: int) -> Tensor:
+    if not isinstance(lengths, Tensor):
+        lengths = torch.as_tensor(lengths)
+    expected = f"lengths (B,) = ({batch},) of integers in [{minimum}, T={steps}]"
+    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+        raise shape_error(layer, expected, lengths.shape, where=f"and dtype {lengths.dtype}")
+    if tuple(lengths.shape) != (batch,):
+        raise shape_error(layer, expected, lengths.shape)
+    if batch and not bool(((lengths >= minimum) & (lengths <= steps)).all()):  # one sync
+        raise shape_error(layer, expected, lengths.shape, where=f"with values {lengths.tolist()}")
     return lengths.long()
 
 
 def resolve_mask(
     layer: str, mask: Tensor | None, lengths: Tensor | None, batch: int, steps: int
 ) -> Tensor | None:
-    """Validate ``mask`` (B, T) bool or ``lengths`` (B,) int; return a (B, T) bool mask or None.
+    """Validate ``mask`` (B, T) bool (any pattern) or ``lengths`` (B,) ints in [0, T].
 
-    Errors name the expected and received shape (or values): wrong rank or size, a non-bool mask,
-    non-integer lengths, lengths < 0 or > T, or both arguments at once.
+    Returns a (B, T) bool mask, or None when neither is given. Errors name the expected and
+    received shape (or values): wrong rank or size, a non-bool mask, non-integer lengths,
+    lengths out of range, or both arguments at once.
     """
     if mask is not None and lengths is not None:
         raise ValueError(f"{layer}: expected mask or lengths, not both")
     if mask is not None:
-        if not isinstance(mask, Tensor):
-            raise type_error(layer, "mask to be a bool Tensor", mask)
-        expected = f"mask (B, T) = ({batch}, {steps}) of dtype torch.bool"
-        if mask.dtype != torch.bool:
-            raise shape_error(layer, expected, mask.shape, where=f"and dtype {mask.dtype}",
-                              hint="Use mask.bool() (True marks a valid step)")
-        if tuple(mask.shape) != (batch, steps):
-            raise shape_error(layer, expected, mask.shape)
-        return mask
+        return _check_mask(layer, mask, batch, steps)
     if lengths is not None:
-        if not isinstance(lengths, Tensor):
-            lengths = torch.as_tensor(lengths)
-        expected = f"lengths (B,) = ({batch},) of integers in [0, T={steps}]"
-        if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
-            raise shape_error(layer, expected, lengths.shape, where=f"and dtype {lengths.dtype}")
-        if tuple(lengths.shape) != (batch,):
-            raise shape_error(layer, expected, lengths.shape)
-        if batch and not bool(((lengths >= 0) & (lengths <= steps)).all()):  # one sync
-            raise shape_error(layer, expected, lengths.shape,
-                              where=f"with values {lengths.tolist()}")
-        return lengths_to_mask(lengths, steps)
+        return lengths_to_mask(_check_lengths(layer, lengths, batch, steps, 0), steps)
+    return None
+
+
+def resolve_lengths(
+    layer: str,
+    mask: Tensor | None,
+    lengths: Tensor | None,
+    batch: int,
+    steps: int,
+    *,
+    minimum: int = 1,
+) -> Tensor | None:
+    """Validate ``lengths`` (B,) ints in [minimum, T], or a (B, T) *prefix* ``mask``.
+
+    Returns (B,) int64 lengths on the input's device, or None when neither is given. A mask with
+    holes (valid steps after padding) is an error, as are the errors of :func:`resolve_mask`.
+    """
+    if mask is not None and lengths is not None:
+        raise ValueError(f"{layer}: expected mask or lengths, not both")
+    if mask is not None:
+        lengths = mask_to_lengths(_check_mask(layer, mask, batch, steps), layer=layer)
+    if lengths is not None:
+        return _check_lengths(layer, lengths, batch, steps, minimum)
     return None
 
 
