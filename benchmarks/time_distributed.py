@@ -19,12 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import random
-import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from functools import partial
 
@@ -35,7 +31,8 @@ from torch import Tensor, nn
 
 from timedist import TimeDistributed
 
-Step = Callable[[], None]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import Step, machine_line, print_table, time_round_robin, train_step
 
 
 def cnn(width: int = 16) -> nn.Sequential:
@@ -63,15 +60,6 @@ def keras_cnn(width: int = 16, channels_first: bool = True) -> object:
     ])
 
 
-def train_step(fn: Callable[[Tensor], Tensor], x: Tensor) -> Step:
-    """forward + backward of sum(fn(x)**2)."""
-
-    def step() -> None:
-        fn(x).pow(2).sum().backward()
-
-    return step
-
-
 def hand_fold(module: nn.Module) -> Callable[[Tensor], Tensor]:
     def run(x: Tensor) -> Tensor:
         b, t = x.shape[:2]
@@ -97,25 +85,6 @@ def keras_td(layer: object) -> Callable[[Tensor], Tensor] | None:
         return None
     td = keras.layers.TimeDistributed(layer)
     return lambda x: td(x)
-
-
-def time_round_robin(steps: dict[str, Step], rounds: int) -> dict[str, tuple[float, float]]:
-    """(median, min) seconds of each step: one call of each per round, in a shuffled order.
-
-    Two warm-up rounds are not timed. Shuffling keeps a fixed call order (cache state left by
-    the previous candidate) from favouring one candidate.
-    """
-    order = list(steps)
-    shuffle = random.Random(0).shuffle
-    samples: dict[str, list[float]] = {name: [] for name in steps}
-    for r in range(rounds + 2):
-        shuffle(order)
-        for name in order:
-            start = time.perf_counter()
-            steps[name]()
-            if r >= 2:
-                samples[name].append(time.perf_counter() - start)
-    return {name: (statistics.median(s), min(s)) for name, s in samples.items()}
 
 
 def speed_cases(quick: bool) -> list[tuple[str, nn.Module, Tensor, Tensor, object | None]]:
@@ -164,7 +133,8 @@ def run_speed(quick: bool, rounds: int) -> list[dict[str, object]]:
         for name, (med, low) in timings.items():
             rows.append({"case": label, "impl": name, "ms": 1e3 * med, "min_ms": 1e3 * low,
                          "ratio": med / base[0], "min_ratio": low / base[1]})
-        print_table([r for r in rows if r["case"] == label], f"{label}: forward+backward")
+        print_table([r for r in rows if r["case"] == label], f"{label}: forward+backward",
+                    versus="hand-written")
     return rows
 
 
@@ -248,15 +218,6 @@ def run_memory(quick: bool) -> list[dict[str, object]]:
     return rows
 
 
-def print_table(rows: list[dict[str, object]], title: str, versus: str = "hand-written") -> None:
-    print(f"\n### {title}\n")
-    print(f"| implementation | median ms | vs {versus} | min ms | min vs {versus} |")
-    print("|---|---:|---:|---:|---:|")
-    for r in rows:
-        print(f"| {r['impl']} | {r['ms']:.2f} | {r['ratio']:.3f}x | {r['min_ms']:.2f} "
-              f"| {r['min_ratio']:.3f}x |")
-
-
 def plot(rows: list[dict[str, object]], path: str) -> None:
     import matplotlib
 
@@ -288,9 +249,7 @@ def main() -> None:
     if args.memory_probe:
         memory_probe(args.memory_probe, args.quick)
         return
-    print(f"## Machine\n\n{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"Python {platform.python_version()}")
+    print(f"## Machine\n\n{machine_line()}")
     speed = run_speed(args.quick, args.rounds)
     run_masked(args.quick, args.rounds)
     run_memory(args.quick)

@@ -117,12 +117,13 @@ def _shapes(tree: Any) -> Any:
 
 
 @pytest.mark.parametrize("cell", sorted(CELLS))
-def test_gradients_equal_torch_with_lengths(cell: str) -> None:
+@pytest.mark.parametrize("bidirectional", [False, True])  # unidirectional: the unpacked path
+def test_gradients_equal_torch_with_lengths(cell: str, bidirectional: bool) -> None:
     torch.manual_seed(1)
-    reference, ours = pair(cell, num_layers=2, bidirectional=True, batch_first=True)
+    reference, ours = pair(cell, num_layers=2, bidirectional=bidirectional, batch_first=True)
     x = torch.randn(B, T, F)
     lengths = torch.tensor([3, T, 1])
-    weight = torch.randn(B, T, 2 * U)
+    weight = torch.randn(B, T, (1 + bidirectional) * U)
     xs = [x.clone().requires_grad_(), x.clone().requires_grad_()]
     (reference_run(reference, xs[0], lengths, True)[0] * weight).sum().backward()
     (ours(xs[1], lengths=lengths) * weight).sum().backward()
@@ -139,6 +140,19 @@ def test_mask_equals_lengths_and_lengths_may_live_anywhere() -> None:
     mask = torch.arange(T) < lengths[:, None]
     torch.testing.assert_close(ours(x, mask=mask), ours(x, lengths=lengths))
     torch.testing.assert_close(ours(x, lengths=lengths.tolist()), ours(x, lengths=lengths))
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_nan_padding_reaches_neither_outputs_nor_gradients(cell: str) -> None:
+    for ours in (pair(cell)[1], pair(cell, bidirectional=True)[1]):  # unpacked and packed paths
+        x = torch.randn(B, T, F)
+        lengths = torch.tensor([2, T, 4])
+        x[torch.arange(T) >= lengths[:, None]] = float("nan")
+        x.requires_grad_()
+        out = ours(x, lengths=lengths)
+        out.sum().backward()
+        assert torch.isfinite(out).all() and torch.isfinite(x.grad).all()
+        assert all(torch.isfinite(p.grad).all() for p in ours.parameters())
 
 
 def test_padded_steps_change_nothing() -> None:

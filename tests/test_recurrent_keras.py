@@ -105,3 +105,14 @@ def test_gru_reset_after_false_is_refused() -> None:
     layer(x)
     with pytest.raises(ValueError, match=r"reset_after=False has no torch equivalent"):
         timedist.GRU(F, U).load_keras_weights(*layer.get_weights())
+
+
+def test_keras_bidirectional_into_torch_style_bidirectional_lstm() -> None:
+    x = np.random.default_rng(3).standard_normal((B, T, F)).astype("float32")
+    k_layer = keras.layers.Bidirectional(keras.layers.LSTM(U, return_sequences=True))
+    expected = to_torch(k_layer(x, mask=MASK.numpy()))
+    ours = timedist.LSTM(F, U, bidirectional=True)
+    ours.load_keras_weights(*k_layer.forward_layer.get_weights(), direction=0)
+    ours.load_keras_weights(*k_layer.backward_layer.get_weights(), direction=1)
+    got = ours(torch.as_tensor(x), mask=MASK)
+    torch.testing.assert_close(got[MASK], expected[MASK], atol=1e-5, rtol=1e-5)

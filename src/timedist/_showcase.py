@@ -1,4 +1,4 @@
-"""What ``timedist demo`` prints: the classic TimeDistributed examples, each checked.
+"""What ``timedist demo`` prints: the classic TimeDistributed and LSTM examples, each checked.
 
 Every line states a shape, a parameter count or an identity that was computed just now and
 compared against a per-step loop; nothing is hard-coded.
@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from . import __version__
+from .recurrent import LSTM
 from .wrappers import TimeDistributed
 
 __all__ = ["run_showcase"]
@@ -84,5 +85,30 @@ def run_showcase(seed: int = 0, out: Callable[[str], Any] = print) -> bool:
     zeros = bool((y[1, 3:] == 0).all())
     ok &= zeros
     out(f"{'':<44} padded steps 3..5 of sample 1 are zero: {zeros}")
+    ok &= _recurrent(out)
     out("\nall checks passed" if ok else "\nSOME CHECKS FAILED")
     return ok
+
+
+def _recurrent(out: Callable[[str], Any]) -> bool:
+    """A bidirectional LSTM's last step and states, checked against torch sample by sample."""
+    out("\nLSTM(8, 16, bidirectional=True, return_sequences=False, return_state=True)")
+    lstm = LSTM(8, 16, bidirectional=True, return_sequences=False, return_state=True)
+    reference = nn.LSTM(8, 16, bidirectional=True, batch_first=True)
+    reference.load_state_dict(lstm.state_dict())
+    x, lengths = torch.randn(3, 10, 8), [10, 4, 7]
+    with torch.no_grad():
+        last, (h_n, _) = lstm(x, lengths=torch.tensor(lengths))
+        per_sample = [reference(x[b : b + 1, :n])[0][0] for b, n in enumerate(lengths)]
+        expected = torch.stack([torch.cat([o[-1, :16], o[0, 16:]]) for o in per_sample])
+        naive = reference(x)[0][:, -1]
+    same = torch.allclose(last, expected, atol=1e-6)
+    states = torch.allclose(h_n, torch.stack([expected[:, :16], expected[:, 16:]]), atol=1e-6)
+    gap = float((naive - expected).abs().max())
+    out(f"{'  x (B, T, F) with lengths=[10, 4, 7]':<44} {(3, 10, 8)!s:>22} -> {tuple(last.shape)}")
+    out(f"{'':<44} forward at each last valid step + backward at step 0, "
+        f"= torch per sample: {'equal' if same else 'DIFFERENT'}")
+    out(f"{'':<44} torch's output[:, -1] instead would be off by up to {gap:.2f}")
+    out(f"{'  h_n (L*D, B, U), even with batch_first':<44} {'':>22}    {tuple(h_n.shape)}: "
+        f"h_n[0] = forward, h_n[1] = backward: {'equal' if states else 'DIFFERENT'}")
+    return same and states and gap > 1e-3

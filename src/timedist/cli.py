@@ -1,8 +1,8 @@
 """The ``timedist`` command (also ``python -m timedist``).
 
 Subcommands so far: ``demo`` (the main job: until training lands, a verified showcase of
-TimeDistributed). Later issues add ``fit``, ``evaluate``, ``predict``, ``datasets``, ``summary``
-and ``explain``.
+TimeDistributed and the Keras-style LSTM). Later issues add ``fit``, ``evaluate``, ``predict``,
+``datasets``, ``summary`` and ``explain``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"timedist {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser(
-        "demo", help="the main job: show TimeDistributed on the usual examples, each verified"
+        "demo", help="the main job: TimeDistributed and LSTM examples, each verified"
     )
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     return parser
