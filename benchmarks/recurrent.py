@@ -58,7 +58,7 @@ def keras_lstm(units: int, bidirectional: bool, x: Tensor, mask: Tensor | None) 
 def run(quick: bool, rounds: int) -> None:
     b, t, f, u = (4, 12, 8, 16) if quick else (32, 100, 64, 128)
     print(f"## Machine\n\n{machine_line()}")
-    for layers, bidirectional in ((1, False), (2, True)):
+    for layers, bidirectional in ((1, False), (1, True), (2, True)):
         torch.manual_seed(0)
         reference = nn.LSTM(f, u, num_layers=layers, bidirectional=bidirectional,
                             batch_first=True)
@@ -75,8 +75,12 @@ def run(quick: bool, rounds: int) -> None:
             "torch pack/pad by hand, lengths": train_step(hand_packed(reference, lengths, t), x),
             "timedist.LSTM, lengths": train_step(partial(ours, lengths=lengths), x),
         }
-        keras_step = keras_lstm(u, bidirectional, x, None) if layers == 1 or bidirectional else None
-        if keras_step is not None and layers == 1:
+        if bidirectional and layers == 1:  # the same math as two unidirectional layers
+            wrapper = timedist.Bidirectional(timedist.LSTM(f, u))
+            steps["timedist.Bidirectional(LSTM), lengths"] = train_step(
+                partial(wrapper, lengths=lengths), x)
+        keras_step = keras_lstm(u, bidirectional, x, None) if layers == 1 else None
+        if keras_step is not None:
             steps["Keras 3 LSTM"] = keras_step
             masked = keras_lstm(u, bidirectional, x, mask)
             if masked is not None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).parents[1] / "benchmarks" / "time_distributed.py"
+BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
+SCRIPT = BENCHMARKS / "time_distributed.py"
 
 
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="memory probe needs Linux")
@@ -23,3 +24,13 @@ def test_time_distributed_benchmark_smoke(tmp_path: Path) -> None:
     assert "| timedist merge |" in result.stdout
     assert "| chunk_size=16 + checkpoint |" in result.stdout
     assert png.stat().st_size > 0
+
+
+def test_recurrent_benchmark_smoke() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "recurrent.py"), "--quick", "--rounds", "1"],
+        capture_output=True, text=True, timeout=300, check=True,
+    )
+    assert result.stdout.count("forward+backward") == 3
+    assert "| timedist.LSTM, lengths |" in result.stdout
+    assert "| timedist.Bidirectional(LSTM), lengths |" in result.stdout

@@ -259,7 +259,8 @@ def test_stateful_training_steps_do_not_backward_twice() -> None:
         optimizer.zero_grad()
         layer(torch.randn(B, T, F)).pow(2).mean().backward()
         optimizer.step()
-    with pytest.raises(ValueError, match=r"stateful=True\): expected input with B=3"):
+    with pytest.raises(ValueError, match=r"stateful=True\): expected input with B=3, the batch "
+                       r"size of the stored states; got shape \(2, 6, 5\)"):
         layer(torch.randn(2, T, F))
 
 
@@ -275,7 +276,7 @@ def test_errors_name_expected_and_received() -> None:
         lstm(torch.randn(B, T, 4))
     with pytest.raises(ValueError, match=r"expected h0 \(2, 3, 4\) in torch's layout "
                        r"\(L\*D, B, U\); batch_first does not change it; got shape \(3, 2, 4\)"
-                       r"\. Transpose"):
+                       r"\. It looks batch-first: pass h0.transpose\(0, 1\)"):
         lstm(torch.randn(B, T, F), (torch.randn(B, 2, U), torch.randn(2, B, U)))
     with pytest.raises(TypeError, match=r"expected hx = \(h0, c0\) for an LSTM; got Tensor"):
         lstm(torch.randn(B, T, F), torch.randn(2, B, U))
@@ -289,3 +290,21 @@ def test_errors_name_expected_and_received() -> None:
     with pytest.raises(ValueError, match=r"GRU: expected merge_mode to be one of 'concat', 'sum', "
                        r"'mul', 'ave', None; got 'max'"):
         timedist.GRU(F, U, merge_mode="max")
+
+
+def test_time_distributed_lstm_encodes_every_sub_sequence() -> None:
+    reference, ours = pair("LSTM", batch_first=True)
+    ours.return_sequences = False
+    x = torch.randn(2, 3, T, F)  # (B, T, S, F): 3 windows of T samples each
+    y = timedist.TimeDistributed(ours)(x)
+    assert y.shape == (2, 3, U)
+    torch.testing.assert_close(y[1, 2], reference(x[1, 2:3])[0][0, -1])
+
+
+def test_torch_arguments_pass_through() -> None:
+    reference, ours = pair("GRU", num_layers=2, dropout=0.5, bias=False, batch_first=True)
+    reference.eval(), ours.eval()
+    x = torch.randn(B, T, F)
+    torch.testing.assert_close(ours(x), reference(x)[0])
+    rnn = timedist.RNN(F, U, 2, nonlinearity="relu")  # positional num_layers, like torch
+    assert rnn.num_layers == 2 and rnn.nonlinearity == "relu" and rnn.batch_first

@@ -140,10 +140,9 @@ class RecurrentMixin:
             if not isinstance(tensor, Tensor):
                 raise type_error(self._name, f"{name} to be a Tensor", tensor)
             if tuple(tensor.shape) != shape:
-                raise shape_error(self._name, f"{name} {shape} in {note}", tensor.shape,
-                                  hint="Transpose with h0.transpose(0, 1) if you built it "
-                                  "batch-first" if tensor.dim() == 3 and
-                                  tuple(tensor.shape[1::-1]) == shape[:2] else "")
+                batch_major = tensor.dim() == 3 and tuple(tensor.shape[1::-1]) == shape[:2]
+                hint = f"It looks batch-first: pass {name}.transpose(0, 1)" if batch_major else ""
+                raise shape_error(self._name, f"{name} {shape} in {note}", tensor.shape, hint=hint)
 
     # -- forward -------------------------------------------------------------------------------
 
@@ -161,7 +160,7 @@ class RecurrentMixin:
         if lengths is not None and bool((lengths == steps).all()):
             lengths = None  # nothing padded: no packing
         if hx is None and self.stateful and self._states is not None:
-            hx = self._stored_states(batch)
+            hx = self._stored_states(x.shape, batch)
         if hx is not None:
             self._check_hx(hx, batch)
         if self.go_backwards:
@@ -176,12 +175,12 @@ class RecurrentMixin:
         """Forget the states a ``stateful`` layer carries from one call to the next."""
         self._states = None
 
-    def _stored_states(self, batch: int) -> Any:
+    def _stored_states(self, input_shape: torch.Size, batch: int) -> Any:
         stored = self._states[0] if isinstance(self._states, tuple) else self._states
         if stored.shape[1] != batch:
             raise shape_error(
                 f"{self._name}(stateful=True)", f"input with B={stored.shape[1]}, the batch size "
-                "of the stored states", (batch,), hint="Call reset_states() to start new sequences",
+                "of the stored states", input_shape, hint="Call reset_states() to start anew",
             )
         return self._states
 

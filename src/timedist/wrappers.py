@@ -336,8 +336,8 @@ class TimeDistributed(Wrapper):
                     leaf.shape,
                     where="at " + _tree.leaf_path("output", out, i),
                     hint="The wrapped module must return only batch-first tensors; e.g. "
-                    "torch.nn.LSTM's h_n/c_n are (L*D, N, U), so keep only its output "
-                    "(a module that returns output[0]) or return (N, ...) tensors",
+                    "torch.nn.LSTM's h_n/c_n are (L*D, N, U): wrap timedist.LSTM instead, "
+                    "which returns one (N, ...) tensor",
                 )
         return out
 
