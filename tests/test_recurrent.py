@@ -308,3 +308,23 @@ def test_torch_arguments_pass_through() -> None:
     torch.testing.assert_close(ours(x), reference(x)[0])
     rnn = timedist.RNN(F, U, 2, nonlinearity="relu")  # positional num_layers, like torch
     assert rnn.num_layers == 2 and rnn.nonlinearity == "relu" and rnn.batch_first
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_unpacked_bidirectional_path_with_hx_dropout_and_lengths(cell: str) -> None:
+    # return_state=False on the CPU: each layer and direction runs unpacked (fast path).
+    torch.manual_seed(3)
+    reference, ours = pair(cell, num_layers=2, bidirectional=True, dropout=0.5, batch_first=True)
+    reference.eval(), ours.eval()
+    x = torch.randn(B, T, F)
+    lengths = torch.tensor([4, T, 1])
+    h0 = torch.randn(4, B, U)
+    hx: Any = (h0, torch.randn(4, B, U)) if cell == "LSTM" else h0
+    got = ours(x, hx, lengths=lengths)
+    for b, n in enumerate(lengths.tolist()):
+        hb = tuple(h[:, b : b + 1] for h in hx) if cell == "LSTM" else hx[:, b : b + 1]
+        torch.testing.assert_close(got[b, :n], reference(x[b : b + 1, :n], hb)[0][0])
+    assert (got[2, 1:] == 0).all()
+    ours.train()  # dropout between layers: random, but padding stays zero and nothing breaks
+    out = ours(x, hx, lengths=lengths)
+    assert (out[2, 1:] == 0).all() and torch.isfinite(out).all()
