@@ -64,8 +64,12 @@ def test_default_backward_layer_is_a_fresh_reversed_copy() -> None:
 
 def test_layer_check_and_stateful_passthrough() -> None:
     torch.manual_seed(0)
-    layer = timedist.Bidirectional(timedist.GRU(F, U, return_state=True), merge_mode="ave")
-    check_layer(layer, torch.randn(B, T, F), compile=False)
+    for merge_mode in ("ave", "concat", None):  # check_layer compares compute_output_shape too
+        layer = timedist.Bidirectional(timedist.LSTM(F, U, return_state=True),
+                                       merge_mode=merge_mode)
+        check_layer(layer, torch.randn(B, T, F), compile=False)
+    sequence = timedist.Bidirectional(timedist.GRU(F, U, return_sequences=False))
+    check_layer(sequence, torch.randn(B, T, F), compile=False)
     stateful = timedist.Bidirectional(timedist.GRU(F, U, stateful=True))
     first = stateful(torch.randn(B, T, F))
     assert stateful.forward_layer._states is not None

@@ -450,6 +450,17 @@ class Bidirectional(Wrapper):
     def extra_repr(self) -> str:
         return "" if self.merge_mode == "concat" else f"merge_mode={self.merge_mode!r}"
 
+    def compute_output_shape(self, input_shape: tuple[int, ...]) -> Any:
+        """The output's shape(s) for an input of ``input_shape`` (nothing is computed)."""
+        inner = self.forward_layer.compute_output_shape(input_shape)  # type: ignore[operator]
+        out, state = inner if self.return_state else (inner, None)
+        if self.merge_mode == "concat":
+            dims = list(out)
+            dims[self.forward_layer.feature_dim] *= 2  # type: ignore[index]
+            out = torch.Size(dims)
+        merged = (out, out) if self.merge_mode is None else out
+        return (merged, state, state) if self.return_state else merged
+
     def reset_states(self) -> None:
         """Forget the carried states of both directions (``stateful`` layers)."""
         for layer in (self.forward_layer, self.backward_layer):
