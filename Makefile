@@ -35,6 +35,7 @@ test: lint typecheck unit
 
 bench: $(VENV)/.stamp-dev
 	$(PY) benchmarks/time_distributed.py
+	$(PY) benchmarks/recurrent.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
