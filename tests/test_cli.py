@@ -42,3 +42,34 @@ def test_no_command_prints_help(
     out = capsys.readouterr().out
     assert "demo" in out
     assert_golden("cli_help.txt", out)
+
+
+MODELS = '''
+import torch.nn as nn
+import timedist
+
+def build():
+    return nn.Sequential(timedist.TimeDistributed(nn.Linear(8, 10)),
+                         timedist.GRU(10, 4, return_sequences=False))
+
+INSTANCE = build()
+'''
+
+
+def test_summary_command_on_a_module_path(
+    tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "my_models.py").write_text(MODELS)  # type: ignore[operator]
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["summary", "my_models:build", "--input-size", "4,12,8"]) == 0
+    out = capsys.readouterr().out
+    assert_golden("cli_summary.txt", out)
+    assert main(["summary", "my_models:INSTANCE", "--input-size", "2,3,8", "--depth", "1"]) == 0
+    assert "(2, 3, 10)" in capsys.readouterr().out
+    for bad in (["summary", "nonsense", "--input-size", "1,2,3"],
+                ["summary", "my_models:missing", "--input-size", "1,2,3"],
+                ["summary", "my_models:build", "--input-size", "4,x"]):
+        with pytest.raises(SystemExit):
+            main(bad)
+    assert "expected MODULE:ATTRIBUTE" in capsys.readouterr().err

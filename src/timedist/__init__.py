@@ -7,6 +7,8 @@ torch.Size([4, 12, 10])
 
 from __future__ import annotations
 
+from . import reference
+from .inspect import summary
 from .masking import last_valid, lengths_to_mask, mask_to_lengths, reverse_valid
 from .recurrent import GRU, LSTM, RNN
 from .wrappers import Bidirectional, TimeDistributed
@@ -23,5 +25,7 @@ __all__ = [
     "last_valid",
     "lengths_to_mask",
     "mask_to_lengths",
+    "reference",
     "reverse_valid",
+    "summary",
 ]
