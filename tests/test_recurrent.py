@@ -169,7 +169,6 @@ def test_padded_steps_change_nothing() -> None:
     assert (out[0, 2:] == 0).all()
 
 
-@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 def test_proj_size_lstm() -> None:
     reference, ours = pair("LSTM", proj_size=3, bidirectional=True, batch_first=True)
     ours.return_state, ours.return_sequences = True, False

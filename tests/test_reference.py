@@ -101,7 +101,6 @@ def test_run_recurrent_equals_torch(cell: type[nn.RNNBase], num_layers: int,
         torch.testing.assert_close(g, h)
 
 
-@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 def test_run_recurrent_with_hx_and_projection() -> None:
     torch.manual_seed(5)
     module = nn.LSTM(4, 5, num_layers=2, bidirectional=True, proj_size=2, batch_first=True)

@@ -8,7 +8,7 @@ torch.Size([4, 12, 10])
 from __future__ import annotations
 
 from . import reference
-from .inspect import summary
+from .inspect import explain, summary
 from .masking import last_valid, lengths_to_mask, mask_to_lengths, reverse_valid
 from .recurrent import GRU, LSTM, RNN
 from .wrappers import Bidirectional, TimeDistributed
@@ -22,6 +22,7 @@ __all__ = [
     "Bidirectional",
     "TimeDistributed",
     "__version__",
+    "explain",
     "last_valid",
     "lengths_to_mask",
     "mask_to_lengths",

@@ -1,8 +1,8 @@
 """The ``timedist`` command (also ``python -m timedist``).
 
 Subcommands so far: ``demo`` (the main job: until training lands, a verified showcase of
-TimeDistributed and the Keras-style LSTM) and ``summary``. Later issues add ``fit``,
-``evaluate``, ``predict``, ``datasets`` and ``explain``.
+TimeDistributed and the Keras-style LSTM), ``summary`` and ``explain``. Later issues add
+``fit``, ``evaluate``, ``predict`` and ``datasets``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,54 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--input-size", required=True, type=_shapes,
                        help="input shape, e.g. 4,12,8; several inputs separated by ';'")
     table.add_argument("--depth", type=int, default=3, help="submodule levels to list (default: 3)")
+    _add_explain(commands)
     return parser
+
+
+def _add_explain(commands: Any) -> None:
+    """``timedist explain rnn|lstm|gru|conv2d|time-distributed [options] [--png F] [--json]``."""
+    explain = commands.add_parser(
+        "explain", help="a verified walk-through of the shapes of an RNN, a convolution or "
+        "TimeDistributed")
+    kinds = explain.add_subparsers(dest="what", metavar="WHAT", required=True)
+    for kind in ("rnn", "lstm", "gru"):
+        sub = kinds.add_parser(kind, help=f"torch.nn.{kind.upper()}: h0, weights, output, h_n")
+        sub.add_argument("--input-size", type=int, default=4)
+        sub.add_argument("--hidden-size", type=int, default=2)
+        sub.add_argument("--num-layers", type=int, default=1)
+        sub.add_argument("--bidirectional", action="store_true")
+        sub.add_argument("--seq-len", type=int, default=3)
+        sub.add_argument("--batch", type=int, default=2)
+        sub.add_argument("--batch-first", action="store_true")
+        if kind == "lstm":
+            sub.add_argument("--proj-size", type=int, default=0)
+    conv = kinds.add_parser("conv2d", help="multi-channel convolution and the 1x1 matmul")
+    for option, default in (("in-channels", 2), ("out-channels", 3), ("kernel-size", 2),
+                            ("height", 3), ("width", 3)):
+        conv.add_argument(f"--{option}", type=int, default=default)
+    td = kinds.add_parser("time-distributed", help="fold, module, unfold; parameters vs T")
+    td.add_argument("--module", choices=("conv2d", "linear"), default="conv2d")
+    for option, default in (("batch", 2), ("steps", 5), ("features", 8), ("units", 10),
+                            ("channels", 3), ("filters", 16), ("kernel-size", 3), ("size", 32)):
+        td.add_argument(f"--{option}", type=int, default=default)
+    for sub in (*(kinds.choices[k] for k in ("rnn", "lstm", "gru")), conv, td):
+        sub.add_argument("--png", metavar="FILE", help="also draw the network to this PNG file")
+        sub.add_argument("--json", action="store_true", help="print the facts as JSON")
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    from .inspect import explain
+
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "what", "png", "json")}
+    explanation = explain(args.what, **options)
+    print(explanation.to_json() if args.json else explanation)
+    if args.png:
+        from .inspect.diagram import draw
+
+        draw(explanation, args.png)
+        if not args.json:
+            print(f"\nwrote {args.png}")
+    return 0
 
 
 def _shapes(text: str) -> list[tuple[int, ...]]:
@@ -82,5 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes = args.input_size[0] if len(args.input_size) == 1 else args.input_size
         print(summary(model, sizes, depth=args.depth))
         return 0
+    if args.command == "explain":
+        return _run_explain(args)
     parser.print_help()
     return 0

@@ -1,7 +1,9 @@
-"""Tools that make shapes visible: a time-aware ``summary`` (``explain`` follows)."""
+"""Tools that make shapes visible: a time-aware ``summary`` and verified ``explain``
+walk-throughs (text, JSON, and a PNG diagram)."""
 
 from __future__ import annotations
 
+from .explain import Explanation, explain
 from .summary import LayerRow, ModelSummary, summary
 
-__all__ = ["LayerRow", "ModelSummary", "summary"]
+__all__ = ["Explanation", "LayerRow", "ModelSummary", "explain", "summary"]
