@@ -72,4 +72,21 @@ def test_summary_command_on_a_module_path(
                 ["summary", "my_models:build", "--input-size", "4,x"]):
         with pytest.raises(SystemExit):
             main(bad)
-    assert "expected MODULE:ATTRIBUTE" in capsys.readouterr().err
+    assert "MODULE:ATTRIBUTE, e.g." in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["summary", "my_models:build"])
+    assert "expected --input-size for a model given by path" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["td-dense", "td-conv2d", "cnn-lstm", "bilstm-classifier"])
+def test_summary_of_built_in_models(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from timedist.inspect.examples import EXAMPLES
+
+    assert main(["summary", name]) == 0
+    out = capsys.readouterr().out
+    model = EXAMPLES[name].build()
+    assert f"Total params: {sum(p.numel() for p in model.parameters()):,}" in out
+    expected = {"td-dense": "(4, 12, 10)", "td-conv2d": "(4, 12, 32, 32, 32)",
+                "cnn-lstm": "1 (LSTM)                   (4, 64)",
+                "bilstm-classifier": "0 (LSTM)      (8, 128)"}[name]
+    assert expected in out

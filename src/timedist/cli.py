@@ -30,10 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     table = commands.add_parser(
         "summary", help="a time-aware table of a model's layers, output shapes and parameters"
     )
-    table.add_argument("model", help="MODULE:ATTRIBUTE naming an nn.Module, or a class or "
-                       "function that builds one without arguments")
-    table.add_argument("--input-size", required=True, type=_shapes,
-                       help="input shape, e.g. 4,12,8; several inputs separated by ';'")
+    from .inspect.examples import EXAMPLES
+
+    table.add_argument("model", help="a built-in model (" + ", ".join(EXAMPLES) + ") or "
+                       "MODULE:ATTRIBUTE naming an nn.Module, or a class or function that builds "
+                       "one without arguments")
+    table.add_argument("--input-size", type=_shapes,
+                       help="input shape, e.g. 4,12,8; several inputs separated by ';' "
+                       "(default for built-in models: their usual input)")
     table.add_argument("--depth", type=int, default=3, help="submodule levels to list (default: 3)")
     _add_explain(commands)
     return parser
@@ -95,15 +99,19 @@ def _shapes(text: str) -> list[tuple[int, ...]]:
 
 
 def _load_model(spec: str) -> Any:
-    """``package.module:attribute`` -> an nn.Module (called without arguments if a factory)."""
+    """A built-in name or ``package.module:attribute`` -> an nn.Module (a factory is called)."""
     import importlib
 
     from torch import nn
 
+    from .inspect.examples import EXAMPLES
+
+    if spec in EXAMPLES:
+        return EXAMPLES[spec].build()
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
-        raise ValueError(f"expected MODULE:ATTRIBUTE, e.g. mypackage.models:build; got {spec!r} "
-                         "(built-in model names come with timedist.models)")
+        raise ValueError(f"expected a built-in model ({', '.join(EXAMPLES)}) or "
+                         f"MODULE:ATTRIBUTE, e.g. mypackage.models:build; got {spec!r}")
     obj = getattr(importlib.import_module(module_name), attribute)
     model = obj if isinstance(obj, nn.Module) else obj()
     if not isinstance(model, nn.Module):
@@ -126,8 +134,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             model = _load_model(args.model)
         except (ImportError, AttributeError, ValueError) as error:
             parser.error(f"summary: {error}")
-        sizes = args.input_size[0] if len(args.input_size) == 1 else args.input_size
-        print(summary(model, sizes, depth=args.depth))
+        sizes = args.input_size
+        if sizes is None:
+            from .inspect.examples import EXAMPLES
+
+            if args.model not in EXAMPLES:
+                parser.error("summary: expected --input-size for a model given by path")
+            sizes = [EXAMPLES[args.model].input_size]
+        print(summary(model, sizes[0] if len(sizes) == 1 else sizes, depth=args.depth))
         return 0
     if args.command == "explain":
         return _run_explain(args)
