@@ -19,7 +19,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ._checks import check_choice, shape_error, type_error
 from ._merge import MERGE_MODES, merge_directions
-from .masking import last_valid, lengths_to_mask, resolve_lengths, reverse_valid
+from ._sequence import SequenceLayer
+from .masking import lengths_to_mask
 
 __all__ = ["GRU", "LSTM", "RNN", "RecurrentMixin"]
 
@@ -42,7 +43,7 @@ _SHAPE_DOC = """
 """
 
 
-class RecurrentMixin:
+class RecurrentMixin(SequenceLayer):
     """The Keras behaviour shared by RNN, LSTM and GRU (mixed into torch's classes)."""
 
     # Provided by torch.nn.RNNBase (and nn.Module):
@@ -70,18 +71,10 @@ class RecurrentMixin:
     ) -> None:
         super().__init__(*args, batch_first=batch_first, **kwargs)  # type: ignore[call-arg]
         check_choice(self._name, "merge_mode", merge_mode, MERGE_MODES)
-        self.return_sequences = bool(return_sequences)
-        self.return_state = bool(return_state)
         self.merge_mode = merge_mode
-        self.go_backwards = bool(go_backwards)
-        self.stateful = bool(stateful)
-        self._states: Any = None
+        self._set_options(return_sequences, return_state, go_backwards, stateful)
 
     # -- shape logic ---------------------------------------------------------------------------
-
-    @property
-    def _name(self) -> str:
-        return type(self).__name__
 
     @property
     def _directions(self) -> int:
@@ -96,9 +89,6 @@ class RecurrentMixin:
     def feature_dim(self) -> int:
         """The output dimension that holds the features (where directions are concatenated)."""
         return -1
-
-    def _time_dim(self) -> int:
-        return 1 if self.batch_first else 0
 
     def validate_input(self, x: Tensor) -> tuple[int, int]:
         """Validate x (B, T, F) (or (T, B, F)); return (B, T)."""
@@ -149,61 +139,20 @@ class RecurrentMixin:
                 hint = f"It looks batch-first: pass {name}.transpose(0, 1)" if batch_major else ""
                 raise shape_error(self._name, f"{name} {shape} in {note}", tensor.shape, hint=hint)
 
-    # -- forward -------------------------------------------------------------------------------
-
-    def forward(  # type: ignore[override]
-        self,
-        x: Tensor,
-        hx: Any = None,
-        *,
-        lengths: Tensor | None = None,
-        mask: Tensor | None = None,
-    ) -> Any:
-        """Run the layer; see the class docstring for every output shape."""
-        batch, steps = self.validate_input(x)
-        lengths = resolve_lengths(self._name, mask, lengths, batch, steps)
-        if lengths is not None and bool((lengths == steps).all()):
-            lengths = None  # nothing padded: no packing
-        if hx is None and self.stateful and self._states is not None:
-            hx = self._stored_states(x.shape, batch)
-        if hx is not None:
-            self._check_hx(hx, batch)
-        if self.go_backwards:
-            x = self._reverse(x, lengths)
-        out, state = self._run(x, hx, lengths, steps)
-        if self.stateful:
-            self._states = _detach(state)
-        output = self._format_output(out, lengths)
-        return (output, state) if self.return_state else output
-
-    def reset_states(self) -> None:
-        """Forget the states a ``stateful`` layer carries from one call to the next."""
-        self._states = None
-
-    def _stored_states(self, input_shape: torch.Size, batch: int) -> Any:
-        stored = self._states[0] if isinstance(self._states, tuple) else self._states
-        if stored.shape[1] != batch:
-            raise shape_error(
-                f"{self._name}(stateful=True)", f"input with B={stored.shape[1]}, the batch size "
-                "of the stored states", input_shape, hint="Call reset_states() to start anew",
-            )
-        return self._states
-
-    def _reverse(self, x: Tensor, lengths: Tensor | None) -> Tensor:
-        if lengths is None:
-            return x.flip(self._time_dim())
-        return reverse_valid(x, lengths, batch_first=self.batch_first)
+    def _torch_forward(self, x: Any, hx: Any) -> tuple[Any, Any]:
+        """torch.nn.RNN/LSTM/GRU.forward (the next class after the Keras flow in the MRO)."""
+        return super(SequenceLayer, self).forward(x, hx)  # type: ignore[misc, no-any-return]
 
     def _run(self, x: Tensor, hx: Any, lengths: Tensor | None, steps: int) -> tuple[Tensor, Any]:
         """torch's forward; packed when some sample is shorter than T (see below)."""
         if lengths is None:
-            out, state = super().forward(x, hx)  # type: ignore[misc]
+            out, state = self._torch_forward(x, hx)
             return out, state
         if not (self.return_state or self.stateful) and x.device.type == "cpu":
             return self._run_unpacked(x, hx, lengths, steps), None
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=self.batch_first,
                                       enforce_sorted=False)
-        out, state = super().forward(packed, hx)  # type: ignore[misc]
+        out, state = self._torch_forward(packed, hx)
         out, _ = pad_packed_sequence(out, batch_first=self.batch_first, total_length=steps)
         return out, state
 
@@ -221,7 +170,7 @@ class RecurrentMixin:
         valid = (valid if self.batch_first else valid.t()).unsqueeze(-1)
         x = x.masked_fill(~valid, 0)
         if not self.bidirectional:
-            out: Tensor = super().forward(x, hx)[0]  # type: ignore[misc]
+            out: Tensor = self._torch_forward(x, hx)[0]
             return out.masked_fill(~valid, 0)
         for layer in range(self.num_layers):
             forward = self._run_direction(layer, 0, x, hx)
@@ -256,34 +205,26 @@ class RecurrentMixin:
             templates[input_size] = base(input_size, self.hidden_size, **options)
         return templates[input_size]
 
+    def _state_batch(self, state: Any) -> int:
+        h = state[0] if isinstance(state, tuple) else state
+        return int(h.shape[1])  # (L*D, B, U)
+
     def _format_output(self, out: Tensor, lengths: Tensor | None) -> Any:
         """torch's (B, T, D*U) output -> what return_sequences and merge_mode ask for."""
-        if self.return_sequences and (not self.bidirectional or self.merge_mode == "concat"):
+        if not self.bidirectional:
+            return super()._format_output(out, lengths)
+        if self.return_sequences and self.merge_mode == "concat":
             return out  # already (B, T, D*U): no split, no copy
-        tdim = self._time_dim()
-        forward, backward = (
-            torch.split(out, self.units, dim=-1) if self.bidirectional else (out, None)
-        )
-        if not self.return_sequences:
-            forward = (forward.select(tdim, -1) if lengths is None
-                       else last_valid(forward, lengths, batch_first=self.batch_first))
-            backward = None if backward is None else backward.select(tdim, 0)
-        if backward is None:
-            return forward
+        forward, backward = torch.split(out, self.units, dim=-1)
+        if not self.return_sequences:  # forward at the last valid step, backward at step 0
+            forward = super()._format_output(forward, lengths)
+            backward = backward.select(self._time_dim(), 0)
         return merge_directions(forward, backward, self.merge_mode, dim=-1)
 
     def extra_repr(self) -> str:
         base: str = super().extra_repr()  # type: ignore[misc]
-        defaults = {"return_sequences": True, "return_state": False, "merge_mode": "concat",
-                    "go_backwards": False, "stateful": False}
-        extra = [f"{k}={getattr(self, k)!r}" for k, v in defaults.items() if getattr(self, k) != v]
-        return ", ".join([base, *extra])
-
-
-def _detach(state: Any) -> Any:
-    if isinstance(state, tuple):
-        return tuple(s.detach() for s in state)
-    return state.detach()
+        merge = [] if self.merge_mode == "concat" else [f"merge_mode={self.merge_mode!r}"]
+        return ", ".join([base, *self._options_repr(), *merge])
 
 
 def _keras_to_torch(array: Any, like: Tensor) -> Tensor:
