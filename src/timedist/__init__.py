@@ -8,6 +8,7 @@ torch.Size([4, 12, 10])
 from __future__ import annotations
 
 from . import reference
+from .conv_recurrent import ConvLSTM1d, ConvLSTM2d, ConvLSTM3d
 from .inspect import explain, summary
 from .masking import last_valid, lengths_to_mask, mask_to_lengths, reverse_valid
 from .recurrent import GRU, LSTM, RNN
@@ -20,6 +21,9 @@ __all__ = [
     "LSTM",
     "RNN",
     "Bidirectional",
+    "ConvLSTM1d",
+    "ConvLSTM2d",
+    "ConvLSTM3d",
     "TimeDistributed",
     "__version__",
     "explain",

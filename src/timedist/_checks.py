@@ -17,6 +17,7 @@ __all__ = [
     "format_shape",
     "layer_name",
     "shape_error",
+    "standardize_tuple",
     "type_error",
     "value_error",
 ]
@@ -87,3 +88,15 @@ def check_optional_positive_int(layer: str, name: str, value: object) -> int | N
     if value < 1:
         raise value_error(layer, f"{name} >= 1 or None", value)
     return value
+
+
+def standardize_tuple(layer: str, name: str, value: object, rank: int) -> tuple[int, ...]:
+    """An int or a ``rank``-tuple of ints >= 1 as a ``rank``-tuple (Keras' standardize_tuple)."""
+    values = (value,) * rank if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(values, (tuple, list)) or len(values) != rank or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in values
+    ):
+        raise value_error(layer, f"{name} to be an int or a tuple of {rank} ints", value)
+    if min(values) < 1:
+        raise value_error(layer, f"{name} >= 1", value)
+    return tuple(values)

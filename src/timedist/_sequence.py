@@ -50,7 +50,8 @@ class SequenceLayer:
         """Check x; return (B, T)."""
         raise NotImplementedError
 
-    def _check_hx(self, hx: Any, batch: int) -> None:
+    def _check_hx(self, hx: Any, x: Tensor, batch: int) -> None:
+        """Check initial states given for input x (B, T, ...)."""
         raise NotImplementedError
 
     def _state_batch(self, state: Any) -> int:
@@ -86,7 +87,7 @@ class SequenceLayer:
                 )
             hx = self._states
         if hx is not None:
-            self._check_hx(hx, batch)
+            self._check_hx(hx, x, batch)
         if self.go_backwards:
             x = self._reverse(x, lengths)
         out, state = self._run(x, hx, lengths, steps)

@@ -122,7 +122,7 @@ class RecurrentMixin(SequenceLayer):
         state = (h, torch.Size((*h[:-1], self.hidden_size))) if isinstance(self, nn.LSTM) else h
         return output, state
 
-    def _check_hx(self, hx: Any, batch: int) -> None:
+    def _check_hx(self, hx: Any, x: Tensor, batch: int) -> None:
         h_shape = self.expected_state_shape(batch)
         note = "torch's layout (L*D, B, U); batch_first does not change it"
         if isinstance(self, nn.LSTM):
