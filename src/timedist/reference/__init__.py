@@ -8,10 +8,12 @@ reproduces torch numerically: ``conv2d`` equals ``torch.nn.functional.conv2d``, 
 from __future__ import annotations
 
 from .conv import conv2d, corr2d, corr2d_multi_in, corr2d_multi_in_out, corr2d_multi_in_out_1x1
+from .conv_lstm import conv_lstm_cell, run_conv_lstm
 from .rnn import gru_cell, lstm_cell, rnn_cell, run_recurrent
 
 __all__ = [
     "conv2d",
+    "conv_lstm_cell",
     "corr2d",
     "corr2d_multi_in",
     "corr2d_multi_in_out",
@@ -19,5 +21,6 @@ __all__ = [
     "gru_cell",
     "lstm_cell",
     "rnn_cell",
+    "run_conv_lstm",
     "run_recurrent",
 ]
