@@ -34,12 +34,18 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[in
 
 
 def _pad_same(x: Tensor, kernel: tuple[int, ...], stride: tuple[int, ...],
-              dilation: tuple[int, ...]) -> Tensor:
-    """Zero-pad x (N, C, *spatial) for "same" (F.pad lists the last dim first)."""
-    pads: list[int] = []
-    for size, k, s, d in reversed(list(zip(x.shape[2:], kernel, stride, dilation, strict=True))):
-        pads.extend(same_padding(size, k, s, d))
-    return F.pad(x, pads) if any(pads) else x
+              dilation: tuple[int, ...]) -> tuple[Tensor, tuple[int, ...]]:
+    """x (N, C, *spatial) and the conv ``padding`` that together give "same".
+
+    Symmetric padding is left to the convolution (no copy); only the asymmetric case (even
+    kernels, some strides) pads x explicitly (F.pad lists the last dim first).
+    """
+    sizes = [same_padding(n, k, s, d)
+             for n, k, s, d in zip(x.shape[2:], kernel, stride, dilation, strict=True)]
+    if all(before == after for before, after in sizes):
+        return x, tuple(before for before, _ in sizes)
+    pads = [p for before, after in reversed(sizes) for p in (before, after)]
+    return F.pad(x, pads), (0,) * len(sizes)
 
 
 class ConvLSTM(SequenceLayer, nn.Module):
@@ -215,11 +221,13 @@ class ConvLSTM(SequenceLayer, nn.Module):
         """The input convolution of all steps at once: x (B, T, C, *S) -> (B, T, 4F, *S')."""
         conv = _CONV[self.rank]
         items = fold(x)  # (B*T, C, *S), a view
-        if self.padding == "same":
-            items = _pad_same(items, self.kernel_size, self.stride, self.dilation)
-            padding: Any = 0
+        padding: tuple[int, ...]
+        if isinstance(self.padding, tuple):
+            padding = self.padding
+        elif self.padding == "valid":
+            padding = (0,) * self.rank
         else:
-            padding = 0 if self.padding == "valid" else self.padding
+            items, padding = _pad_same(items, self.kernel_size, self.stride, self.dilation)
         y = conv(items, self.weight_ih, self.bias, self.stride, padding, self.dilation)
         return unfold(y, (x.shape[0], x.shape[1]))
 
@@ -248,11 +256,12 @@ class ConvLSTM(SequenceLayer, nn.Module):
             h_in = h if state_mask is None else h * state_mask
             if fused:
                 x_t = xb[:, t] if input_mask is None else xb[:, t] * input_mask
-                both = torch.cat([x_t, h_in], dim=1)
-                z = conv(_pad_same(both, self.kernel_size, ones[1:], ones[1:]), weight, self.bias)
+                both, pad = _pad_same(torch.cat([x_t, h_in], dim=1), self.kernel_size,
+                                      ones[1:], ones[1:])
+                z = conv(both, weight, self.bias, 1, pad)
             else:
-                z = gates_x[:, t] + conv(_pad_same(h_in, self.kernel_size, ones[1:], ones[1:]),
-                                         self.weight_hh)
+                h_pad, pad = _pad_same(h_in, self.kernel_size, ones[1:], ones[1:])
+                z = gates_x[:, t] + conv(h_pad, self.weight_hh, None, 1, pad)
             i, f, g, o = z.chunk(4, dim=1)
             c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
             h_new = torch.sigmoid(o) * torch.tanh(c_new)
