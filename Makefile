@@ -36,6 +36,7 @@ test: lint typecheck unit
 bench: $(VENV)/.stamp-dev
 	$(PY) benchmarks/time_distributed.py
 	$(PY) benchmarks/recurrent.py
+	$(PY) benchmarks/conv_lstm.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -34,3 +34,13 @@ def test_recurrent_benchmark_smoke() -> None:
     assert result.stdout.count("forward+backward") == 3
     assert "| timedist.LSTM, lengths |" in result.stdout
     assert "| timedist.Bidirectional(LSTM), lengths |" in result.stdout
+
+
+def test_conv_lstm_benchmark_smoke() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "conv_lstm.py"), "--quick", "--rounds", "1"],
+        capture_output=True, text=True, timeout=300, check=True,
+    )
+    assert result.stdout.count(": forward+backward") == 4
+    assert "| timedist (automatic) |" in result.stdout
+    assert "| plain per-step cat([x, h]) |" in result.stdout
