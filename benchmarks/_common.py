@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import random
@@ -57,3 +58,21 @@ def print_table(rows: list[dict[str, object]], title: str, versus: str) -> None:
     for r in rows:
         print(f"| {r['impl']} | {r['ms']:.2f} | {r['ratio']:.3f}x | {r['min_ms']:.2f} "
               f"| {r['min_ratio']:.3f}x |")
+
+
+def rows_versus(timings: dict[str, tuple[float, float]], base: str) -> list[dict[str, object]]:
+    """Table rows (ms, ratios to ``base``) from ``time_round_robin``'s (median, min) seconds."""
+    ref = timings[base]
+    return [{"impl": name, "ms": 1e3 * med, "min_ms": 1e3 * low, "ratio": med / ref[0],
+             "min_ratio": low / ref[1]} for name, (med, low) in timings.items()]
+
+
+def bench_main(description: str, run: Callable[[bool, int], None], rounds: int) -> None:
+    """The command line every benchmark shares: ``[--quick] [--rounds N]``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
+    parser.add_argument("--rounds", type=int, default=rounds,
+                        help=f"timed rounds (default: {rounds})")
+    args = parser.parse_args()
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    run(args.quick, args.rounds)

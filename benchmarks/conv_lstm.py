@@ -11,7 +11,6 @@ automatic choice.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from torch import Tensor, nn
 import timedist
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import Step, machine_line, print_table, time_round_robin
+from _common import Step, bench_main, machine_line, print_table, rows_versus, time_round_robin
 
 
 class PlainConvLSTM(nn.Module):
@@ -109,20 +108,9 @@ def run(quick: bool, rounds: int) -> None:
                 index = 0 if phase == "forward" else 1
                 steps = {name: steps_for(fn, v)[index] for name, (fn, v) in candidates.items()}
                 timings = time_round_robin(steps, rounds)
-                base = timings["plain per-step cat([x, h])"]
-                rows = [{"impl": n, "ms": 1e3 * m, "min_ms": 1e3 * lo, "ratio": m / base[0],
-                         "min_ratio": lo / base[1]} for n, (m, lo) in timings.items()]
+                rows = rows_versus(timings, "plain per-step cat([x, h])")
                 print_table(rows, f"{label}: {phase}", versus="plain per-step")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="timedist.ConvLSTM2d vs plain and Keras")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
-    parser.add_argument("--rounds", type=int, default=10, help="timed rounds (default: 10)")
-    args = parser.parse_args()
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
-    run(args.quick, args.rounds)
-
-
 if __name__ == "__main__":
-    main()
+    bench_main('timedist.ConvLSTM2d vs plain and Keras', run, rounds=10)

@@ -9,7 +9,6 @@ Keras 3's LSTM with a mask if ``keras`` imports with KERAS_BACKEND=torch.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from functools import partial
@@ -23,7 +22,15 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 import timedist
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import Step, machine_line, print_table, time_round_robin, train_step
+from _common import (
+    Step,
+    bench_main,
+    machine_line,
+    print_table,
+    rows_versus,
+    time_round_robin,
+    train_step,
+)
 
 
 def hand_packed(lstm: nn.LSTM, lengths: Tensor, steps: int) -> Step:
@@ -86,22 +93,11 @@ def run(quick: bool, rounds: int) -> None:
             if masked is not None:
                 steps["Keras 3 LSTM, mask"] = masked
         timings = time_round_robin(steps, rounds)
-        base = timings["torch.nn.LSTM"]
-        rows = [{"impl": name, "ms": 1e3 * med, "min_ms": 1e3 * low, "ratio": med / base[0],
-                 "min_ratio": low / base[1]} for name, (med, low) in timings.items()]
+        rows = rows_versus(timings, "torch.nn.LSTM")
         mean_padding = 1 - lengths.float().mean().item() / t
         print_table(rows, f"{label}: forward+backward ({mean_padding:.0%} padded with lengths)",
                     versus="torch.nn.LSTM")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="timedist.LSTM vs torch.nn.LSTM")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
-    parser.add_argument("--rounds", type=int, default=30, help="timed rounds (default: 30)")
-    args = parser.parse_args()
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
-    run(args.quick, args.rounds)
-
-
 if __name__ == "__main__":
-    main()
+    bench_main('timedist.LSTM vs torch.nn.LSTM', run, rounds=30)

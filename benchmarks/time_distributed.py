@@ -32,7 +32,14 @@ from torch import Tensor, nn
 from timedist import TimeDistributed
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import Step, machine_line, print_table, time_round_robin, train_step
+from _common import (
+    Step,
+    machine_line,
+    print_table,
+    rows_versus,
+    time_round_robin,
+    train_step,
+)
 
 
 def cnn(width: int = 16) -> nn.Sequential:
@@ -128,13 +135,9 @@ def run_speed(quick: bool, rounds: int) -> list[dict[str, object]]:
         fn = keras_td(k_layer) if k_layer is not None else None
         if fn is not None:
             steps["Keras 3 TimeDistributed"] = train_step(fn, x_keras.detach().requires_grad_())
-        timings = time_round_robin(steps, rounds)
-        base = timings["hand-written fold"]
-        for name, (med, low) in timings.items():
-            rows.append({"case": label, "impl": name, "ms": 1e3 * med, "min_ms": 1e3 * low,
-                         "ratio": med / base[0], "min_ratio": low / base[1]})
-        print_table([r for r in rows if r["case"] == label], f"{label}: forward+backward",
-                    versus="hand-written")
+        case = rows_versus(time_round_robin(steps, rounds), "hand-written fold")
+        rows += [{"case": label, **row} for row in case]
+        print_table(case, f"{label}: forward+backward", versus="hand-written")
     return rows
 
 
@@ -152,13 +155,9 @@ def run_masked(quick: bool, rounds: int) -> list[dict[str, object]]:
             "unmasked": train_step(layer, xg),
             f"lengths ({padded:.0%} padded)": train_step(partial(layer, lengths=lengths), xg),
         }
-        timings = time_round_robin(steps, rounds)
-        base = timings["unmasked"]
-        for name, (med, low) in timings.items():
-            rows.append({"case": label, "impl": name, "ms": 1e3 * med, "min_ms": 1e3 * low,
-                         "ratio": med / base[0], "min_ratio": low / base[1]})
-        print_table([r for r in rows if r["case"] == label], f"{label}: masked vs unmasked",
-                    versus="unmasked")
+        case = rows_versus(time_round_robin(steps, rounds), "unmasked")
+        rows += [{"case": label, **row} for row in case]
+        print_table(case, f"{label}: masked vs unmasked", versus="unmasked")
     return rows
 
 

@@ -26,21 +26,15 @@ def test_time_distributed_benchmark_smoke(tmp_path: Path) -> None:
     assert png.stat().st_size > 0
 
 
-def test_recurrent_benchmark_smoke() -> None:
+@pytest.mark.parametrize(("script", "expected"), [
+    ("recurrent.py", ["| timedist.LSTM, lengths |", "| timedist.Bidirectional(LSTM), lengths |"]),
+    ("conv_lstm.py", ["| timedist (automatic) |", "| plain per-step cat([x, h]) |"]),
+])
+def test_benchmark_smoke(script: str, expected: list[str]) -> None:
     result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "recurrent.py"), "--quick", "--rounds", "1"],
+        [sys.executable, str(BENCHMARKS / script), "--quick", "--rounds", "1"],
         capture_output=True, text=True, timeout=300, check=True,
     )
-    assert result.stdout.count("forward+backward") == 3
-    assert "| timedist.LSTM, lengths |" in result.stdout
-    assert "| timedist.Bidirectional(LSTM), lengths |" in result.stdout
-
-
-def test_conv_lstm_benchmark_smoke() -> None:
-    result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "conv_lstm.py"), "--quick", "--rounds", "1"],
-        capture_output=True, text=True, timeout=300, check=True,
-    )
-    assert result.stdout.count(": forward+backward") == 4
-    assert "| timedist (automatic) |" in result.stdout
-    assert "| plain per-step cat([x, h]) |" in result.stdout
+    assert result.stdout.count("forward+backward") >= 3
+    for line in expected:
+        assert line in result.stdout
