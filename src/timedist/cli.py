@@ -1,8 +1,8 @@
 """The ``timedist`` command (also ``python -m timedist``).
 
 Subcommands so far: ``demo`` (the main job: until training lands, a verified showcase of
-TimeDistributed and the Keras-style LSTM), ``summary`` and ``explain``. Later issues add
-``fit``, ``evaluate``, ``predict`` and ``datasets``.
+TimeDistributed and the Keras-style LSTM), ``summary``, ``explain`` and ``datasets``. Later
+issues add ``fit``, ``evaluate`` and ``predict``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,22 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default for built-in models: their usual input)")
     table.add_argument("--depth", type=int, default=3, help="submodule levels to list (default: 3)")
     _add_explain(commands)
+    commands.add_parser("datasets", help="list the built-in datasets")
     return parser
+
+
+def _list_datasets() -> int:
+    from .data import DATASETS, load_dataset
+
+    rows = [("name", "task", "sample", "train", "test", "source")]
+    for name, info in DATASETS.items():
+        train, test = load_dataset(name)
+        rows.append((name, info.task, info.sample, str(len(train)), str(len(test)), info.source))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
+    return 0
 
 
 def _add_explain(commands: Any) -> None:
@@ -145,5 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "explain":
         return _run_explain(args)
+    if args.command == "datasets":
+        return _list_datasets()
     parser.print_help()
     return 0

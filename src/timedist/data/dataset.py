@@ -1,0 +1,131 @@
+"""Variable-length sequence datasets and the collate that pads a batch and returns lengths.
+
+A :class:`SequenceDataset` keeps each sample at its own length — x_i (T_i, C) — instead of
+padding everything to the longest; :func:`pad_collate` pads one batch and returns the lengths
+that timedist's recurrent layers and masked ``TimeDistributed`` use to skip the padding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from .._checks import shape_error
+
+__all__ = ["Batch", "SequenceDataset", "Standardization", "pad_collate"]
+
+
+class Standardization(NamedTuple):
+    """Per-channel mean and std (C,) fitted on a training split; apply with :meth:`apply`."""
+
+    mean: Tensor
+    std: Tensor
+
+    def apply(self, x: Tensor) -> Tensor:
+        """(..., C) -> standardized; missing values (NaN) become 0, the channel mean."""
+        return torch.nan_to_num((x - self.mean) / self.std, nan=0.0)
+
+
+class Batch(NamedTuple):
+    """A padded batch: x (B, T_max, C) zero-padded, lengths (B,) int64, y (B,) or (B, ...)."""
+
+    x: Tensor
+    lengths: Tensor
+    y: Tensor
+
+
+class SequenceDataset(Dataset[tuple[Tensor, Tensor]]):
+    """Samples (x_i (T_i, C), y_i) of their own lengths; ``len()``, indexing, ``lengths``.
+
+    Args:
+        sequences: N tensors (T_i, C), float; NaN marks a missing value.
+        targets: (N,) int64 class indices, or (N,)/(N, ...) float regression targets.
+        classes: the class names, in index order (classification), or None (regression).
+        name: a label for messages and listings.
+        standardization: applied to x on access (fitted on a training split), or None.
+        target_scale: how regression targets were scaled (invert: y * std + mean), or None.
+    """
+
+    def __init__(self, sequences: Sequence[Tensor], targets: Tensor, *,
+                 classes: Sequence[str] | None = None, name: str = "dataset",
+                 standardization: Standardization | None = None,
+                 target_scale: Standardization | None = None) -> None:
+        if len(sequences) != len(targets):
+            raise ValueError(f"{name}: expected one target per sequence; got {len(sequences)} "
+                             f"sequences and {len(targets)} targets")
+        channels = {int(s.shape[-1]) for s in sequences}
+        if len(channels) > 1 or any(s.dim() != 2 for s in sequences):
+            first = sequences[0].shape[-1]
+            bad = next(s for s in sequences if s.dim() != 2 or s.shape[-1] != first)
+            raise shape_error(name, f"every sequence (T_i, C) with C={sequences[0].shape[-1]}",
+                              bad.shape)
+        self.sequences = [s.float() for s in sequences]
+        self.targets = targets
+        self.classes = list(classes) if classes is not None else None
+        self.name = name
+        self.standardization = standardization
+        self.target_scale = target_scale
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        x = self.sequences[index]
+        if self.standardization is not None:
+            x = self.standardization.apply(x)
+        return x, self.targets[index]
+
+    @property
+    def lengths(self) -> Tensor:
+        """(N,) int64: T_i of every sample."""
+        return torch.tensor([s.shape[0] for s in self.sequences], dtype=torch.long)
+
+    @property
+    def channels(self) -> int:
+        """C."""
+        return int(self.sequences[0].shape[-1]) if self.sequences else 0
+
+    @property
+    def task(self) -> str:
+        return "classification" if self.classes is not None else "regression"
+
+    def fit_standardization(self) -> Standardization:
+        """Per-channel mean/std over every valid, non-missing value of this (training) split."""
+        values = torch.cat(self.sequences)  # (sum T_i, C)
+        mean = torch.nanmean(values, dim=0)
+        var = torch.nanmean((values - mean) ** 2, dim=0)
+        return Standardization(mean, var.sqrt().clamp_min(1e-8))
+
+    def with_standardization(self, standardization: Standardization | None) -> SequenceDataset:
+        """The same samples, standardized on access with ``standardization`` (or raw: None)."""
+        return SequenceDataset(self.sequences, self.targets, classes=self.classes,
+                               name=self.name, standardization=standardization,
+                               target_scale=self.target_scale)
+
+    def subset(self, indices: Sequence[int]) -> SequenceDataset:
+        """The samples at ``indices`` (same classes and standardization)."""
+        index = torch.as_tensor(list(indices), dtype=torch.long)
+        return SequenceDataset([self.sequences[i] for i in index.tolist()], self.targets[index],
+                               classes=self.classes, name=self.name,
+                               standardization=self.standardization,
+                               target_scale=self.target_scale)
+
+    def split(self, fraction: float, *, seed: int = 0) -> tuple[SequenceDataset, SequenceDataset]:
+        """A seeded random (rest, held-out) split, e.g. a validation set of ``fraction``."""
+        if not 0 < fraction < 1:
+            raise ValueError(f"{self.name}: expected 0 < fraction < 1; got {fraction}")
+        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed)).tolist()
+        held = max(1, round(fraction * len(self)))
+        return self.subset(sorted(order[held:])), self.subset(sorted(order[:held]))
+
+
+def pad_collate(samples: Sequence[tuple[Tensor, Tensor]]) -> Batch:
+    """[(x_i (T_i, C), y_i)] -> Batch(x (B, T_max, C) zero-padded, lengths (B,), y (B, ...))."""
+    xs = [x for x, _ in samples]
+    lengths = torch.tensor([x.shape[0] for x in xs], dtype=torch.long)
+    x = torch.nn.utils.rnn.pad_sequence(xs, batch_first=True)
+    return Batch(x, lengths, torch.stack([torch.as_tensor(y) for _, y in samples]))

@@ -1,0 +1,169 @@
+"""timedist.data: the .ts reader, npz files, datasets, collate, built-in data."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+import timedist
+from timedist.cli import main
+from timedist.data import (
+    SequenceDataset,
+    TsFormatError,
+    forecast_windows,
+    load_dataset,
+    load_npz,
+    pad_collate,
+    read_ts,
+    save_npz,
+)
+
+FILES = Path(timedist.__file__).parent / "data" / "files"
+
+SMALL = """# a comment
+@problemName Tiny
+@univariate false
+@dimensions 2
+@equalLength false
+@classLabel true up down
+@data
+1,2,3:4,5,6:down
+# comments may sit between samples
+0.5,?:NaN,1e1:up
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "x.ts") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_shipped_japanese_vowels_and_basic_motions() -> None:
+    train, test = read_ts(FILES / "JapaneseVowels_TRAIN.ts.gz"), read_ts(
+        FILES / "JapaneseVowels_TEST.ts.gz")
+    assert (len(train), len(test), train.channels) == (270, 370, 12)
+    lengths = torch.cat([train.lengths, test.lengths])
+    assert (int(lengths.min()), int(lengths.max())) == (7, 29)
+    assert train.classes == [str(i) for i in range(1, 10)]
+    assert train.targets.bincount().tolist() == [30] * 9
+    motions = read_ts(FILES / "BasicMotions_TRAIN.ts.gz")
+    assert (len(motions), motions.channels, set(motions.lengths.tolist())) == (40, 6, {100})
+    assert motions.classes == ["Standing", "Running", "Walking", "Badminton"]
+    assert len(read_ts(FILES / "BasicMotions_TEST.ts.gz")) == 40
+
+
+def test_every_feature_of_the_format(tmp_path: Path) -> None:
+    data = read_ts(write(tmp_path, SMALL))
+    assert data.name == "Tiny" and data.classes == ["up", "down"]
+    assert data.targets.tolist() == [1, 0] and data.lengths.tolist() == [3, 2]
+    torch.testing.assert_close(data.sequences[0], torch.tensor([[1.0, 4], [2, 5], [3, 6]]))
+    assert math.isnan(data.sequences[1][1, 0]) and math.isnan(data.sequences[1][0, 1])
+    regression = read_ts(write(tmp_path, "@targetLabel true\n@data\n1,2,3:2.5\n4,5:-1\n"))
+    assert regression.task == "regression" and regression.targets.tolist() == [2.5, -1.0]
+    unlabelled = read_ts(write(tmp_path, "@univariate true\n@data\n1,2,3\n"))
+    assert unlabelled.channels == 1 and len(unlabelled) == 1
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("@classLabel true a\n@data\n1,2:3:a\n",
+     r"x\.ts, line 3: expected channels of equal length within a sample; got lengths \[2, 1\]"),
+    ("@classLabel true a b\n@data\n1,2:c\n",
+     r"line 3: expected a label declared in @classLabel \['a', 'b'\]; got 'c'"),
+    ("@classLabel true a\n@data\n1,x:a\n", r"line 3: expected a number, '\?' or NaN; got 'x'"),
+    ("@classLabel true a\n1,2:a\n", r"line 2: expected '#', '@' metadata or '@data'"),
+    ("@classLabel true a\n", r"expected an '@data' line before the samples"),
+    ("@dimensions 2\n@classLabel true a\n@data\n1,2:a\n", r"line 4: expected 2 channels"),
+])
+def test_malformed_files_name_the_line(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(TsFormatError, match=message):
+        read_ts(write(tmp_path, text))
+
+
+def test_npz_round_trips_in_both_layouts(tmp_path: Path) -> None:
+    data = read_ts(write(tmp_path, SMALL)).subset([0, 1])
+    save_npz(data, tmp_path / "ragged.npz")
+    back = load_npz(tmp_path / "ragged.npz")
+    assert back.classes == ["up", "down"] and torch.equal(back.targets, data.targets)
+    for a, b in zip(back.sequences, data.sequences, strict=True):
+        torch.testing.assert_close(a, b, equal_nan=True)
+    x = np.zeros((2, 4, 3), dtype="float32")
+    x[0, :2], x[1] = 1.0, 2.0
+    np.savez(tmp_path / "padded.npz", X=x, lengths=np.array([2, 4]), y=np.array([0.5, 1.5]),
+             extra=np.arange(3))
+    padded = load_npz(tmp_path / "padded.npz")
+    assert padded.task == "regression" and padded.lengths.tolist() == [2, 4]
+    assert torch.equal(padded.sequences[0], torch.ones(2, 3))
+    np.savez(tmp_path / "ints.npz", X=x, y=np.array([2, 0]))
+    assert load_npz(tmp_path / "ints.npz").classes == ["0", "1", "2"]
+
+
+@pytest.mark.parametrize(("arrays", "message"), [
+    ({"X": np.zeros((2, 3, 1))}, r"expected arrays 'X' and 'y'.*missing \['y'\]"),
+    ({"X": np.zeros((3, 3, 1)), "y": np.zeros(2)}, r"N = len\(y\) = 2; got shape \(3, 3, 1\)"),
+    ({"X": np.zeros((5, 1)), "y": np.zeros(2), "lengths": np.array([2, 2])},
+     r"'lengths' summing to 5; got lengths 4"),
+    ({"X": np.zeros((2, 3, 1)), "y": np.zeros(2), "lengths": np.array([4, 1])},
+     r"lengths in \[1, T=3\]"),
+    ({"X": np.zeros(4), "y": np.zeros(2)}, r"got shape \(4,\)"),
+])
+def test_npz_errors(tmp_path: Path, arrays: dict[str, np.ndarray], message: str) -> None:
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=message):
+        load_npz(tmp_path / "bad.npz")
+
+
+def test_collate_pads_with_zeros_and_returns_lengths() -> None:
+    data = SequenceDataset([torch.ones(3, 2), 2 * torch.ones(1, 2)], torch.tensor([1, 0]),
+                           classes=["a", "b"])
+    batch = next(iter(DataLoader(data, batch_size=2, collate_fn=pad_collate)))
+    assert batch.x.shape == (2, 3, 2) and batch.lengths.tolist() == [3, 1]
+    assert (batch.x[1, 1:] == 0).all() and (batch.x[1, 0] == 2).all()
+    assert batch.y.tolist() == [1, 0]
+    lstm = timedist.LSTM(2, 4, return_sequences=False)  # the lengths go straight to a layer
+    assert lstm(batch.x, lengths=batch.lengths).shape == (2, 4)
+
+
+def test_standardization_is_fitted_on_the_training_split_only() -> None:
+    train, test = load_dataset("japanese-vowels")
+    assert train.standardization is test.standardization is not None
+    values = torch.cat([train[i][0] for i in range(len(train))])
+    torch.testing.assert_close(values.mean(0), torch.zeros(12), atol=1e-4, rtol=0)
+    torch.testing.assert_close(values.std(0, unbiased=False), torch.ones(12), atol=1e-4, rtol=0)
+    raw = torch.cat(read_ts(FILES / "JapaneseVowels_TRAIN.ts.gz").sequences)
+    torch.testing.assert_close(train.standardization.mean, raw.mean(0))
+    rest, validation = train.split(0.2, seed=1)
+    assert (len(rest), len(validation)) == (216, 54)
+    assert validation.targets.tolist() == train.split(0.2, seed=1)[1].targets.tolist()
+
+
+def test_forecast_windows_are_the_true_continuation() -> None:
+    series = torch.arange(30.0)
+    train, test = forecast_windows(series, lookback=4, horizon=2, test_size=6, name="ramp")
+    scale = train.target_scale
+    assert scale is not None
+    torch.testing.assert_close(scale.mean, series[:24].mean().view(1))
+    unscale = lambda v: v * scale.std + scale.mean  # noqa: E731
+    for data in (train, test):
+        for x, y in (data[i] for i in range(len(data))):
+            first = unscale(x[0, 0])
+            torch.testing.assert_close(unscale(x[:, 0]), first + torch.arange(4.0))
+            torch.testing.assert_close(unscale(y), first + 4 + torch.arange(2.0))
+    assert float(unscale(train[len(train) - 1][1][-1])) == pytest.approx(23)  # train ends at 24
+    assert float(unscale(test[0][1][0])) == pytest.approx(24)  # test targets start after it
+    assert float(unscale(test[len(test) - 1][1][-1])) == pytest.approx(29)
+
+
+def test_datasets_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    for name, sizes in (("japanese-vowels", "270    370"), ("basic-motions", "40     40"),
+                        ("sunspots", "249    40"), ("airline", "108    24")):
+        assert name in out and sizes in out
+    with pytest.raises(ValueError, match="expected one of japanese-vowels"):
+        load_dataset("mnist")
