@@ -163,7 +163,9 @@ def test_datasets_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["datasets"]) == 0
     out = capsys.readouterr().out
     for name, sizes in (("japanese-vowels", "270    370"), ("basic-motions", "40     40"),
-                        ("sunspots", "249    40"), ("airline", "108    24")):
+                        ("sunspots", "249    40"), ("airline", "108    24"),
+                        ("moving-digits ", "6000   1000"),
+                        ("moving-digits-forecast", "2000   400")):
         assert name in out and sizes in out
     with pytest.raises(ValueError, match="expected one of japanese-vowels"):
         load_dataset("mnist")

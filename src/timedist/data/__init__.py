@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .builtin import DATASETS, forecast_windows, load_dataset
 from .dataset import Batch, SequenceDataset, Standardization, pad_collate
+from .moving_digits import moving_digits, moving_digits_forecast
 from .npz import load_npz, save_npz
 from .ts import TsFormatError, read_ts
 
@@ -16,6 +17,8 @@ __all__ = [
     "forecast_windows",
     "load_dataset",
     "load_npz",
+    "moving_digits",
+    "moving_digits_forecast",
     "pad_collate",
     "read_ts",
     "save_npz",

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from .dataset import SequenceDataset, Standardization
+from .moving_digits import moving_digits, moving_digits_forecast
 from .ts import read_ts
 
 __all__ = ["DATASETS", "DatasetInfo", "forecast_windows", "load_dataset"]
@@ -70,6 +71,7 @@ class DatasetInfo:
     sample: str
     source: str
     load: Callable[[], tuple[SequenceDataset, SequenceDataset]]
+    standardize: bool = True
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -89,17 +91,27 @@ DATASETS: dict[str, DatasetInfo] = {
         "Box & Jenkins, public domain",
         lambda: forecast_windows(_series("Airline.csv"), lookback=12, horizon=1,
                                  test_size=24, name="airline")),
+    "moving-digits": DatasetInfo(
+        "classification, digit x direction (40)", "(T=8, C=1, 32, 32) one moving digit",
+        "generated from MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0",
+        lambda: (moving_digits("train"), moving_digits("test", count=1000)), standardize=False),
+    "moving-digits-forecast": DatasetInfo(
+        "forecasting, next 5 frames", "(T=5, C=1, 32, 32) -> (5, 1, 32, 32), two digits",
+        "generated from MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0",
+        lambda: (moving_digits_forecast("train"), moving_digits_forecast("test", count=400)),
+        standardize=False),
 }
 
 
 def load_dataset(name: str) -> tuple[SequenceDataset, SequenceDataset]:
-    """(train, test) of a built-in dataset; classification data come standardized per channel
-    with statistics of the training split (``train.standardization``), forecasting windows
-    scaled by the training part of the series (``train.target_scale``)."""
+    """(train, test) of a built-in dataset; sensor and speech data come standardized per
+    channel with statistics of the training split (``train.standardization``), forecasting
+    windows scaled by the training part of the series (``train.target_scale``), moving-digit
+    clips as pixels in [0, 1]."""
     if name not in DATASETS:
         raise ValueError(f"load_dataset: expected one of {', '.join(DATASETS)}; got {name!r}")
     train, test = DATASETS[name].load()
-    if train.task == "classification":
+    if train.task == "classification" and DATASETS[name].standardize:
         scale = train.fit_standardization()
         train, test = train.with_standardization(scale), test.with_standardization(scale)
     return train, test

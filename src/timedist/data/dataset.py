@@ -20,13 +20,16 @@ __all__ = ["Batch", "SequenceDataset", "Standardization", "pad_collate"]
 
 
 class Standardization(NamedTuple):
-    """Per-channel mean and std (C,) fitted on a training split; apply with :meth:`apply`."""
+    """Per-channel mean and std fitted on a training split; apply with :meth:`apply`.
+
+    Shapes (C, 1, ..., 1): they broadcast over one step (C, *rest) of a sequence.
+    """
 
     mean: Tensor
     std: Tensor
 
     def apply(self, x: Tensor) -> Tensor:
-        """(..., C) -> standardized; missing values (NaN) become 0, the channel mean."""
+        """(T, C, *rest) -> standardized; missing values (NaN) become 0, the channel mean."""
         return torch.nan_to_num((x - self.mean) / self.std, nan=0.0)
 
 
@@ -39,10 +42,11 @@ class Batch(NamedTuple):
 
 
 class SequenceDataset(Dataset[tuple[Tensor, Tensor]]):
-    """Samples (x_i (T_i, C), y_i) of their own lengths; ``len()``, indexing, ``lengths``.
+    """Samples (x_i (T_i, C, ...), y_i) of their own lengths; ``len()``, indexing, ``lengths``.
 
     Args:
-        sequences: N tensors (T_i, C), float; NaN marks a missing value.
+        sequences: N tensors (T_i, C) — or (T_i, C, H, W) for image sequences — float; NaN
+            marks a missing value.
         targets: (N,) int64 class indices, or (N,)/(N, ...) float regression targets.
         classes: the class names, in index order (classification), or None (regression).
         name: a label for messages and listings.
@@ -57,11 +61,10 @@ class SequenceDataset(Dataset[tuple[Tensor, Tensor]]):
         if len(sequences) != len(targets):
             raise ValueError(f"{name}: expected one target per sequence; got {len(sequences)} "
                              f"sequences and {len(targets)} targets")
-        channels = {int(s.shape[-1]) for s in sequences}
-        if len(channels) > 1 or any(s.dim() != 2 for s in sequences):
-            first = sequences[0].shape[-1]
-            bad = next(s for s in sequences if s.dim() != 2 or s.shape[-1] != first)
-            raise shape_error(name, f"every sequence (T_i, C) with C={sequences[0].shape[-1]}",
+        step = tuple(sequences[0].shape[1:]) if sequences else ()
+        bad = next((s for s in sequences if s.dim() < 2 or tuple(s.shape[1:]) != step), None)
+        if bad is not None:
+            raise shape_error(name, f"every sequence (T_i, C, ...) with one step {step}",
                               bad.shape)
         self.sequences = [s.float() for s in sequences]
         self.targets = targets
@@ -95,10 +98,11 @@ class SequenceDataset(Dataset[tuple[Tensor, Tensor]]):
 
     def fit_standardization(self) -> Standardization:
         """Per-channel mean/std over every valid, non-missing value of this (training) split."""
-        values = torch.cat(self.sequences)  # (sum T_i, C)
-        mean = torch.nanmean(values, dim=0)
-        var = torch.nanmean((values - mean) ** 2, dim=0)
-        return Standardization(mean, var.sqrt().clamp_min(1e-8))
+        values = torch.cat(self.sequences).transpose(0, 1).flatten(1)  # (C, everything else)
+        mean = torch.nanmean(values, dim=1)
+        std = torch.nanmean((values - mean[:, None]) ** 2, dim=1).sqrt().clamp_min(1e-8)
+        shape = (-1, *([1] * (self.sequences[0].dim() - 2)))
+        return Standardization(mean.view(shape), std.view(shape))
 
     def with_standardization(self, standardization: Standardization | None) -> SequenceDataset:
         """The same samples, standardized on access with ``standardization`` (or raw: None)."""
@@ -124,7 +128,8 @@ class SequenceDataset(Dataset[tuple[Tensor, Tensor]]):
 
 
 def pad_collate(samples: Sequence[tuple[Tensor, Tensor]]) -> Batch:
-    """[(x_i (T_i, C), y_i)] -> Batch(x (B, T_max, C) zero-padded, lengths (B,), y (B, ...))."""
+    """[(x_i (T_i, C, ...), y_i)] -> Batch(x (B, T_max, C, ...) zero-padded, lengths (B,),
+    y (B, ...))."""
     xs = [x for x, _ in samples]
     lengths = torch.tensor([x.shape[0] for x in xs], dtype=torch.long)
     x = torch.nn.utils.rnn.pad_sequence(xs, batch_first=True)
