@@ -52,6 +52,7 @@ def test_shipped_japanese_vowels_and_basic_motions() -> None:
     assert (int(lengths.min()), int(lengths.max())) == (7, 29)
     assert train.classes == [str(i) for i in range(1, 10)]
     assert train.targets.bincount().tolist() == [30] * 9
+    assert repr(test) == "SequenceDataset('JapaneseVowels', N=370, T=7..29, step (12,), 9 classes)"
     motions = read_ts(FILES / "BasicMotions_TRAIN.ts.gz")
     assert (len(motions), motions.channels, set(motions.lengths.tolist())) == (40, 6, {100})
     assert motions.classes == ["Standing", "Running", "Walking", "Badminton"]

@@ -7,7 +7,7 @@ torch.Size([4, 12, 10])
 
 from __future__ import annotations
 
-from . import reference
+from . import data, reference
 from .conv_recurrent import ConvLSTM1d, ConvLSTM2d, ConvLSTM3d
 from .inspect import explain, summary
 from .masking import last_valid, lengths_to_mask, mask_to_lengths, reverse_valid
@@ -26,6 +26,7 @@ __all__ = [
     "ConvLSTM3d",
     "TimeDistributed",
     "__version__",
+    "data",
     "explain",
     "last_valid",
     "lengths_to_mask",

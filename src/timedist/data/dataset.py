@@ -76,6 +76,13 @@ class SequenceDataset(Dataset[tuple[Tensor, Tensor]]):
     def __len__(self) -> int:
         return len(self.sequences)
 
+    def __repr__(self) -> str:
+        lo, hi = (int(self.lengths.min()), int(self.lengths.max())) if len(self) else (0, 0)
+        span = f"T={lo}" if lo == hi else f"T={lo}..{hi}"
+        kind = f"{len(self.classes)} classes" if self.classes is not None else "regression"
+        step = tuple(self.sequences[0].shape[1:]) if self.sequences else ()
+        return f"SequenceDataset({self.name!r}, N={len(self)}, {span}, step {step}, {kind})"
+
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         x = self.sequences[index]
         if self.standardization is not None:
