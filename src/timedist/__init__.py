@@ -7,7 +7,7 @@ torch.Size([4, 12, 10])
 
 from __future__ import annotations
 
-from . import data, reference
+from . import data, models, reference
 from .conv_recurrent import ConvLSTM1d, ConvLSTM2d, ConvLSTM3d
 from .inspect import explain, summary
 from .masking import last_valid, lengths_to_mask, mask_to_lengths, reverse_valid
@@ -31,6 +31,7 @@ __all__ = [
     "last_valid",
     "lengths_to_mask",
     "mask_to_lengths",
+    "models",
     "reference",
     "reverse_valid",
     "summary",
