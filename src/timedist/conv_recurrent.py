@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -110,8 +111,7 @@ class ConvLSTM(SequenceLayer, nn.Module):
             check_choice(name, "padding", padding, ("same", "valid"))
             self.padding: str | tuple[int, ...] = padding
         else:
-            self.padding = tuple(p for p in (
-                (padding,) * rank if isinstance(padding, int) else padding))
+            self.padding = (padding,) * rank if isinstance(padding, int) else tuple(padding)
             if len(self.padding) != rank or min(self.padding) < 0:
                 raise value_error(name, f"padding 'same', 'valid' or {rank} ints >= 0", padding)
         for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
@@ -245,7 +245,7 @@ class ConvLSTM(SequenceLayer, nn.Module):
         input_mask = self._dropout_mask(xb[:, 0], self.dropout)
         state_mask = self._dropout_mask(h, self.recurrent_dropout)
         valid = None if lengths is None else lengths_to_mask(lengths.to(x.device), steps)
-        ones = (1,) * (self.rank + 1)
+        unit = (1,) * self.rank  # the recurrent conv: stride 1, dilation 1
         fused = self._fused()
         if fused:
             weight = torch.cat([self.weight_ih, self.weight_hh], dim=1)
@@ -257,10 +257,10 @@ class ConvLSTM(SequenceLayer, nn.Module):
             if fused:
                 x_t = xb[:, t] if input_mask is None else xb[:, t] * input_mask
                 both, pad = _pad_same(torch.cat([x_t, h_in], dim=1), self.kernel_size,
-                                      ones[1:], ones[1:])
+                                      unit, unit)
                 z = conv(both, weight, self.bias, 1, pad)
             else:
-                h_pad, pad = _pad_same(h_in, self.kernel_size, ones[1:], ones[1:])
+                h_pad, pad = _pad_same(h_in, self.kernel_size, unit, unit)
                 z = gates_x[:, t] + conv(h_pad, self.weight_hh, None, 1, pad)
             i, f, g, o = z.chunk(4, dim=1)
             c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
@@ -269,7 +269,7 @@ class ConvLSTM(SequenceLayer, nn.Module):
                 h, c = h_new, c_new
                 outputs.append(h)
                 continue
-            keep = valid[:, t].view(batch, *ones)
+            keep = valid[:, t].view(batch, 1, *unit)  # (B, 1, 1, ...) over (B, F, *S')
             h, c = torch.where(keep, h_new, h), torch.where(keep, c_new, c)
             outputs.append(h_new * keep)
         out = torch.stack(outputs, dim=1)
@@ -281,8 +281,6 @@ class ConvLSTM(SequenceLayer, nn.Module):
         Keras: kernel (*k, C, 4F), recurrent_kernel (*k, F, 4F), bias (4F,), gates i, f, c, o —
         this layer's order. torch: weight_ih (4F, C, *k) = kernel moved channels-first.
         """
-        import numpy as np
-
         def channels_first(array: Any, target: Tensor) -> Tensor:
             value = torch.as_tensor(np.asarray(array), dtype=target.dtype, device=target.device)
             value = value.permute(self.rank + 1, self.rank, *range(self.rank))
