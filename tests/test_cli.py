@@ -1,4 +1,4 @@
-"""The `timedist` command: `demo` prints verified shapes; `--version`; `python -m timedist`."""
+"""The `timedist` command: `tour` prints verified shapes; `--version`; `python -m timedist`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import timedist
 from timedist.cli import main
 
 
-def test_demo_prints_the_verified_examples(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo"]) == 0
+def test_tour_prints_the_verified_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tour"]) == 0
     out = capsys.readouterr().out
     assert "(5, 3, 3, 256, 256) -> (5, 3, 16, 254, 254)" in out
     assert "(4, 12, 8) -> (4, 12, 10)" in out and "params=    90" in out
@@ -24,7 +24,7 @@ def test_demo_prints_the_verified_examples(capsys: pytest.CaptureFixture[str]) -
     versionless = re.sub(r"^timedist \S+ \(torch \S+\)", "timedist V (torch V)", out)
     versionless = re.sub(r"off by up to \d+\.\d+", "off by up to X", versionless)
     assert "= torch per sample: equal" in out and "h_n[1] = backward: equal" in out
-    assert_golden("demo.txt", versionless)
+    assert_golden("tour.txt", versionless)
 
 
 def test_version_and_module_entry_point() -> None:
@@ -40,7 +40,7 @@ def test_no_command_prints_help(
     monkeypatch.setenv("COLUMNS", "80")  # argparse wraps to the terminal width
     assert main([]) == 0
     out = capsys.readouterr().out
-    assert "demo" in out
+    assert all(command in out for command in ("fit", "evaluate", "predict", "tour"))
     assert_golden("cli_help.txt", out)
 
 

@@ -327,3 +327,14 @@ def test_unpacked_bidirectional_path_with_hx_dropout_and_lengths(cell: str) -> N
     ours.train()  # dropout between layers: random, but padding stays zero and nothing breaks
     out = ours(x, hx, lengths=lengths)
     assert (out[2, 1:] == 0).all() and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU", "RNN"])
+def test_a_first_call_draws_nothing_from_the_global_generator(cell: str) -> None:
+    """The unpacked path builds a template module on its first call; that must not consume
+    random numbers (it shifted later dropout masks and broke exact resumption of training)."""
+    layer = getattr(timedist, cell)(F, U, bidirectional=True).eval()
+    state = torch.get_rng_state()
+    layer(torch.randn(B, T, F, generator=torch.Generator().manual_seed(0)),
+          lengths=torch.tensor([T, 2, 1]))
+    assert torch.equal(torch.get_rng_state(), state)

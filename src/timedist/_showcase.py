@@ -1,4 +1,4 @@
-"""What ``timedist demo`` prints: the classic TimeDistributed and LSTM examples, each checked.
+"""What ``timedist tour`` prints: the classic TimeDistributed and LSTM examples, each checked.
 
 Every line states a shape, a parameter count or an identity that was computed just now and
 compared against a per-step loop; nothing is hard-coded.

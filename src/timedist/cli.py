@@ -1,8 +1,8 @@
 """The ``timedist`` command (also ``python -m timedist``).
 
-Subcommands so far: ``demo`` (the main job: until training lands, a verified showcase of
-TimeDistributed and the Keras-style LSTM), ``summary``, ``explain`` and ``datasets``. Later
-issues add ``fit``, ``evaluate`` and ``predict``.
+Subcommands: ``fit``, ``evaluate``, ``predict`` (training on Lightning: the ``train`` extra),
+``datasets``, ``summary``, ``explain`` and ``tour`` (verified TimeDistributed and LSTM examples).
+Errors print one line and exit with status 1 (``--debug``: the full traceback).
 """
 
 from __future__ import annotations
@@ -22,11 +22,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="timedist", description="Keras' temporal layers for PyTorch: run, inspect, train."
     )
     parser.add_argument("--version", action="version", version=f"timedist {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = commands.add_parser(
-        "demo", help="the main job: TimeDistributed and LSTM examples, each verified"
+    from .train_cli import add_training_commands
+
+    add_training_commands(commands)
+    tour = commands.add_parser(
+        "tour", help="TimeDistributed and LSTM examples, each shape verified"
     )
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    tour.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     table = commands.add_parser(
         "summary", help="a time-aware table of a model's layers, output shapes and parameters"
     )
@@ -92,7 +97,8 @@ def _add_explain(commands: Any) -> None:
 def _run_explain(args: argparse.Namespace) -> int:
     from .inspect import explain
 
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "what", "png", "json")}
+    options = {k: v for k, v in vars(args).items()
+               if k not in ("command", "what", "png", "json", "debug")}
     explanation = explain(args.what, **options)
     print(explanation.to_json() if args.json else explanation)
     if args.png:
@@ -138,7 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "demo":
+    if args.command in ("fit", "evaluate", "predict"):
+        from .train_cli import run_training_command
+
+        return run_training_command(args)
+    if args.command == "tour":
         from ._showcase import run_showcase
 
         return 0 if run_showcase(seed=args.seed) else 1

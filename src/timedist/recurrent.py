@@ -193,7 +193,9 @@ class RecurrentMixin(SequenceLayer):
         return out
 
     def _template(self, input_size: int) -> nn.RNNBase:
-        """A one-layer, one-direction torch module of this configuration (weights unused)."""
+        """A one-layer, one-direction torch module of this configuration (weights unused;
+        built under ``fork_rng`` so that a first call leaves the global generator as it was:
+        a draw here would shift later dropout masks and break exact resumption)."""
         templates: dict[int, nn.RNNBase] = self.__dict__.setdefault("_templates", {})
         if input_size not in templates:
             base = next(c for c in type(self).__mro__ if c in (nn.LSTM, nn.GRU, nn.RNN))
@@ -202,7 +204,8 @@ class RecurrentMixin(SequenceLayer):
                 options["proj_size"] = self.proj_size
             if base is nn.RNN:
                 options["nonlinearity"] = self.nonlinearity
-            templates[input_size] = base(input_size, self.hidden_size, **options)
+            with torch.random.fork_rng(devices=[]):
+                templates[input_size] = base(input_size, self.hidden_size, **options)
         return templates[input_size]
 
     def _state_batch(self, state: Any) -> int:

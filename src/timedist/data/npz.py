@@ -18,23 +18,31 @@ from .dataset import SequenceDataset
 __all__ = ["load_npz", "save_npz"]
 
 
-def load_npz(path: str | Path) -> SequenceDataset:
-    """Read ``X``, ``y`` and optional ``lengths`` from ``path`` into a SequenceDataset."""
+def load_npz(path: str | Path, *, require_targets: bool = True) -> SequenceDataset:
+    """Read ``X``, ``y`` and optional ``lengths`` from ``path`` into a SequenceDataset.
+
+    Padded ``X`` may also hold frames (N, T, C, H, W). With ``require_targets=False`` a file
+    without ``y`` (inputs to predict) loads with zero float targets.
+    """
     name = Path(path).name
     with np.load(path, allow_pickle=False) as arrays:
-        missing = [k for k in ("X", "y") if k not in arrays]
+        needed = ("X", "y") if require_targets else ("X",)
+        missing = [k for k in needed if k not in arrays]
         if missing:
-            raise ValueError(f"{name}: expected arrays 'X' and 'y' (and optional 'lengths'); "
-                             f"missing {missing}, found {sorted(arrays.files)}")
-        x, y = arrays["X"], arrays["y"]
+            raise ValueError(f"{name}: expected arrays {' and '.join(map(repr, needed))} (and "
+                             f"optional 'lengths'); missing {missing}, found "
+                             f"{sorted(arrays.files)}")
+        x = arrays["X"]
         lengths = arrays["lengths"] if "lengths" in arrays else None  # noqa: SIM401
+        count = len(x) if lengths is None or x.ndim != 2 else len(lengths)
+        y = arrays["y"] if "y" in arrays else np.zeros(count, dtype=np.float32)
         order = [str(c) for c in arrays["classes"]] if "classes" in arrays else None
     if lengths is not None and (lengths.ndim != 1 or len(lengths) != len(y)):
         raise ValueError(f"{name}: expected lengths (N,) = ({len(y)},) for y of shape "
                          f"{y.shape}; got shape {lengths.shape}")
-    if x.ndim == 3:
+    if x.ndim >= 3:
         if len(x) != len(y):
-            raise ValueError(f"{name}: expected X (N, T, C) with N = len(y) = {len(y)}; got "
+            raise ValueError(f"{name}: expected X (N, T, C, ...) with N = len(y) = {len(y)}; got "
                              f"shape {x.shape}")
         steps = np.full(len(x), x.shape[1]) if lengths is None else lengths
         if steps.min(initial=1) < 1 or steps.max(initial=0) > x.shape[1]:

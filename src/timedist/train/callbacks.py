@@ -1,0 +1,103 @@
+"""Lightning plug-ins that make a run atomic, resumable bit for bit, and readable.
+
+- :class:`AtomicCheckpointIO`: checkpoints are written beside their target and renamed over it.
+- :class:`EpochShuffle`: the data order of epoch e depends only on (seed, e); with the
+  per-step seeding of :class:`~timedist.train.SequenceTask` a run resumed after epoch k
+  repeats epochs k+1.. exactly.
+- :class:`EpochLog`: one row per epoch in ``metrics.csv`` (kept across a resume) and one
+  printed line per epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+from torch.utils.data import Sampler
+
+from ._atomic import atomic_write, atomic_write_text
+
+__all__ = ["AtomicCheckpointIO", "EpochLog", "EpochShuffle", "read_metrics"]
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """``torch.save`` to a temporary file in the checkpoint's folder, fsync, rename: a kill
+    during the write leaves the previous checkpoint intact."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any,
+                        storage_options: Any | None = None) -> None:
+        atomic_write(path, lambda handle: torch.save(checkpoint, handle))
+
+
+class EpochShuffle(Sampler[int]):
+    """A random order of ``size`` indices drawn from (seed, epoch); Lightning calls
+    ``set_epoch`` before each epoch."""
+
+    def __init__(self, size: int, seed: int) -> None:
+        self.size, self.seed, self.epoch = size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.size, generator=g).tolist())
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def read_metrics(path: Path) -> list[dict[str, str]]:
+    """The rows of a ``metrics.csv`` (empty if there is none yet)."""
+    if not path.is_file():
+        return []
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+class EpochLog(pl.Callback):
+    """After each epoch's validation, append a row (epoch, metrics, lr, seconds) to ``path``
+    — rewritten atomically — and print it. Rows of epochs after the resumed one are dropped."""
+
+    def __init__(self, path: Path, *, verbose: bool = True) -> None:
+        self.path, self.verbose = path, verbose
+        self.rows: list[dict[str, Any]] = []
+        self.started = 0.0
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.rows = [r for r in read_metrics(self.path) if int(r["epoch"]) < trainer.current_epoch]
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.started = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # Runs after the epoch's validation: every metric of the epoch is known here.
+        if not trainer.is_global_zero:
+            return
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()
+                   if k.startswith(("train_", "val_"))}
+        row: dict[str, Any] = {"epoch": trainer.current_epoch}
+        row.update({k: f"{v:.6g}" for k, v in sorted(metrics.items())})
+        row["lr"] = f"{trainer.optimizers[0].param_groups[0]['lr']:.6g}"
+        row["seconds"] = f"{time.perf_counter() - self.started:.1f}"
+        self.rows.append(row)
+        columns = list(dict.fromkeys(k for r in self.rows for k in r))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, columns, restval="")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write_text(self.path, buffer.getvalue())
+        if self.verbose:
+            shown = "  ".join(f"{k} {float(v):.4g}" for k, v in row.items()
+                              if k not in ("epoch", "lr", "seconds"))
+            shown += f"  ({row['seconds']} s)"
+            line = f"epoch {row['epoch'] + 1}/{trainer.max_epochs}  {shown}"
+            bar = trainer.progress_bar_callback
+            bar.print(line) if bar is not None else print(line, flush=True)  # type: ignore

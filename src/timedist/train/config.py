@@ -1,0 +1,167 @@
+"""The configuration of a training run: defaults per built-in dataset, a config file, flags.
+
+Resolution order (later wins): :class:`RunConfig` defaults, the dataset's entry in
+:data:`DATASET_DEFAULTS`, a YAML/JSON config file, then command-line flags. The resolved config
+is written to ``RUN_DIR/config.yaml``; ``evaluate``, ``predict`` and ``--resume`` read it back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ._atomic import atomic_write_text
+
+__all__ = ["DATASET_DEFAULTS", "MODELS", "ConfigError", "RunConfig", "load_config_file",
+           "resolve_config"]
+
+
+class ConfigError(ValueError):
+    """A bad configuration value, name or file; the message lists what is valid."""
+
+
+MODELS: dict[str, str] = {
+    "cnn-lstm": "TimeDistributed CNN encoder + LSTM/GRU (frames, or sub-sequences of a signal)",
+    "sequence": "stacked (bi)LSTM/GRU: SequenceClassifier or SequenceRegressor, by task",
+    "conv-lstm-forecaster": "ConvLSTM encoder-forecaster: frames in, next frames out",
+}
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run. ``None`` for ``model`` means the dataset's default."""
+
+    data: str = "moving-digits"
+    test_data: str | None = None
+    val_split: float = 0.1
+    model: str | None = None
+    hidden_size: int = 64
+    num_layers: int = 1
+    bidirectional: bool = False
+    cell: str = "lstm"
+    dropout: float = 0.0
+    subsequences: int = 4
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 3e-3
+    weight_decay: float = 0.0
+    patience: int = 0
+    seed: int = 0
+    subset: int = 0
+    shuffle_frames: bool = False
+    devices: int = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    accelerator: str = "cpu"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def save(self, path: Path) -> None:
+        """Write the resolved config as YAML (atomically)."""
+        atomic_write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+    @classmethod
+    def load(cls, path: Path) -> RunConfig:
+        return resolve_config(load_config_file(path))
+
+    def validate(self) -> RunConfig:
+        """Check names and ranges; raises :class:`ConfigError` naming the value and the rule."""
+        if self.model is not None and self.model not in MODELS:
+            raise ConfigError(f"unknown model {self.model!r}; expected one of "
+                              f"{', '.join(MODELS)}")
+        if self.cell not in ("lstm", "gru"):
+            raise ConfigError(f"expected cell 'lstm' or 'gru'; got {self.cell!r}")
+        positive = ("hidden_size", "num_layers", "subsequences", "epochs", "batch_size",
+                    "devices", "num_nodes")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"expected {name} >= 1; got {getattr(self, name)}")
+        for name in ("patience", "subset"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"expected {name} >= 0 (0: off); got {getattr(self, name)}")
+        if not 0 <= self.val_split < 1:
+            raise ConfigError(f"expected 0 <= val_split < 1; got {self.val_split}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"expected 0 <= dropout < 1; got {self.dropout}")
+        if not self.lr > 0:
+            raise ConfigError(f"expected lr > 0; got {self.lr}")
+        world = self.devices * self.num_nodes
+        if self.batch_size % world:
+            raise ConfigError(f"expected batch_size divisible by devices x num_nodes = {world} "
+                              f"(it is the global batch); got {self.batch_size}")
+        return self
+
+
+# Chosen per dataset so that `timedist fit --data NAME` trains well with nothing else given.
+DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "japanese-vowels": dict(model="sequence", hidden_size=64, bidirectional=True, epochs=40,
+                            batch_size=16, lr=5e-3),
+    "basic-motions": dict(model="cnn-lstm", hidden_size=32, subsequences=4, epochs=60,
+                          batch_size=8, lr=3e-3, val_split=0.0),
+    "sunspots": dict(model="sequence", hidden_size=32, epochs=60, batch_size=16, lr=3e-3),
+    "airline": dict(model="sequence", hidden_size=32, epochs=100, batch_size=8, lr=3e-3),
+    "moving-digits": dict(model="cnn-lstm", hidden_size=128, epochs=12, batch_size=64,
+                          lr=3e-3),
+    "moving-digits-forecast": dict(model="conv-lstm-forecaster", hidden_size=32, epochs=15,
+                                   batch_size=16, lr=3e-3),
+}
+
+
+def _coerce(name: str, value: Any, kind: str) -> Any:
+    """Check one value from a config file against the field's declared type."""
+    optional = "None" in kind
+    if value is None and optional:
+        return None
+    if "bool" in kind:
+        if isinstance(value, bool):
+            return value
+    elif "int" in kind:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif "float" in kind:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif isinstance(value, str):
+        return value
+    raise ConfigError(f"expected {name} of type {kind}; got {value!r}")
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML (.yaml/.yml) or JSON (.json) mapping of :class:`RunConfig` fields."""
+    path = Path(path)
+    if path.suffix not in (".yaml", ".yml", ".json"):
+        raise ConfigError(f"{path.name}: expected a .yaml, .yml or .json config file")
+    try:
+        text = path.read_text(encoding="utf-8")
+        content = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (json.JSONDecodeError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path.name}: not valid {path.suffix[1:].upper()}: {error}") from None
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        raise ConfigError(f"{path.name}: expected a mapping of settings; got "
+                          f"{type(content).__name__}")
+    return content
+
+
+def resolve_config(*layers: dict[str, Any]) -> RunConfig:
+    """Merge ``layers`` (each a partial mapping; later wins) over the dataset's defaults."""
+    kinds = {f.name: str(f.type) for f in fields(RunConfig)}
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        unknown = sorted(set(layer) - set(kinds))
+        if unknown:
+            raise ConfigError(f"unknown setting {', '.join(map(repr, unknown))}; expected some "
+                              f"of {', '.join(kinds)}")
+        merged.update({k: _coerce(k, v, kinds[k]) for k, v in layer.items()})
+    data = merged.get("data", RunConfig.data)
+    values = {**DATASET_DEFAULTS.get(data, {}), **merged}
+    return RunConfig(**values).validate()

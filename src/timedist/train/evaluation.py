@@ -1,0 +1,70 @@
+"""Predictions of a trained model over a dataset, and the metrics a run reports.
+
+Metrics are in the data's own units: regression outputs and targets are un-scaled with the
+training target scale first. Forecasts of a built-in series add the mean absolute scaled error
+(MASE: MAE divided by the in-sample MAE of the naive last-value forecast on the training
+windows); frame forecasts add the copy-last-input-frame baseline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from ..data import SequenceDataset, pad_collate
+from .module import SequenceTask
+
+__all__ = ["collect", "last_values", "metrics_for", "unscale"]
+
+
+@torch.no_grad()
+def collect(task: SequenceTask, dataset: SequenceDataset, batch_size: int = 256
+            ) -> tuple[Tensor, Tensor]:
+    """(outputs (N, ...), targets (N, ...)) of ``task.model`` over ``dataset`` in eval mode."""
+    task.eval()
+    loader = DataLoader(dataset, batch_size=batch_size, collate_fn=pad_collate)
+    outputs, targets = [], []
+    for x, lengths, y in loader:
+        outputs.append(task(x, lengths))
+        targets.append(y)
+    return torch.cat(outputs), torch.cat(targets)
+
+
+def unscale(values: Tensor, dataset: SequenceDataset) -> Tensor:
+    """Regression values in the data's units (``y * std + mean`` of the target scale)."""
+    scale = dataset.target_scale
+    return values if scale is None else values * scale.std + scale.mean
+
+
+def last_values(dataset: SequenceDataset) -> Tensor:
+    """(N,) the last input value of each window, in the data's units (the naive forecast)."""
+    last = torch.stack([s[-1, 0] for s in dataset.sequences])
+    scale = dataset.target_scale
+    return last if scale is None else last * scale.std[0] + scale.mean[0]
+
+
+def metrics_for(task: str, outputs: Tensor, targets: Tensor, dataset: SequenceDataset, *,
+                naive_scale: float | None = None) -> dict[str, Any]:
+    """The ``test_*`` metrics of a task; ``naive_scale`` (MASE's denominator) for forecasts."""
+    found: dict[str, Any] = {"test_samples": len(targets)}
+    if task == "classification":
+        found["test_accuracy"] = float((outputs.argmax(-1) == targets).float().mean())
+        found["test_loss"] = float(F.cross_entropy(outputs, targets))
+        return found
+    pred, true = unscale(outputs, dataset), unscale(targets, dataset)
+    found["test_mse"] = float(F.mse_loss(pred, true))
+    found["test_mae"] = float(F.l1_loss(pred, true))
+    if task == "frames":
+        last = torch.stack([s[-1] for s in dataset.sequences])  # (N, C, H, W)
+        baseline = float(F.mse_loss(last.unsqueeze(1).expand_as(true), true))
+        found["copy_last_frame_mse"] = baseline
+        found["mse_below_copy_last_frame"] = 1 - found["test_mse"] / baseline
+    if naive_scale is not None:
+        naive = last_values(dataset).unsqueeze(-1).expand_as(true)
+        found["naive_mae"] = float(F.l1_loss(naive, true))
+        found["test_mase"] = found["test_mae"] / naive_scale
+    return found

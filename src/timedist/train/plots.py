@@ -1,0 +1,129 @@
+"""The PNG figures of a run: learning curves, confusion matrix, predicted vs true, frames.
+
+Every function takes plain tensors/rows and a path, and writes the PNG atomically.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import torch
+from torch import Tensor
+
+from ._atomic import atomic_write
+
+__all__ = ["confusion_matrix", "forecast_frames", "frame_strip", "learning_curves",
+           "predicted_vs_true"]
+
+
+def _save(fig: Any, path: Path) -> Path:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write(path, lambda handle: handle.write(buffer.getvalue()))
+    return path
+
+
+def learning_curves(rows: Sequence[dict[str, str]], path: Path) -> Path:
+    """Loss per epoch (train, val) and the validation metric, from metrics.csv rows."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+
+    def series(key: str) -> list[float]:
+        return [float(r[key]) if r.get(key) else float("nan") for r in rows]
+
+    for key in ("train_loss", "val_loss"):
+        if any(r.get(key) for r in rows):
+            axes[0].plot(epochs, series(key), marker="o", label=key.replace("_", " "))
+    axes[0].set(xlabel="epoch", ylabel="loss", title="loss")
+    axes[0].legend()
+    metrics = [k for k in ("val_accuracy", "val_mae", "train_accuracy", "train_mae")
+               if any(r.get(k) for r in rows)]
+    for key in metrics[:2]:
+        axes[1].plot(epochs, series(key), marker="o", label=key.replace("_", " "))
+    axes[1].set(xlabel="epoch", title="metric")
+    axes[1].legend()
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def confusion_matrix(true: Tensor, pred: Tensor, classes: Sequence[str], path: Path) -> Path:
+    """Counts of (true class, predicted class); rows are true classes."""
+    k = len(classes)
+    counts = torch.bincount(true * k + pred, minlength=k * k).view(k, k)
+    size = max(4.0, 0.28 * k + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    image = ax.imshow(counts.numpy(), cmap="Blues")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    ax.set_xticks(range(k), classes, rotation=90, fontsize=7 if k > 12 else 9)
+    ax.set_yticks(range(k), classes, fontsize=7 if k > 12 else 9)
+    accuracy = float((true == pred).float().mean())
+    ax.set(xlabel="predicted", ylabel="true", title=f"confusion matrix (accuracy {accuracy:.3f})")
+    if k <= 12:
+        for i in range(k):
+            for j in range(k):
+                if counts[i, j]:
+                    ax.text(j, i, str(int(counts[i, j])), ha="center", va="center", fontsize=8,
+                            color="white" if counts[i, j] > counts.max() / 2 else "black")
+    return _save(fig, path)
+
+
+def predicted_vs_true(true: Tensor, pred: Tensor, path: Path) -> Path:
+    """A scatter of predicted vs true values and both over the test samples, in order."""
+    t = true.reshape(len(true), -1)[:, 0].numpy()
+    p = pred.reshape(len(pred), -1)[:, 0].numpy()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 2]})
+    axes[0].scatter(t, p, s=12, alpha=0.7)
+    lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
+    axes[0].plot([lo, hi], [lo, hi], color="grey", linestyle="--", linewidth=1)
+    axes[0].set(xlabel="true", ylabel="predicted", title="predicted vs true")
+    axes[1].plot(t, label="true", marker=".")
+    axes[1].plot(p, label="predicted", marker=".")
+    axes[1].set(xlabel="test sample", title="first output, sample by sample")
+    axes[1].legend()
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def frame_strip(x: Tensor, true: Tensor, pred: Tensor, classes: Sequence[str], path: Path,
+                count: int = 6) -> Path:
+    """Rows of input frames (N, T, C, H, W) with the true and predicted class of each clip."""
+    n, steps = min(count, len(x)), x.shape[1]
+    fig, axes = plt.subplots(n, steps, figsize=(1.1 * steps + 1.5, 1.2 * n), squeeze=False)
+    for i in range(n):
+        for t in range(steps):
+            axes[i, t].imshow(x[i, t, 0].numpy(), cmap="gray", vmin=0, vmax=1)
+            axes[i, t].axis("off")
+        ok = "ok" if true[i] == pred[i] else "WRONG"
+        axes[i, -1].text(1.1, 0.5, f"true {classes[int(true[i])]}\npred {classes[int(pred[i])]}"
+                         f" ({ok})", transform=axes[i, -1].transAxes, va="center", fontsize=8)
+    fig.suptitle("input frames (time ->) and the prediction")
+    return _save(fig, path)
+
+
+def forecast_frames(x: Tensor, true: Tensor, pred: Tensor, path: Path, count: int = 3) -> Path:
+    """For a few samples: the input frames, the true future and the predicted future."""
+    n = min(count, len(x))
+    steps_in, steps_out = x.shape[1], true.shape[1]
+    fig, axes = plt.subplots(3 * n, max(steps_in, steps_out),
+                             figsize=(1.1 * max(steps_in, steps_out) + 1, 3.3 * n),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i in range(n):
+        for row, (frames, label) in enumerate(((x, "input"), (true, "true"), (pred, "predicted"))):
+            for t in range(frames.shape[1]):
+                axes[3 * i + row, t].imshow(frames[i, t, 0].clamp(0, 1).numpy(), cmap="gray",
+                                            vmin=0, vmax=1)
+            axes[3 * i + row, 0].set_title(label, fontsize=8, loc="left")
+    fig.suptitle("forecast: input frames, true future, predicted future")
+    return _save(fig, path)

@@ -1,0 +1,413 @@
+"""``fit``, ``evaluate`` and ``predict``: a run directory from start to finish.
+
+A run directory holds ``config.yaml`` (the resolved config), ``preprocessing.json`` (task,
+classes, input scaling, target scale), ``checkpoints/best.ckpt`` and ``checkpoints/last.ckpt``
+(written atomically), ``metrics.csv`` (one row per epoch), ``metrics.json`` (final test
+metrics) and PNG plots.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from torch.utils.data import DataLoader
+
+from ..data import DATASETS, SequenceDataset, Standardization, pad_collate
+from . import plots
+from ._atomic import atomic_write, atomic_write_text
+from .callbacks import AtomicCheckpointIO, EpochLog, EpochShuffle, read_metrics
+from .config import ConfigError, RunConfig
+from .evaluation import collect, last_values, metrics_for, unscale
+from .module import NonFiniteLossError, SequenceTask
+from .prepare import ModelSpec, Prepared, build_model, prepare_data, read_sequences, task_of
+
+__all__ = ["RunResult", "TrainingError", "evaluate", "fit", "predict"]
+
+RUN_DIR_ENV = "TIMEDIST_RUN_DIR"  # set by rank 0 so DDP workers use the same run directory
+
+
+class TrainingError(RuntimeError):
+    """A run that could not go on (a diverged loss, a missing checkpoint)."""
+
+
+@dataclass
+class RunResult:
+    """What a finished run produced."""
+
+    run_dir: Path
+    metrics: dict[str, Any]
+    plots: list[Path] = field(default_factory=list)
+
+
+def _rank() -> int:
+    return max(int(os.environ.get(k, "0")) for k in ("RANK", "LOCAL_RANK", "NODE_RANK"))
+
+
+def _quiet_lightning() -> None:
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for text in ("does not have many workers", "The number of training batches",
+                 "Checkpoint directory .* exists and is not empty", "GPU available",
+                 "`isinstance\\(treespec, LeafSpec\\)` is deprecated",
+                 "You defined a `validation_step` but have no `val_dataloader`"):
+        warnings.filterwarnings("ignore", message=f".*{text}")
+
+
+def _default_run_dir(config: RunConfig) -> Path:
+    stem = config.data if config.data in DATASETS else Path(config.data).name.split(".")[0]
+    base = Path("runs") / stem
+    candidate, number = base, 1
+    while candidate.exists():
+        number += 1
+        candidate = base.with_name(f"{base.name}-{number}")
+    return candidate
+
+
+def _new_run_dir(out: str | Path | None, config: RunConfig, overwrite: bool) -> Path:
+    if _rank() != 0 and os.environ.get(RUN_DIR_ENV):  # a DDP worker launched by rank 0
+        return Path(os.environ[RUN_DIR_ENV])
+    run_dir = Path(out) if out else _default_run_dir(config)
+    if run_dir.exists() and any(run_dir.iterdir()):
+        if not overwrite:
+            raise ConfigError(f"{run_dir}: the run directory exists; pass --overwrite to "
+                              f"replace it or --resume {run_dir} to continue it")
+        if not (run_dir / "config.yaml").is_file():
+            raise ConfigError(f"{run_dir}: not a timedist run directory (no config.yaml); "
+                              "refusing to overwrite it")
+        if _rank() == 0:
+            shutil.rmtree(run_dir)
+    return run_dir
+
+
+def _scale_dict(scale: Standardization | None) -> dict[str, Any] | None:
+    return None if scale is None else {"mean": scale.mean.tolist(), "std": scale.std.tolist()}
+
+
+def _scale_from(entry: dict[str, Any] | None) -> Standardization | None:
+    return None if entry is None else Standardization(torch.tensor(entry["mean"]),
+                                                      torch.tensor(entry["std"]))
+
+
+def _naive_scale(prepared: Prepared, config: RunConfig) -> float | None:
+    """MASE's denominator for built-in forecasting series: in-sample naive MAE, data units."""
+    info = DATASETS.get(config.data)
+    if info is None or not info.task.startswith("forecasting") or prepared.task != "regression":
+        return None
+    train = prepared.train
+    true = unscale(train.targets, train)
+    return float((true - last_values(train).unsqueeze(-1)).abs().mean())
+
+
+def _loaders(prepared: Prepared, config: RunConfig) -> tuple[DataLoader[Any],
+                                                             DataLoader[Any] | None]:
+    world = config.devices * config.num_nodes
+    per_device = config.batch_size // world
+    if world == 1:  # our sampler: the order of epoch e depends on (seed, e) only
+        train = DataLoader(prepared.train, batch_size=per_device, collate_fn=pad_collate,
+                           sampler=EpochShuffle(len(prepared.train), config.seed))
+    else:  # Lightning swaps in a DistributedSampler (seeded, set_epoch per epoch)
+        train = DataLoader(prepared.train, batch_size=per_device, collate_fn=pad_collate,
+                           shuffle=True)
+    val = (DataLoader(prepared.val, batch_size=max(per_device, 64), collate_fn=pad_collate)
+           if prepared.val is not None else None)
+    return train, val
+
+
+def _trainer(config: RunConfig, run_dir: Path, *, has_val: bool, progress: bool,
+             verbose: bool, extra: list[pl.Callback]) -> pl.Trainer:
+    monitor = "val_loss" if has_val else "train_loss"
+    callbacks: list[pl.Callback] = [*extra,
+        EpochLog(run_dir / "metrics.csv", verbose=verbose),
+        ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", monitor=monitor,
+                        mode="min", save_top_k=1, save_last=True, auto_insert_metric_name=False,
+                        enable_version_counter=False),
+    ]
+    if config.patience:
+        callbacks.append(EarlyStopping(monitor=monitor, patience=config.patience))
+    return pl.Trainer(
+        accelerator=config.accelerator, devices=config.devices, num_nodes=config.num_nodes,
+        strategy=config.strategy, max_epochs=config.epochs, callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()], logger=False, enable_model_summary=False,
+        enable_progress_bar=progress, num_sanity_val_steps=0, default_root_dir=run_dir,
+        log_every_n_steps=1)
+
+
+def _say(verbose: bool, text: str) -> None:
+    if verbose:
+        print(text, flush=True)
+
+
+def _describe(prepared: Prepared, config: RunConfig, model: torch.nn.Module,
+              run_dir: Path) -> str:
+    sizes = [f"{len(prepared.train)} train"]
+    if prepared.val is not None:
+        sizes.append(f"{len(prepared.val)} validation")
+    if prepared.test is not None:
+        sizes.append(f"{len(prepared.test)} test")
+    parameters = sum(p.numel() for p in model.parameters())
+    name = config.model or "default"
+    return (f"data   {config.data}: {prepared.task}, {', '.join(sizes)} samples, step "
+            f"{prepared.spec.step_shape}\nmodel  {type(model).__name__} ({name}"
+            f", {parameters:,} parameters), {config.epochs} epochs, batch {config.batch_size}, "
+            f"lr {config.lr}\nrun    {run_dir}")
+
+
+def fit(config: RunConfig, *, out: str | Path | None = None, overwrite: bool = False,
+        resume: str | Path | None = None, verbose: bool = True,
+        progress: bool | None = None, callbacks: list[pl.Callback] | None = None
+        ) -> RunResult | None:
+    """Train ``config`` into a run directory; returns its result (None on DDP workers).
+
+    ``resume``: continue the run in that directory from ``checkpoints/last.ckpt`` (pass the
+    stored config: ``RunConfig.load(run_dir / "config.yaml")``). ``progress``: Lightning's
+    progress bar (default: when stderr is a terminal). ``callbacks``: extra Lightning
+    callbacks.
+    """
+    _quiet_lightning()
+    verbose = verbose and _rank() == 0
+    if resume is not None:
+        run_dir = Path(resume)
+        last = run_dir / "checkpoints" / "last.ckpt"
+        if not last.is_file():
+            raise TrainingError(f"{run_dir}: no checkpoints/last.ckpt to resume from (the run "
+                                "stopped before its first epoch ended); start it again")
+    else:
+        run_dir = _new_run_dir(out, config, overwrite)
+    previous = os.environ.get(RUN_DIR_ENV)
+    os.environ[RUN_DIR_ENV] = str(run_dir)  # inherited by the DDP workers Lightning starts
+    try:
+        return _fit(config, run_dir, resume is not None, verbose, progress, callbacks or [])
+    finally:
+        if previous is None:
+            os.environ.pop(RUN_DIR_ENV, None)
+        else:
+            os.environ[RUN_DIR_ENV] = previous
+
+
+def _fit(config: RunConfig, run_dir: Path, resume: bool, verbose: bool, progress: bool | None,
+         callbacks: list[pl.Callback]) -> RunResult | None:
+    pl.seed_everything(config.seed, verbose=False)
+    prepared = prepare_data(config)
+    model = build_model(config, prepared.spec)
+    task = SequenceTask(model, prepared.task, lr=config.lr, weight_decay=config.weight_decay,
+                        seed=config.seed)
+    if _rank() == 0 and not resume:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config.save(run_dir / "config.yaml")
+        atomic_write_text(run_dir / "preprocessing.json", json.dumps({
+            **dataclasses.asdict(prepared.spec), "classes": prepared.train.classes,
+            "standardization": _scale_dict(prepared.train.standardization),
+            "target_scale": _scale_dict(prepared.train.target_scale),
+            "naive_scale": _naive_scale(prepared, config)}, indent=1))
+    _say(verbose, _describe(prepared, config, model, run_dir)
+         + (f" (resumed from {run_dir / 'checkpoints' / 'last.ckpt'})" if resume else ""))
+    train_loader, val_loader = _loaders(prepared, config)
+    show = sys.stderr.isatty() if progress is None else progress
+    trainer = _trainer(config, run_dir, has_val=val_loader is not None, progress=show,
+                       verbose=verbose, extra=callbacks)
+    started = time.perf_counter()
+    try:
+        trainer.fit(task, train_loader, val_loader,
+                    ckpt_path=str(run_dir / "checkpoints" / "last.ckpt") if resume else None)
+    except NonFiniteLossError as error:
+        last = run_dir / "checkpoints" / "last.ckpt"
+        kept = (f"the last good checkpoint is {last} (epoch {error.epoch})" if last.is_file()
+                else "no checkpoint was written (it diverged in the first epoch)")
+        raise TrainingError(f"{error}; training stopped, {kept}. Try a lower --lr "
+                            f"(now {config.lr})") from error
+    if trainer.interrupted:
+        raise KeyboardInterrupt(f"interrupted; continue with: timedist fit --resume {run_dir}")
+    if not trainer.is_global_zero:
+        return None
+    return _finish(run_dir, config, prepared, task, time.perf_counter() - started, verbose)
+
+
+def _load_weights(task: SequenceTask, run_dir: Path) -> Path:
+    path = run_dir / "checkpoints" / "best.ckpt"
+    if not path.is_file():
+        raise TrainingError(f"{run_dir}: no checkpoints/best.ckpt (did the run finish an epoch?)")
+    state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+    task.load_state_dict(state)
+    return path
+
+
+def _finish(run_dir: Path, config: RunConfig, prepared: Prepared, task: SequenceTask,
+            seconds: float, verbose: bool) -> RunResult:
+    """Test the best checkpoint; write metrics.json and the plots."""
+    _load_weights(task, run_dir)
+    rows = read_metrics(run_dir / "metrics.csv")
+    evaluated_on = "test" if prepared.test is not None else "validation"
+    result = _evaluate(run_dir, prepared.task, prepared.test or prepared.val or prepared.train,
+                       task, rows=rows, naive_scale=_naive_scale(prepared, config))
+    best = min(rows, key=lambda r: float(r.get("val_loss") or r["train_loss"]), default=None)
+    result.metrics.update({
+        "data": config.data, "model": config.model or type(task.model).__name__,
+        "evaluated_on": evaluated_on, "epochs": len(rows),
+        "best_epoch": int(best["epoch"]) + 1 if best else None,
+        "train_seconds": round(seconds, 1),
+        "parameters": sum(p.numel() for p in task.model.parameters())})
+    atomic_write_text(run_dir / "metrics.json", json.dumps(result.metrics, indent=1) + "\n")
+    shown = {k: v for k, v in result.metrics.items() if k.startswith(("test_", "mse_below"))}
+    _say(verbose, f"\n{evaluated_on} metrics (best checkpoint, epoch {result.metrics['best_epoch']}"
+         f"): " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                            for k, v in shown.items()))
+    _say(verbose, f"wrote {run_dir / 'metrics.json'}\nplots  "
+         + "\n       ".join(str(p) for p in result.plots))
+    return result
+
+
+def _evaluate(run_dir: Path, kind: str, dataset: SequenceDataset, task: SequenceTask, *,
+              rows: list[dict[str, str]] | None = None,
+              naive_scale: float | None = None) -> RunResult:
+    """Metrics of ``task`` on ``dataset``; plots written to ``run_dir``."""
+    outputs, targets = collect(task, dataset)
+    metrics = metrics_for(kind, outputs, targets, dataset, naive_scale=naive_scale)
+    made = []
+    if rows:
+        made.append(plots.learning_curves(rows, run_dir / "learning_curves.png"))
+    if kind == "classification":
+        assert dataset.classes is not None
+        pred = outputs.argmax(-1)
+        made.append(plots.confusion_matrix(targets, pred, dataset.classes,
+                                           run_dir / "confusion_matrix.png"))
+        if dataset.sequences[0].dim() == 4:
+            x = torch.stack(dataset.sequences[:8])
+            made.append(plots.frame_strip(x, targets, pred, dataset.classes,
+                                          run_dir / "examples.png"))
+    elif kind == "regression":
+        made.append(plots.predicted_vs_true(unscale(targets, dataset), unscale(outputs, dataset),
+                                            run_dir / "predicted_vs_true.png"))
+    else:
+        x = torch.stack(dataset.sequences[:3])
+        made.append(plots.forecast_frames(x, targets[:3], outputs[:3],
+                                          run_dir / "forecast.png"))
+    return RunResult(run_dir, metrics, made)
+
+
+def _stored(run_dir: Path) -> tuple[RunConfig, dict[str, Any]]:
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise ConfigError(f"{run_dir}: not a timedist run directory (no config.yaml)")
+    config = RunConfig.load(run_dir / "config.yaml")
+    return config, json.loads((run_dir / "preprocessing.json").read_text())
+
+
+def _restore(run_dir: Path, config: RunConfig, stored: dict[str, Any]) -> SequenceTask:
+    spec = ModelSpec(stored["task"], tuple(stored["step_shape"]), stored["num_outputs"],
+                     stored["horizon"])
+    task = SequenceTask(build_model(config, spec), spec.task)
+    _load_weights(task, run_dir)
+    return task
+
+
+def _own_file(path: str, stored: dict[str, Any], *, require_targets: bool) -> SequenceDataset:
+    """A user file with the run's input scaling and target scale (and class order)."""
+    data = read_sequences(path, require_targets=require_targets)
+    step = list(data.sequences[0].shape[1:])
+    if step != stored["step_shape"]:
+        raise ConfigError(f"{data.name}: expected steps of shape {tuple(stored['step_shape'])}"
+                          f" like the training data; got {tuple(step)}")
+    targets, classes = data.targets, stored["classes"]
+    if require_targets and task_of(data) != stored["task"]:
+        raise ConfigError(f"{data.name}: expected {stored['task']} targets like the training "
+                          f"data; got {task_of(data)}")
+    if require_targets and classes is not None:
+        assert data.classes is not None
+        unknown = sorted(set(data.classes) - set(classes))
+        if unknown:
+            raise ConfigError(f"{data.name}: expected labels among the training classes "
+                              f"{classes}; got {unknown}")
+        targets = torch.tensor([classes.index(c) for c in data.classes])[data.targets]
+    target_scale = _scale_from(stored["target_scale"])
+    if require_targets and target_scale is not None:
+        targets = (targets - target_scale.mean) / target_scale.std
+    return SequenceDataset(data.sequences, targets, classes=classes, name=data.name,
+                           standardization=_scale_from(stored["standardization"]),
+                           target_scale=target_scale)
+
+
+def evaluate(run_dir: str | Path, *, data: str | None = None,
+             verbose: bool = True) -> RunResult:
+    """Test the run's best checkpoint on its test split, or on ``data`` (a built-in dataset's
+    test split or a labelled file); writes ``evaluation.json`` and plots under
+    ``RUN_DIR/evaluation/``."""
+    _quiet_lightning()
+    run_dir = Path(run_dir)
+    config, stored = _stored(run_dir)
+    if data is None or data == config.data:
+        prepared = prepare_data(config)
+        dataset = prepared.test or prepared.val or prepared.train
+        naive = stored.get("naive_scale")
+    elif data in DATASETS:
+        raise ConfigError(f"this run was trained on {config.data}; evaluate it on that or on a "
+                          f"file of the same kind, not on {data}")
+    else:
+        dataset, naive = _own_file(data, stored, require_targets=True), None
+    task = _restore(run_dir, config, stored)
+    out = run_dir / "evaluation"
+    out.mkdir(exist_ok=True)
+    result = _evaluate(out, stored["task"], dataset, task, naive_scale=naive)
+    result.metrics["evaluated_on"] = data or "test"
+    atomic_write_text(out / "evaluation.json", json.dumps(result.metrics, indent=1) + "\n")
+    shown = {k: v for k, v in result.metrics.items() if isinstance(v, float)}
+    _say(verbose, f"{dataset.name}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items()))
+    _say(verbose, f"wrote {out / 'evaluation.json'}\nplots  "
+         + "\n       ".join(str(p) for p in result.plots))
+    return result
+
+
+def predict(run_dir: str | Path, input_path: str, output_path: str, *,
+            verbose: bool = True) -> Path:
+    """Predict every sample of ``input_path`` (.ts/.npz; labels not needed) with the run's
+    best checkpoint: a CSV (index, prediction[, probability]) for labels and values, an NPZ
+    (``y_pred`` (N, T_out, C, H, W)) for frames."""
+    _quiet_lightning()
+    run_dir = Path(run_dir)
+    config, stored = _stored(run_dir)
+    kind = stored["task"]
+    output = Path(output_path)
+    wanted = ".npz" if kind == "frames" else ".csv"
+    if output.suffix != wanted:
+        raise ConfigError(f"{output.name}: expected an output file ending in {wanted} for a "
+                          f"{kind} run")
+    dataset = _own_file(input_path, stored, require_targets=False)
+    task = _restore(run_dir, config, stored)
+    outputs, _ = collect(task, dataset)
+    if kind == "frames":
+        def write_npz(handle: Any) -> None:
+            np.savez(handle, y_pred=outputs.numpy())
+        atomic_write(output, write_npz)
+    else:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        if kind == "classification":
+            probabilities = outputs.softmax(-1)
+            confidence, index = probabilities.max(-1)
+            writer.writerow(["index", "prediction", "probability"])
+            for i, (k, p) in enumerate(zip(index.tolist(), confidence.tolist(), strict=True)):
+                writer.writerow([i, stored["classes"][k], f"{p:.4f}"])
+        else:
+            values = unscale(outputs, dataset).reshape(len(outputs), -1)
+            writer.writerow(["index", *(f"prediction_{j}" if values.shape[1] > 1 else
+                                        "prediction" for j in range(values.shape[1]))])
+            for i, row in enumerate(values.tolist()):
+                writer.writerow([i, *(f"{v:.6g}" for v in row)])
+        atomic_write_text(output, buffer.getvalue())
+    _say(verbose, f"wrote {len(outputs)} predictions to {output}")
+    return output

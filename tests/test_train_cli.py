@@ -1,0 +1,126 @@
+"""`timedist fit | evaluate | predict` from the command line: DDP, resume, errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from timedist.cli import main
+
+QUICK = ["--data", "japanese-vowels", "--subset", "40", "--epochs", "1", "--hidden-size", "4",
+         "--quiet"]
+
+
+def timedist(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "timedist", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+def test_ddp_with_two_processes_matches_one_process(tmp_path: Path) -> None:
+    """Two CPU processes (gloo) at the same global batch size: one run directory, the same
+    accuracy as one process within tolerance (the data order differs: DistributedSampler)."""
+    common = ["fit", "--data", "japanese-vowels", "--epochs", "6", "--hidden-size", "32",
+              "--quiet"]
+    ddp = timedist(*common, "--devices", "2", "--strategy", "ddp", "--out", "ddp", cwd=tmp_path)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    one = timedist(*common, "--out", "one", cwd=tmp_path)
+    assert one.returncode == 0, one.stderr[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp", "one"]
+    ddp_metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
+    one_metrics = json.loads((tmp_path / "one" / "metrics.json").read_text())
+    assert ddp_metrics["epochs"] == one_metrics["epochs"] == 6
+    assert one_metrics["test_accuracy"] > 0.85
+    assert ddp_metrics["test_accuracy"] == pytest.approx(one_metrics["test_accuracy"], abs=0.05)
+
+
+def test_cli_fit_evaluate_predict_round_trip(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    config = tmp_path / "settings.yaml"
+    config.write_text("subset: 40\nepochs: 1\nhidden_size: 4\nlr: 0.01\n")
+    assert main(["fit", "--data", "japanese-vowels", "--config", str(config), "--lr", "0.002",
+                 "--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "test_accuracy" in out and str(run / "confusion_matrix.png") in out
+    assert "lr: 0.002" in (run / "config.yaml").read_text()  # the flag overrides the file
+    assert main(["evaluate", str(run)]) == 0
+    assert "test_accuracy" in capsys.readouterr().out
+    from timedist.data import read_ts
+    from timedist.data.builtin import _file
+
+    source = _file("JapaneseVowels_TEST.ts.gz")
+    assert main(["predict", str(run), "--input", str(source), "--output",
+                 str(tmp_path / "p.csv")]) == 0
+    lines = (tmp_path / "p.csv").read_text().splitlines()
+    assert lines[0] == "index,prediction,probability"
+    assert len(lines) == 1 + len(read_ts(source))
+    assert main(["evaluate", str(run), "--data", str(source)]) == 0  # a labelled file
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["fit", "--data", "mnist"], r"mnist: expected a built-in dataset \(japanese-vowels, "
+     r"basic-motions, sunspots, airline, moving-digits, moving-digits-forecast\) or a file"),
+    (["fit", "--data", "japanese-vowels", "--model", "transformer"],
+     r"unknown model 'transformer'; expected one of cnn-lstm, sequence, conv-lstm-forecaster"),
+    (["fit", "--data", "missing.npz"], r"missing.npz: no such file"),
+    (["fit", "--data", "japanese-vowels", "--model", "conv-lstm-forecaster"],
+     r"model 'conv-lstm-forecaster' does not fit task 'classification'"),
+    (["fit", "--data", "moving-digits", "--model", "sequence", "--subset", "8"],
+     r"model 'sequence' expects steps \(F,\); got \(1, 32, 32\): use cnn-lstm"),
+    (["fit", "--data", "japanese-vowels", "--epochs", "0"], r"expected epochs >= 1; got 0"),
+    (["evaluate", "nowhere"], r"nowhere: not a timedist run directory \(no config.yaml\)"),
+    (["fit", "--resume", "nowhere"], r"nowhere/config.yaml: no such config file"),
+])
+def test_errors_are_one_line_with_exit_status_1(args: list[str], message: str, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"timedist {args[0]}: error: ") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    import re
+
+    assert re.search(message, err), err
+
+
+def test_a_bad_file_names_the_line_and_debug_shows_the_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from timedist.data import TsFormatError
+
+    monkeypatch.chdir(tmp_path)
+    bad = tmp_path / "bad.ts"
+    bad.write_text("@problemName bad\n@classLabel true a b\n@data\n1,2,3:a\n1,2,x:b\n")
+    assert main(["fit", "--data", str(bad), "--quiet"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "timedist fit: error: bad.ts, line 5: expected a number, '?' or NaN; got 'x'")
+    with pytest.raises(TsFormatError, match=r"bad\.ts, line 5"):  # --debug: the real exception
+        main(["fit", "--data", str(bad), "--debug"])
+    assert not (tmp_path / "runs").exists()  # nothing half-written
+
+
+def test_run_directories_are_never_silently_replaced(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", *QUICK]) == 0
+    assert main(["fit", *QUICK]) == 0  # the default name takes the next free suffix
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [
+        "japanese-vowels", "japanese-vowels-2"]
+    capsys.readouterr()
+    assert main(["fit", *QUICK, "--out", "runs/japanese-vowels"]) == 1
+    assert "exists; pass --overwrite to replace it or --resume" in capsys.readouterr().err
+    assert main(["fit", *QUICK, "--out", "runs/japanese-vowels", "--overwrite"]) == 0
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    assert main(["fit", *QUICK, "--out", "mine", "--overwrite"]) == 1
+    assert "not a timedist run directory (no config.yaml); refusing" in capsys.readouterr().err
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+    assert main(["fit", "--resume", "runs/japanese-vowels", "--lr", "0.1"]) == 1
+    assert "--resume continues the stored config; drop --lr" in capsys.readouterr().err
+    assert main(["fit", "--resume", "runs/japanese-vowels", "--quiet"]) == 0  # already done
