@@ -39,6 +39,7 @@ bench: $(VENV)/.stamp-dev
 	$(PY) benchmarks/time_distributed.py
 	$(PY) benchmarks/recurrent.py
 	$(PY) benchmarks/conv_lstm.py
+	$(PY) benchmarks/training.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

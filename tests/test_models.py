@@ -71,6 +71,13 @@ def test_cnn_lstm_over_subsequences_of_a_signal() -> None:
     assert model(parts).shape == (4, 6)
     with pytest.raises(ValueError, match=r"L divisible by n=5; got shape \(4, 128, 9\)"):
         to_subsequences(signal, 5)
+    model.eval()
+    split_inside = CNNLSTM(subsequence_encoder(9, features=32), 32, 6, hidden_size=16,
+                           bidirectional=True, subsequences=4).eval()
+    split_inside.load_state_dict(model.state_dict())  # the same parameters
+    torch.testing.assert_close(split_inside(signal), model(parts))
+    with pytest.raises(ValueError, match=r"expected fixed-length windows with subsequences=4"):
+        split_inside(signal, lengths=torch.tensor([128, 100, 128, 128]))
 
 
 def test_any_user_module_is_an_encoder_and_summary_shows_steps() -> None:

@@ -38,7 +38,8 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def small(data: str = "japanese-vowels", **settings: Any) -> RunConfig:
     """A quick configuration: a subset, a couple of epochs, a small model."""
-    base: dict[str, Any] = {"data": data, "subset": 60, "epochs": 2, "hidden_size": 8}
+    base: dict[str, Any] = {"data": data, "subset": 60, "epochs": 2, "hidden_size": 8,
+                            "val_split": 0.1}
     return resolve_config({**base, **settings})
 
 
@@ -185,7 +186,8 @@ class Kill(pl.Callback):
             os.kill(os.getpid(), signal.SIGKILL)
 
 config = resolve_config({{"data": "japanese-vowels", "subset": 60, "epochs": 4,
-                         "hidden_size": 8, "dropout": 0.3, "num_layers": 2}})
+                         "hidden_size": 8, "dropout": 0.3, "num_layers": 2, "cell": "lstm",
+                         "val_split": 0.1}})
 fit(config, out={str(tmp_path / "killed")!r}, verbose=False, progress=False, callbacks=[Kill()])
 """
     killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
@@ -326,6 +328,7 @@ def test_frames_forecast_with_the_copy_last_frame_baseline(tmp_path: Path) -> No
     copy_last = x[:, -1:].expand_as(y)
     assert result.metrics["copy_last_frame_mse"] == pytest.approx(
         float(((copy_last - y) ** 2).mean()), rel=1e-5)
+    assert result.metrics["blank_frame_mse"] == pytest.approx(float((y**2).mean()), rel=1e-5)
     with torch.no_grad():
         pred = load_best(tmp_path / "run")(x)
     assert result.metrics["test_mse"] == pytest.approx(float(((pred - y) ** 2).mean()), rel=1e-4)
@@ -390,3 +393,19 @@ def test_pad_collate_batches_reach_the_model_with_lengths() -> None:
     full = pad_collate([(torch.ones(3, 2), torch.zeros(2))] * 2)
     task(full.x, full.lengths)
     assert seen[0].tolist() == [3, 1] and seen[1] is None
+
+
+def test_ctrl_c_stops_gracefully_and_says_how_to_resume(tmp_path: Path) -> None:
+    import signal
+
+    class CtrlC(pl.Callback):
+        def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+            if trainer.current_epoch == 1:
+                raise KeyboardInterrupt
+
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt, match=r"continue with: timedist fit --resume .*run"):
+        fit(small(epochs=3), out=tmp_path / "run", verbose=False, progress=False,
+            callbacks=[CtrlC()])
+    assert signal.getsignal(signal.SIGINT) is handler  # Ctrl-C works again afterwards
+    assert torch.load(tmp_path / "run/checkpoints/last.ckpt", weights_only=False)["epoch"] == 0

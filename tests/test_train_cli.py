@@ -124,3 +124,29 @@ def test_run_directories_are_never_silently_replaced(tmp_path: Path,
     assert main(["fit", "--resume", "runs/japanese-vowels", "--lr", "0.1"]) == 1
     assert "--resume continues the stored config; drop --lr" in capsys.readouterr().err
     assert main(["fit", "--resume", "runs/japanese-vowels", "--quiet"]) == 0  # already done
+
+
+def test_every_flag_the_docs_name_exists() -> None:
+    """docs/training.md and the README only name flags that `timedist` really has."""
+    import argparse
+    import re
+
+    from timedist.cli import build_parser
+
+    def options(parser: argparse.ArgumentParser) -> set[str]:
+        found = set()
+        for action in parser._actions:
+            found |= set(action.option_strings)
+            choices = getattr(action, "choices", None)
+            if isinstance(choices, dict):
+                for sub in choices.values():
+                    found |= options(sub)
+        return found
+
+    known = options(build_parser())
+    root = Path(__file__).parents[1]
+    for doc in ("README.md", "docs/training.md", "docs/results.md"):
+        named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", (root / doc).read_text()))
+        named -= {"--nnodes", "--nproc-per-node", "--node-rank", "--master-addr",
+                  "--master-port"}  # torchrun's own
+        assert named <= known, (doc, sorted(named - known))

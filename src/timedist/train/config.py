@@ -100,15 +100,15 @@ class RunConfig:
 
 # Chosen per dataset so that `timedist fit --data NAME` trains well with nothing else given.
 DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
-    "japanese-vowels": dict(model="sequence", hidden_size=64, bidirectional=True, epochs=40,
-                            batch_size=16, lr=5e-3),
+    "japanese-vowels": dict(model="sequence", cell="gru", hidden_size=64, bidirectional=True,
+                            epochs=40, batch_size=16, lr=5e-3, val_split=0.0),
     "basic-motions": dict(model="cnn-lstm", hidden_size=32, subsequences=4, epochs=60,
                           batch_size=8, lr=3e-3, val_split=0.0),
     "sunspots": dict(model="sequence", hidden_size=32, epochs=60, batch_size=16, lr=3e-3),
     "airline": dict(model="sequence", hidden_size=32, epochs=100, batch_size=8, lr=3e-3),
     "moving-digits": dict(model="cnn-lstm", hidden_size=128, epochs=12, batch_size=64,
                           lr=3e-3),
-    "moving-digits-forecast": dict(model="conv-lstm-forecaster", hidden_size=32, epochs=15,
+    "moving-digits-forecast": dict(model="conv-lstm-forecaster", hidden_size=32, epochs=10,
                                    batch_size=16, lr=3e-3),
 }
 

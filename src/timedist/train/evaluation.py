@@ -3,7 +3,8 @@
 Metrics are in the data's own units: regression outputs and targets are un-scaled with the
 training target scale first. Forecasts of a built-in series add the mean absolute scaled error
 (MASE: MAE divided by the in-sample MAE of the naive last-value forecast on the training
-windows); frame forecasts add the copy-last-input-frame baseline.
+windows); frame forecasts add two baselines: copying the last input frame, and blank frames
+(mostly-black digit frames make "predict nothing" a strong MSE baseline).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def metrics_for(task: str, outputs: Tensor, targets: Tensor, dataset: SequenceDa
         baseline = float(F.mse_loss(last.unsqueeze(1).expand_as(true), true))
         found["copy_last_frame_mse"] = baseline
         found["mse_below_copy_last_frame"] = 1 - found["test_mse"] / baseline
+        found["blank_frame_mse"] = float(true.pow(2).mean())  # predicting empty frames
     if naive_scale is not None:
         naive = last_values(dataset).unsqueeze(-1).expand_as(true)
         found["naive_mae"] = float(F.l1_loss(naive, true))

@@ -39,15 +39,15 @@ def learning_curves(rows: Sequence[dict[str, str]], path: Path) -> Path:
     def series(key: str) -> list[float]:
         return [float(r[key]) if r.get(key) else float("nan") for r in rows]
 
-    for key in ("train_loss", "val_loss"):
-        if any(r.get(key) for r in rows):
-            axes[0].plot(epochs, series(key), marker="o", label=key.replace("_", " "))
+    colors = {"train": "tab:blue", "val": "tab:orange"}  # the same on both panels
+    for ax, names in ((axes[0], ("loss",)), (axes[1], ("accuracy", "mae"))):
+        for split in colors:
+            for key in (f"{split}_{name}" for name in names):
+                if any(r.get(key) for r in rows):
+                    ax.plot(epochs, series(key), marker="o", color=colors[split],
+                            label=key.replace("_", " "))
     axes[0].set(xlabel="epoch", ylabel="loss", title="loss")
     axes[0].legend()
-    metrics = [k for k in ("val_accuracy", "val_mae", "train_accuracy", "train_mae")
-               if any(r.get(k) for r in rows)]
-    for key in metrics[:2]:
-        axes[1].plot(epochs, series(key), marker="o", label=key.replace("_", " "))
     axes[1].set(xlabel="epoch", title="metric")
     axes[1].legend()
     for ax in axes:

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import time
 import warnings
@@ -222,17 +223,24 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, verbose: bool, progress
     trainer = _trainer(config, run_dir, has_val=val_loader is not None, progress=show,
                        verbose=verbose, extra=callbacks)
     started = time.perf_counter()
+    sigint = signal.getsignal(signal.SIGINT)
     try:
         trainer.fit(task, train_loader, val_loader,
                     ckpt_path=str(run_dir / "checkpoints" / "last.ckpt") if resume else None)
+    except SystemExit:  # Lightning's answer to Ctrl-C: graceful shutdown, then exit(1)
+        if not trainer.interrupted:
+            raise
+        raise KeyboardInterrupt(f"interrupted; continue with: timedist fit --resume {run_dir}"
+                                ) from None
     except NonFiniteLossError as error:
         last = run_dir / "checkpoints" / "last.ckpt"
         kept = (f"the last good checkpoint is {last} (epoch {error.epoch})" if last.is_file()
                 else "no checkpoint was written (it diverged in the first epoch)")
         raise TrainingError(f"{error}; training stopped, {kept}. Try a lower --lr "
                             f"(now {config.lr})") from error
-    if trainer.interrupted:
-        raise KeyboardInterrupt(f"interrupted; continue with: timedist fit --resume {run_dir}")
+    finally:  # Lightning ignores SIGINT after a Ctrl-C; give it back to the caller
+        if signal.getsignal(signal.SIGINT) is not sigint and sigint is not None:
+            signal.signal(signal.SIGINT, sigint)
     if not trainer.is_global_zero:
         return None
     return _finish(run_dir, config, prepared, task, time.perf_counter() - started, verbose)
