@@ -72,6 +72,7 @@ class HandWritten(nn.Module):
 
 def lightning_epoch(x: Tensor, y: Tensor) -> Epoch:
     import logging
+    import warnings
 
     import lightning.pytorch as pl
     from torch.utils.data import DataLoader
@@ -85,6 +86,7 @@ def lightning_epoch(x: Tensor, y: Tensor) -> Epoch:
                                 hidden_size=HIDDEN), "classification", lr=1e-3)
 
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*(validation_step|LeafSpec|many workers)")
 
     def epoch() -> None:
         trainer = pl.Trainer(accelerator="cpu", max_epochs=1, logger=False,
