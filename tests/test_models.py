@@ -80,6 +80,22 @@ def test_cnn_lstm_over_subsequences_of_a_signal() -> None:
         split_inside(signal, lengths=torch.tensor([128, 100, 128, 128]))
 
 
+def test_relative_regressor_adds_the_last_observed_value() -> None:
+    torch.manual_seed(0)
+    base = SequenceRegressor(2, 3, hidden_size=8).eval()
+    relative = SequenceRegressor(2, 3, hidden_size=8, relative=True).eval()
+    relative.load_state_dict(base.state_dict())
+    x, lengths = torch.randn(4, 6, 2), torch.tensor([6, 2, 4, 1])
+    last = torch.stack([x[b, n - 1, 0] for b, n in enumerate(lengths.tolist())])
+    torch.testing.assert_close(relative(x, lengths=lengths),
+                               base(x, lengths=lengths) + last[:, None])
+    mask = torch.arange(6) < lengths[:, None]
+    torch.testing.assert_close(relative(x, mask=mask), relative(x, lengths=lengths))
+    torch.testing.assert_close(relative(x), base(x) + x[:, -1, :1])
+    with pytest.raises(ValueError, match=r"relative=True with a last-step head"):
+        SequenceRegressor(2, 3, per_step=True, relative=True)
+
+
 def test_any_user_module_is_an_encoder_and_summary_shows_steps() -> None:
     encoder = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 10))
     model = CNNLSTM(encoder, 10, 2, hidden_size=4)

@@ -84,6 +84,9 @@ def test_config_layers_defaults_dataset_file_flags(tmp_path: Path) -> None:
     (tmp_path / "c.json").write_text(json.dumps({"data": "sunspots", "bidirectional": True}))
     config = resolve_config(load_config_file(tmp_path / "c.json"))
     assert config.bidirectional and config.model == "sequence"
+    airline = resolve_config({"data": "airline"})
+    model = build_model(airline, ModelSpec("regression", (1,), 1))
+    assert airline.relative and getattr(model, "relative", False)  # the dataset's default
 
 
 @pytest.mark.parametrize(("layer", "message"), [

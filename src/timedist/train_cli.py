@@ -43,6 +43,9 @@ def _fit_options(fit: argparse.ArgumentParser) -> None:
     model.add_argument("--dropout", type=float, **quiet)
     model.add_argument("--subsequences", type=int, help="cnn-lstm on signals: steps a window "
                        "is split into", **quiet)
+    model.add_argument("--relative", action=argparse.BooleanOptionalAction, help="regression: "
+                       "predict the change from the last value of feature 0 (forecasting)",
+                       **quiet)
     train = fit.add_argument_group("training")
     train.add_argument("--epochs", type=int, **quiet)
     train.add_argument("--batch-size", type=int, help="global batch size (split across "

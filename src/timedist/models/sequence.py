@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ..masking import last_valid, mask_to_lengths
 from ._recurrent import recurrent_core
 
 __all__ = ["SequenceClassifier", "SequenceRegressor"]
@@ -37,6 +38,10 @@ class SequenceClassifier(nn.Module):
 class SequenceRegressor(nn.Module):
     """A (bi)LSTM/GRU with a linear head at the last valid step or at every step.
 
+    ``relative=True`` (forecasting, last-step head): the head predicts the change from the
+    last observed value of feature 0, which is added back — the naive forecast plus a learned
+    correction, so levels outside the training range are followed instead of clipped.
+
     Shape: x (B, T, F) -> (B, outputs) (``per_step=False``: e.g. the next ``horizon`` values of
     a forecast) or (B, T, outputs) (``per_step=True``; padded steps are 0 before the head).
 
@@ -47,8 +52,12 @@ class SequenceRegressor(nn.Module):
 
     def __init__(self, input_size: int, outputs: int = 1, *, per_step: bool = False,
                  hidden_size: int = 64, num_layers: int = 1, bidirectional: bool = False,
-                 cell: str = "lstm", dropout: float = 0.0) -> None:
+                 cell: str = "lstm", dropout: float = 0.0, relative: bool = False) -> None:
         super().__init__()
+        if relative and per_step:
+            raise ValueError("SequenceRegressor: expected relative=True with a last-step head "
+                             "(per_step=False); got per_step=True")
+        self.relative = relative
         self.rnn = recurrent_core(input_size, hidden_size, num_layers=num_layers,
                                   bidirectional=bidirectional, cell=cell, dropout=dropout,
                                   return_sequences=per_step)
@@ -57,4 +66,9 @@ class SequenceRegressor(nn.Module):
     def forward(self, x: Tensor, lengths: Tensor | None = None,
                 mask: Tensor | None = None) -> Tensor:
         out: Tensor = self.head(self.rnn(x, lengths=lengths, mask=mask))
+        if self.relative:
+            if mask is not None:
+                lengths = mask_to_lengths(mask, layer="SequenceRegressor")
+            last = x[:, -1, 0] if lengths is None else last_valid(x[..., 0], lengths)
+            out = out + last.unsqueeze(-1)
         return out

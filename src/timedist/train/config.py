@@ -46,6 +46,7 @@ class RunConfig:
     cell: str = "lstm"
     dropout: float = 0.0
     subsequences: int = 4
+    relative: bool = False
     epochs: int = 20
     batch_size: int = 32
     lr: float = 3e-3
@@ -105,7 +106,8 @@ DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
     "basic-motions": dict(model="cnn-lstm", hidden_size=32, subsequences=4, epochs=60,
                           batch_size=8, lr=3e-3, val_split=0.0),
     "sunspots": dict(model="sequence", hidden_size=32, epochs=60, batch_size=16, lr=3e-3),
-    "airline": dict(model="sequence", hidden_size=32, epochs=100, batch_size=8, lr=3e-3),
+    "airline": dict(model="sequence", hidden_size=32, epochs=100, batch_size=8, lr=3e-3,
+                    relative=True),
     "moving-digits": dict(model="cnn-lstm", hidden_size=128, epochs=12, batch_size=64,
                           lr=3e-3),
     "moving-digits-forecast": dict(model="conv-lstm-forecaster", hidden_size=32, epochs=10,

@@ -189,7 +189,8 @@ def build_model(config: RunConfig, spec: ModelSpec) -> nn.Module:
                               "for frames")
         if spec.task == "classification":
             return SequenceClassifier(step[0], outputs, **rnn)  # type: ignore[arg-type]
-        return SequenceRegressor(step[0], outputs, **rnn)  # type: ignore[arg-type]
+        return SequenceRegressor(step[0], outputs, relative=config.relative,
+                                 **rnn)  # type: ignore[arg-type]
     if len(step) == 3:
         return CNNLSTM(frame_encoder(step[0], 128), 128, outputs, **rnn)  # type: ignore[arg-type]
     if len(step) == 1:
