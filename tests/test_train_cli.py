@@ -150,3 +150,18 @@ def test_every_flag_the_docs_name_exists() -> None:
         named -= {"--nnodes", "--nproc-per-node", "--node-rank", "--master-addr",
                   "--master-port"}  # torchrun's own
         assert named <= known, (doc, sorted(named - known))
+
+
+def test_summary_of_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", *QUICK, "--out", "run"]) == 0
+    capsys.readouterr()
+    assert main(["summary", "run"]) == 0
+    out = capsys.readouterr().out
+    from timedist.train import load_run
+
+    model, shape = load_run("run")
+    assert shape[0] == 2 and shape[2:] == (12,)  # (2, T_max, C) of the training data
+    assert f"Total params: {sum(p.numel() for p in model.parameters()):,}" in out
+    assert "(2, 9)" in out  # the logits of the 9 speakers

@@ -37,9 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from .inspect.examples import EXAMPLES
 
-    table.add_argument("model", help="a built-in model (" + ", ".join(EXAMPLES) + ") or "
+    table.add_argument("model", help="a built-in model (" + ", ".join(EXAMPLES) + "), "
                        "MODULE:ATTRIBUTE naming an nn.Module, or a class or function that builds "
-                       "one without arguments")
+                       "one without arguments, or a RUN_DIR of timedist fit")
     table.add_argument("--input-size", type=_shapes,
                        help="input shape, e.g. 4,12,8; several inputs separated by ';' "
                        "(default for built-in models: their usual input)")
@@ -153,13 +153,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return 0 if run_showcase(seed=args.seed) else 1
     if args.command == "summary":
+        from pathlib import Path
+
         from .inspect import summary
 
+        run_input = None
         try:
-            model = _load_model(args.model)
+            if (Path(args.model) / "config.yaml").is_file():  # a run directory of timedist fit
+                from .train import load_run
+
+                model, run_input = load_run(args.model)
+            else:
+                model = _load_model(args.model)
         except (ImportError, AttributeError, ValueError) as error:
             parser.error(f"summary: {error}")
-        sizes = args.input_size
+        sizes = args.input_size or ([run_input] if run_input else None)
         if sizes is None:
             from .inspect.examples import EXAMPLES
 

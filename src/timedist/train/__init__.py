@@ -10,7 +10,7 @@ from __future__ import annotations
 from .config import DATASET_DEFAULTS, MODELS, ConfigError, RunConfig, resolve_config
 from .module import NonFiniteLossError, SequenceTask
 from .prepare import ModelSpec, Prepared, build_model, prepare_data
-from .run import RunResult, TrainingError, evaluate, fit, predict
+from .run import RunResult, TrainingError, evaluate, fit, load_run, predict
 
 __all__ = [
     "DATASET_DEFAULTS",
@@ -26,6 +26,7 @@ __all__ = [
     "build_model",
     "evaluate",
     "fit",
+    "load_run",
     "predict",
     "prepare_data",
     "resolve_config",

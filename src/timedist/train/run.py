@@ -38,7 +38,7 @@ from .evaluation import collect, last_values, metrics_for, unscale
 from .module import NonFiniteLossError, SequenceTask
 from .prepare import ModelSpec, Prepared, build_model, prepare_data, read_sequences, task_of
 
-__all__ = ["RunResult", "TrainingError", "evaluate", "fit", "predict"]
+__all__ = ["RunResult", "TrainingError", "evaluate", "fit", "load_run", "predict"]
 
 RUN_DIR_ENV = "TIMEDIST_RUN_DIR"  # set by rank 0 so DDP workers use the same run directory
 
@@ -215,7 +215,8 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, verbose: bool, progress
             **dataclasses.asdict(prepared.spec), "classes": prepared.train.classes,
             "standardization": _scale_dict(prepared.train.standardization),
             "target_scale": _scale_dict(prepared.train.target_scale),
-            "naive_scale": _naive_scale(prepared, config)}, indent=1))
+            "naive_scale": _naive_scale(prepared, config),
+            "steps": int(prepared.train.lengths.max())}, indent=1))
     _say(verbose, _describe(prepared, config, model, run_dir)
          + (f" (resumed from {run_dir / 'checkpoints' / 'last.ckpt'})" if resume else ""))
     train_loader, val_loader = _loaders(prepared, config)
@@ -322,6 +323,15 @@ def _restore(run_dir: Path, config: RunConfig, stored: dict[str, Any]) -> Sequen
     task = SequenceTask(build_model(config, spec), spec.task)
     _load_weights(task, run_dir)
     return task
+
+
+def load_run(run_dir: str | Path) -> tuple[torch.nn.Module, tuple[int, ...]]:
+    """The model of a run with its best checkpoint's weights (eval mode), and the shape of a
+    typical input: (2, T_max of training, *step)."""
+    run_dir = Path(run_dir)
+    config, stored = _stored(run_dir)
+    task = _restore(run_dir, config, stored)
+    return task.model.eval(), (2, int(stored.get("steps", 8)), *stored["step_shape"])
 
 
 def _own_file(path: str, stored: dict[str, Any], *, require_targets: bool) -> SequenceDataset:
