@@ -17,7 +17,8 @@ from ..models import CNNLSTM, ConvLSTMForecaster, SequenceClassifier, SequenceRe
 from ..models.cnn_lstm import frame_encoder, subsequence_encoder
 from .config import MODELS, ConfigError, RunConfig
 
-__all__ = ["ModelSpec", "Prepared", "build_model", "prepare_data", "read_sequences", "task_of"]
+__all__ = ["ModelSpec", "Prepared", "build_model", "conform", "prepare_data", "read_sequences",
+           "task_of"]
 
 FILE_SUFFIXES = (".ts", ".ts.gz", ".npz")
 
@@ -72,31 +73,36 @@ def read_sequences(path: str | Path, *, require_targets: bool = True) -> Sequenc
     return read_ts(path)
 
 
-def _align_classes(test: SequenceDataset, classes: list[str]) -> SequenceDataset:
-    """Re-index ``test``'s labels to the training classes (by name)."""
-    assert test.classes is not None
-    unknown = sorted(set(test.classes) - set(classes))
+def conform(data: SequenceDataset, *, step_shape: tuple[int, ...] | list[int], task: str,
+            classes: list[str] | None, labelled: bool = True) -> SequenceDataset:
+    """``data`` checked against what training saw: its step shape and, when ``labelled``, its
+    task, with labels re-indexed to the training ``classes`` by name. Raises ConfigError."""
+    step = tuple(data.sequences[0].shape[1:])
+    if step != tuple(step_shape):
+        raise ConfigError(f"{data.name}: expected steps of shape {tuple(step_shape)} like the "
+                          f"training data; got {step}")
+    if not labelled or classes is None:
+        if labelled and task_of(data) != task:
+            raise ConfigError(f"{data.name}: expected {task} targets like the training data; "
+                              f"got {task_of(data)}")
+        return SequenceDataset(data.sequences, data.targets, classes=classes, name=data.name)
+    if data.classes is None:
+        raise ConfigError(f"{data.name}: expected {task} targets like the training data; got "
+                          f"{task_of(data)}")
+    unknown = sorted(set(data.classes) - set(classes))
     if unknown:
-        raise ConfigError(f"{test.name}: expected labels among the training classes {classes};"
+        raise ConfigError(f"{data.name}: expected labels among the training classes {classes};"
                           f" got {unknown}")
-    index = torch.tensor([classes.index(c) for c in test.classes])
-    return SequenceDataset(test.sequences, index[test.targets], classes=classes,
-                           name=test.name)
+    index = torch.tensor([classes.index(c) for c in data.classes])
+    return SequenceDataset(data.sequences, index[data.targets], classes=classes, name=data.name)
 
 
 def _own_data(config: RunConfig) -> tuple[SequenceDataset, SequenceDataset | None]:
     train = read_sequences(config.data)
     test = read_sequences(config.test_data) if config.test_data else None
     if test is not None:
-        if tuple(test.sequences[0].shape[1:]) != tuple(train.sequences[0].shape[1:]):
-            raise ConfigError(f"{test.name}: expected steps of shape "
-                              f"{tuple(train.sequences[0].shape[1:])} like the training data; "
-                              f"got {tuple(test.sequences[0].shape[1:])}")
-        if task_of(test) != task_of(train):
-            raise ConfigError(f"{test.name}: expected {task_of(train)} targets like the "
-                              f"training data; got {task_of(test)}")
-        if train.classes is not None:
-            test = _align_classes(test, train.classes)
+        test = conform(test, step_shape=tuple(train.sequences[0].shape[1:]),
+                       task=task_of(train), classes=train.classes)
     return train, test
 
 

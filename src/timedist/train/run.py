@@ -36,7 +36,7 @@ from .callbacks import AtomicCheckpointIO, EpochLog, EpochShuffle, read_metrics
 from .config import ConfigError, RunConfig
 from .evaluation import collect, last_values, metrics_for, unscale
 from .module import NonFiniteLossError, SequenceTask
-from .prepare import ModelSpec, Prepared, build_model, prepare_data, read_sequences, task_of
+from .prepare import ModelSpec, Prepared, build_model, conform, prepare_data, read_sequences
 
 __all__ = ["RunResult", "TrainingError", "evaluate", "fit", "load_run", "predict"]
 
@@ -271,14 +271,18 @@ def _finish(run_dir: Path, config: RunConfig, prepared: Prepared, task: Sequence
         "best_epoch": int(best["epoch"]) + 1 if best else None,
         "train_seconds": round(seconds, 1),
         "parameters": sum(p.numel() for p in task.model.parameters())})
-    atomic_write_text(run_dir / "metrics.json", json.dumps(result.metrics, indent=1) + "\n")
-    shown = {k: v for k, v in result.metrics.items() if k.startswith(("test_", "mse_below"))}
-    _say(verbose, f"\n{evaluated_on} metrics (best checkpoint, epoch {result.metrics['best_epoch']}"
-         f"): " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
-                            for k, v in shown.items()))
-    _say(verbose, f"wrote {run_dir / 'metrics.json'}\nplots  "
-         + "\n       ".join(str(p) for p in result.plots))
+    _report(result, run_dir / "metrics.json", verbose,
+            f"\n{evaluated_on} metrics (best checkpoint, epoch {result.metrics['best_epoch']})")
     return result
+
+
+def _report(result: RunResult, path: Path, verbose: bool, title: str) -> None:
+    """Write ``result.metrics`` to ``path`` (JSON, atomically); print them and the plots."""
+    atomic_write_text(path, json.dumps(result.metrics, indent=1) + "\n")
+    shown = {k: v for k, v in result.metrics.items() if k.startswith(("test_", "mse_below"))}
+    _say(verbose, f"{title}: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float)
+                                           else f"{k} {v}" for k, v in shown.items()))
+    _say(verbose, f"wrote {path}\nplots  " + "\n       ".join(str(p) for p in result.plots))
 
 
 def _evaluate(run_dir: Path, kind: str, dataset: SequenceDataset, task: SequenceTask, *,
@@ -336,26 +340,13 @@ def load_run(run_dir: str | Path) -> tuple[torch.nn.Module, tuple[int, ...]]:
 
 def _own_file(path: str, stored: dict[str, Any], *, require_targets: bool) -> SequenceDataset:
     """A user file with the run's input scaling and target scale (and class order)."""
-    data = read_sequences(path, require_targets=require_targets)
-    step = list(data.sequences[0].shape[1:])
-    if step != stored["step_shape"]:
-        raise ConfigError(f"{data.name}: expected steps of shape {tuple(stored['step_shape'])}"
-                          f" like the training data; got {tuple(step)}")
-    targets, classes = data.targets, stored["classes"]
-    if require_targets and task_of(data) != stored["task"]:
-        raise ConfigError(f"{data.name}: expected {stored['task']} targets like the training "
-                          f"data; got {task_of(data)}")
-    if require_targets and classes is not None:
-        assert data.classes is not None
-        unknown = sorted(set(data.classes) - set(classes))
-        if unknown:
-            raise ConfigError(f"{data.name}: expected labels among the training classes "
-                              f"{classes}; got {unknown}")
-        targets = torch.tensor([classes.index(c) for c in data.classes])[data.targets]
-    target_scale = _scale_from(stored["target_scale"])
+    data = conform(read_sequences(path, require_targets=require_targets),
+                   step_shape=stored["step_shape"], task=stored["task"],
+                   classes=stored["classes"], labelled=require_targets)
+    targets, target_scale = data.targets, _scale_from(stored["target_scale"])
     if require_targets and target_scale is not None:
         targets = (targets - target_scale.mean) / target_scale.std
-    return SequenceDataset(data.sequences, targets, classes=classes, name=data.name,
+    return SequenceDataset(data.sequences, targets, classes=data.classes, name=data.name,
                            standardization=_scale_from(stored["standardization"]),
                            target_scale=target_scale)
 
@@ -382,11 +373,7 @@ def evaluate(run_dir: str | Path, *, data: str | None = None,
     out.mkdir(exist_ok=True)
     result = _evaluate(out, stored["task"], dataset, task, naive_scale=naive)
     result.metrics["evaluated_on"] = data or "test"
-    atomic_write_text(out / "evaluation.json", json.dumps(result.metrics, indent=1) + "\n")
-    shown = {k: v for k, v in result.metrics.items() if isinstance(v, float)}
-    _say(verbose, f"{dataset.name}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items()))
-    _say(verbose, f"wrote {out / 'evaluation.json'}\nplots  "
-         + "\n       ".join(str(p) for p in result.plots))
+    _report(result, out / "evaluation.json", verbose, dataset.name)
     return result
 
 
