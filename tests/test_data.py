@@ -77,13 +77,80 @@ def test_every_feature_of_the_format(tmp_path: Path) -> None:
     ("@classLabel true a b\n@data\n1,2:c\n",
      r"line 3: expected a label declared in @classLabel \['a', 'b'\]; got 'c'"),
     ("@classLabel true a\n@data\n1,x:a\n", r"line 3: expected a number, '\?' or NaN; got 'x'"),
-    ("@classLabel true a\n1,2:a\n", r"line 2: expected '#', '@' metadata or '@data'"),
+    ("@classLabel true a\n1,2:a\n", r"line 2: expected '#', '%', '@' metadata or '@data'"),
     ("@classLabel true a\n", r"expected an '@data' line before the samples"),
     ("@dimensions 2\n@classLabel true a\n@data\n1,2:a\n", r"line 4: expected 2 channels"),
+    ("@classLabel true a\n@data\n", r"x\.ts: expected samples after '@data'; found none"),
+    ("", r"x\.ts: expected an '@data' line"),
+    ("@classLabel true a\n@data\n1,inf:a\n", r"line 3: expected a finite number .*'inf'"),
+    ("@targetLabel true\n@data\n1,2:?\n", r"line 3: expected a regression target; got '\?'"),
+    ("@univariate true\n@classLabel true a\n@data\n1:2:a\n",
+     r"line 4: expected 1 channel \(@univariate true\); got 2"),
+    ("@equalLength true\n@classLabel true a\n@data\n1,2:a\n\n1,2,3:a\n",
+     r"line 6: expected 2 steps like line 4 \(@equalLength true\); got 3"),
+    ("@timeStamps true\n@data\n", r"line 1: expected @timeStamps false; files with time stamps"),
+    ("@classLabel true\n@data\n", r"line 1: expected the class labels after @classLabel true"),
+    ("@missing maybe\n@data\n", r"line 1: expected @missing true or false; got 'maybe'"),
 ])
 def test_malformed_files_name_the_line(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(TsFormatError, match=message):
         read_ts(write(tmp_path, text))
+
+
+# What the archive's files look like in the wild (aeon's and sktime's readers take them all):
+# a byte-order mark, '%' comments, tags in any case and spacing, unknown tags, blank lines,
+# Windows line ends, a trailing comma, missing values, labels with '.' in them.
+WILD = ("\ufeff% a comment in the style of ARFF\r\n#  another\r\n"
+        "@PROBLEMNAME   Wild\r\n@timestamps false\r\n@Missing true\r\n@univariate   TRUE\r\n"
+        "@equallength false\r\n@someUnknownTag 3\r\n@classlabel true 0.0 1.0\r\n\r\n"
+        "@DATA\r\n1.5,2,3,:0.0\r\n\r\n% a comment between samples\r\n4, ?, nan ,7:1.0\r\n")
+
+
+def test_files_as_found_in_the_wild(tmp_path: Path) -> None:
+    path = tmp_path / "wild.ts"
+    path.write_bytes(WILD.encode("utf-8"))
+    data = read_ts(path)
+    assert data.name == "Wild" and data.classes == ["0.0", "1.0"]
+    assert data.lengths.tolist() == [3, 4] and data.targets.tolist() == [0, 1]
+    torch.testing.assert_close(data.sequences[0][:, 0], torch.tensor([1.5, 2.0, 3.0]))
+    assert data.sequences[1][:, 0].isnan().tolist() == [False, True, True, False]
+    regression = read_ts(write(tmp_path, "@problemname r\n@targetlabel TRUE\n@data\n1,2:0.25\n"))
+    assert regression.task == "regression" and regression.targets.tolist() == [0.25]
+
+
+FIXTURES = Path(__file__).parent / "data"
+SUITE = Path(__file__).parents[2] / "shared" / "data" / "ucr"  # beside a checkout in /work
+SIZES = {"ArrowHead_TRAIN": (36, 251), "ArrowHead_TEST": (175, 251),
+         "Covid3Month_TRAIN": (140, 84), "Covid3Month_TEST": (61, 84),
+         "Covid3Month_disc_TRAIN": (140, 84), "Covid3Month_disc_TEST": (61, 84),
+         "GunPoint_TRAIN": (50, 150), "GunPoint_TEST": (150, 150),
+         "ItalyPowerDemand_TRAIN": (67, 24), "ItalyPowerDemand_TEST": (1029, 24),
+         "OSULeaf_TRAIN": (200, 427), "OSULeaf_TEST": (242, 427)}
+
+
+def check_archive_file(path: Path) -> None:
+    """Sizes as published, no value lost, the task from the header."""
+    data = read_ts(path)
+    assert (len(data), int(data.lengths.max())) == SIZES[path.name.split(".")[0]]
+    assert not any(bool(s.isnan().any()) for s in data.sequences)
+    regression = path.name.startswith("Covid3Month_T")
+    assert data.task == ("regression" if regression else "classification")
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.ts.gz")), ids=lambda p: p.name)
+def test_real_archive_files(path: Path) -> None:
+    check_archive_file(path)
+    data = read_ts(path)
+    if data.task == "classification":
+        assert data.classes == (["0.0", "1.0", "2.0"] if "disc" in path.name else ["1", "2"])
+
+
+@pytest.mark.skipif(not SUITE.is_dir(), reason="the development suite (shared/data/ucr) is "
+                    "not beside this checkout")
+def test_the_whole_development_suite() -> None:
+    """Every file of ../shared/data/ucr (where aeon 1.6.0 read the same sizes)."""
+    for path in sorted(SUITE.glob("*.ts.gz")):
+        check_archive_file(path)
 
 
 def test_npz_round_trips_in_both_layouts(tmp_path: Path) -> None:

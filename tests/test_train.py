@@ -91,10 +91,13 @@ def test_config_layers_defaults_dataset_file_flags(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("layer", "message"), [
     ({"epoch": 3}, r"unknown setting 'epoch'; expected some of data, .*epochs"),
-    ({"epochs": "3"}, r"expected epochs of type int; got '3'"),
+    ({"epochs": "3"}, r"expected epochs of type int or null \(chosen from the data\); got '3'"),
+    ({"batch_size": "3"}, r"expected batch_size of type int; got '3'"),
     ({"lr": -1.0}, r"expected lr > 0; got -1.0"),
-    ({"model": "resnet"}, r"unknown model 'resnet'; expected one of cnn-lstm, sequence"),
-    ({"cell": "rnn"}, r"expected cell 'lstm' or 'gru'; got 'rnn'"),
+    ({"model": "resnet50"}, r"unknown model 'resnet50'; expected one of rocket, inception, "),
+    ({"cell": "rnn"}, r"expected cell one of lstm, gru; got 'rnn'"),
+    ({"features": "rocket"}, r"expected features one of minirocket\+hydra, .*; got 'rocket'"),
+    ({"members": 0}, r"expected members >= 1; got 0"),
     ({"val_split": 1.0}, r"expected 0 <= val_split < 1; got 1.0"),
     ({"devices": 2, "batch_size": 33}, r"divisible by devices x num_nodes = 2.*got 33"),
 ])

@@ -20,7 +20,8 @@ _PLACEMENT = ("devices", "num_nodes", "strategy", "accelerator")
 
 def _fit_options(fit: argparse.ArgumentParser) -> None:
     from .data import DATASETS
-    from .train.config import MODELS
+    from .models.rocket import FEATURES
+    from .train.config import MODELS, NORMALIZATIONS
 
     quiet: dict[str, Any] = {"default": argparse.SUPPRESS}
     data = fit.add_argument_group("data")
@@ -28,14 +29,24 @@ def _fit_options(fit: argparse.ArgumentParser) -> None:
                       "moving-digits) or a training file .ts/.npz", **quiet)
     data.add_argument("--test-data", help="a test file for own data (.ts/.npz)", **quiet)
     data.add_argument("--val-split", type=float, help="fraction of the training data held out "
-                      "for validation and the best checkpoint (0: none; default 0.1)", **quiet)
+                      "for validation (0: none; default: chosen from the data; a checkpoint is "
+                      "chosen on it only with >= 100 samples)", **quiet)
+    data.add_argument("--normalize", choices=NORMALIZATIONS, help="signals: per-channel "
+                      "statistics of the training data (default), each series on its own, or "
+                      "none", **quiet)
     data.add_argument("--subset", type=int, help="use N random training (and test) samples: "
                       "a quick trial (default 0: all)", **quiet)
     data.add_argument("--shuffle-frames", action="store_true", help="shuffle each sample's "
                       "steps in time (an ablation: what does the order add?)", **quiet)
     model = fit.add_argument_group("model")
-    model.add_argument("--model", help=f"one of {', '.join(MODELS)} (default: the dataset's)",
-                       **quiet)
+    model.add_argument("--model", help=f"one of {', '.join(MODELS)} (default: chosen from "
+                       "the data; rocket for signals)", **quiet)
+    model.add_argument("--features", choices=FEATURES, help="rocket: the feature families "
+                       "(default minirocket+hydra)", **quiet)
+    model.add_argument("--num-features", type=int, help="rocket: features per member "
+                       "(default 10000)", **quiet)
+    model.add_argument("--members", type=int, help="rocket: ensemble size (default: 3, fewer "
+                       "for large data)", **quiet)
     model.add_argument("--hidden-size", type=int, help="recurrent units", **quiet)
     model.add_argument("--num-layers", type=int, help="stacked recurrent layers", **quiet)
     model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, **quiet)
@@ -47,7 +58,10 @@ def _fit_options(fit: argparse.ArgumentParser) -> None:
                        "predict the change from the last value of feature 0 (forecasting)",
                        **quiet)
     train = fit.add_argument_group("training")
-    train.add_argument("--epochs", type=int, **quiet)
+    train.add_argument("--epochs", type=int, help="networks: passes over the training data "
+                       "(default: from --steps)", **quiet)
+    train.add_argument("--steps", type=int, help="networks: optimizer steps when --epochs is "
+                       "not given (default 1500)", **quiet)
     train.add_argument("--batch-size", type=int, help="global batch size (split across "
                        "devices)", **quiet)
     train.add_argument("--lr", type=float, help="peak learning rate (one-cycle)", **quiet)
@@ -60,7 +74,8 @@ def _fit_options(fit: argparse.ArgumentParser) -> None:
                        **quiet)
     place.add_argument("--num-nodes", type=int, **quiet)
     place.add_argument("--strategy", help="auto, ddp, ddp_spawn, ... (default auto)", **quiet)
-    place.add_argument("--accelerator", help="cpu, gpu, auto (default cpu)", **quiet)
+    place.add_argument("--accelerator", help="auto (a GPU when there is one; default), "
+                       "cpu or gpu", **quiet)
     run = fit.add_argument_group("run")
     run.add_argument("--config", metavar="FILE", help="YAML/JSON settings; flags override "
                      "them")

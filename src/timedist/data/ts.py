@@ -1,10 +1,14 @@
 """Reader for the UEA/UCR ``.ts`` time-series format (plain or gzipped).
 
-Header lines start with ``#`` (comments) or ``@`` (metadata: ``@problemName``,
-``@univariate``, ``@dimensions``, ``@equalLength``, ``@classLabel true a b c`` or
-``@targetLabel true``, then ``@data``). After ``@data`` every line is one sample: channels
-separated by ``:``, values by ``,``, the class label or regression target last. ``?`` and
-``NaN`` are missing values. Channels of one sample have the same length; samples may differ.
+What the archive's files and the readers of aeon and sktime accept: comment lines starting with
+``#`` or ``%`` (anywhere), blank lines, a UTF-8 byte-order mark, Windows line ends, header tags
+in any case (``@problemName`` = ``@problemname``) with any spacing, unknown tags (skipped), then
+``@data``. Header tags: ``@univariate``, ``@dimension(s)``, ``@equalLength``,
+``@seriesLength``, ``@missing``, ``@timeStamps false``, ``@classLabel true a b c`` (or
+``false``), ``@targetLabel true`` (regression). After ``@data`` every line is one sample:
+channels separated by ``:``, values by ``,``, the class label or regression target last. ``?``,
+``NaN`` and empty values are missing (NaN). Channels of one sample have the same length;
+samples may differ. Anything else is a :class:`TsFormatError` naming the file and the line.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import gzip
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -21,26 +26,117 @@ from .dataset import SequenceDataset
 
 __all__ = ["TsFormatError", "read_ts"]
 
+_MISSING = ("?", "nan", "")
+_BOOLEAN_TAGS = ("univariate", "equallength", "missing", "timestamps", "targetlabel")
+
 
 class TsFormatError(ValueError):
     """A malformed .ts file; the message names the file, the line and what was expected."""
 
 
+@dataclass
+class _Header:
+    tags: dict[str, str] = field(default_factory=dict)
+    classes: list[str] | None = None
+    regression: bool = False
+
+    @property
+    def labelled(self) -> bool:
+        return self.classes is not None or self.regression
+
+
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
-        for number, line in enumerate(handle, start=1):
-            yield number, line.strip()
+    try:
+        with opener(path, "rt", encoding="utf-8-sig") as handle:  # type: ignore[operator]
+            for number, line in enumerate(handle, start=1):
+                yield number, line.strip()
+    except UnicodeDecodeError as error:
+        raise TsFormatError(f"{path.name}: expected a UTF-8 text file; got bytes that are not "
+                            f"({error.reason})") from None
+    except (gzip.BadGzipFile, EOFError) as error:
+        raise TsFormatError(f"{path.name}: expected a gzip-compressed .ts file; {error}"
+                            ) from None
 
 
 def _value(text: str, where: str) -> float:
     text = text.strip()
-    if text in ("?", "NaN", "nan", ""):
+    if text.lower() in _MISSING:
         return math.nan
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise TsFormatError(f"{where}: expected a number, '?' or NaN; got {text!r}") from None
+    if math.isinf(value):
+        raise TsFormatError(f"{where}: expected a finite number ('?' or NaN for a missing "
+                            f"value); got {text!r}")
+    return value
+
+
+def _boolean(key: str, words: list[str], where: str) -> bool:
+    if len(words) != 1 or words[0].lower() not in ("true", "false"):
+        raise TsFormatError(f"{where}: expected @{key} true or false; got "
+                            f"{' '.join(words)!r}")
+    return words[0].lower() == "true"
+
+
+def _header_line(header: _Header, line: str, where: str) -> bool:
+    """Read one header line into ``header``; True when it is ``@data``."""
+    if not line.startswith("@"):
+        raise TsFormatError(f"{where}: expected '#', '%', '@' metadata or '@data'; got "
+                            f"{line[:40]!r}")
+    key, *words = line[1:].split()
+    key = key.lower()
+    if key == "data":
+        return True
+    if key == "classlabel":
+        if not words:
+            raise TsFormatError(f"{where}: expected @classLabel true <labels> or false")
+        if _boolean(key, words[:1], where):
+            if len(words) < 2:
+                raise TsFormatError(f"{where}: expected the class labels after @classLabel "
+                                    "true; got none")
+            header.classes = words[1:]
+        return False
+    if key in _BOOLEAN_TAGS:
+        value = _boolean(key, words, where)
+        if key == "targetlabel":
+            header.regression = value
+        elif key == "timestamps" and value:
+            raise TsFormatError(f"{where}: expected @timeStamps false; files with time stamps "
+                                "are not supported (export the values only)")
+        header.tags[key] = str(value).lower()
+        return False
+    header.tags[key] = " ".join(words)  # problemname, dimensions, serieslength, unknown tags
+    return False
+
+
+def _sample(header: _Header, line: str, where: str) -> tuple[Tensor, str | None]:
+    """One data line -> (values (T, C), the label text or None)."""
+    fields = line.split(":")
+    if header.labelled and len(fields) < 2:
+        raise TsFormatError(f"{where}: expected channels then a label after ':'; got "
+                            f"{line[:40]!r}")
+    channel_fields = fields[:-1] if header.labelled else fields
+    channels = []
+    for text in channel_fields:
+        words = text.split(",")
+        if len(words) > 1 and not words[-1].strip():  # a trailing comma
+            words = words[:-1]
+        channels.append([_value(v, where) for v in words])
+    sizes = [len(c) for c in channels]
+    if len(set(sizes)) != 1:
+        raise TsFormatError(f"{where}: expected channels of equal length within a sample; "
+                            f"got lengths {sizes}")
+    dims = header.tags.get("dimensions") or header.tags.get("dimension")
+    if dims is not None and dims.isdigit() and len(channels) != int(dims):
+        raise TsFormatError(f"{where}: expected {dims} channels (@dimensions); got "
+                            f"{len(channels)}")
+    if header.tags.get("univariate") == "true" and len(channels) != 1:
+        raise TsFormatError(f"{where}: expected 1 channel (@univariate true); got "
+                            f"{len(channels)}")
+    values = torch.tensor(channels, dtype=torch.float32).t()  # (T_i, C)
+    return values, (fields[-1].strip() if header.labelled else None)
 
 
 def read_ts(path: str | Path) -> SequenceDataset:
@@ -48,67 +144,49 @@ def read_ts(path: str | Path) -> SequenceDataset:
 
     Samples keep their own length: x_i is (T_i, C). Class labels become indices into
     ``dataset.classes`` (the ``@classLabel`` order); regression targets (``@targetLabel true``)
-    a float tensor. Errors (:class:`TsFormatError`, a ValueError) name the line: channels of
-    unequal length in a sample, a wrong channel count, an undeclared label, a non-numeric value,
-    a missing ``@data`` section.
+    a float tensor (N,). Errors (:class:`TsFormatError`, a ValueError) name the file and the
+    line: a value that is not a number, infinite values, channels of unequal length in a
+    sample, a wrong channel count, an undeclared label, a missing target, unequal lengths
+    where ``@equalLength true`` says otherwise, no ``@data`` section or no samples.
     """
     path = Path(path)
-    meta: dict[str, str] = {}
-    classes: list[str] | None = None
-    regression = False
+    header = _Header()
     sequences: list[Tensor] = []
     targets: list[float | int] = []
     in_data = False
+    first_length: tuple[int, int] | None = None  # (length, line) of the first sample
     for number, line in _lines(path):
         where = f"{path.name}, line {number}"
-        if not line or line.startswith("#"):
+        if not line or line.startswith(("#", "%")):
             continue
         if not in_data:
-            if not line.startswith("@"):
-                raise TsFormatError(f"{where}: expected '#', '@' metadata or '@data'; got "
-                                    f"{line[:40]!r}")
-            key, _, value = line[1:].partition(" ")
-            key = key.lower()
-            if key == "data":
-                in_data = True
-            elif key == "classlabel":
-                words = value.split()
-                if words and words[0].lower() == "true":
-                    classes = words[1:]
-            elif key == "targetlabel":
-                regression = value.split()[:1] == ["true"] or value.strip().lower() == "true"
-            else:
-                meta[key] = value.strip()
+            in_data = _header_line(header, line, where)
             continue
-        fields = line.split(":")
-        labelled = classes is not None or regression
-        channel_fields = fields[:-1] if labelled else fields
-        if labelled and len(fields) < 2:
-            raise TsFormatError(f"{where}: expected channels then a label after ':'; got "
-                                f"{line[:40]!r}")
-        channels = [[_value(v, where) for v in field.split(",")] for field in channel_fields]
-        sizes = {len(c) for c in channels}
-        if len(sizes) != 1:
-            raise TsFormatError(f"{where}: expected channels of equal length within a sample; "
-                                f"got lengths {[len(c) for c in channels]}")
-        dims = meta.get("dimensions")
-        if dims is not None and len(channels) != int(dims):
-            raise TsFormatError(f"{where}: expected {dims} channels (@dimensions); got "
-                                f"{len(channels)}")
-        sequences.append(torch.tensor(channels, dtype=torch.float32).t())  # (T_i, C)
-        if classes is not None:
-            label = fields[-1].strip()
-            if label not in classes:
+        values, label = _sample(header, line, where)
+        if header.tags.get("equallength") == "true":
+            if first_length is None:
+                first_length = (len(values), number)
+            elif len(values) != first_length[0]:
+                raise TsFormatError(f"{where}: expected {first_length[0]} steps like line "
+                                    f"{first_length[1]} (@equalLength true); got {len(values)}")
+        if header.classes is not None:
+            if label not in header.classes:
                 raise TsFormatError(f"{where}: expected a label declared in @classLabel "
-                                    f"{classes}; got {label!r}")
-            targets.append(classes.index(label))
-        elif regression:
-            targets.append(_value(fields[-1], where))
+                                    f"{header.classes}; got {label!r}")
+            targets.append(header.classes.index(label))
+        elif header.regression:
+            target = _value(label or "", where)
+            if math.isnan(target):
+                raise TsFormatError(f"{where}: expected a regression target; got {label!r}")
+            targets.append(target)
         else:
             targets.append(0)
+        sequences.append(values)
     if not in_data:
         raise TsFormatError(f"{path.name}: expected an '@data' line before the samples; "
                             "found none")
-    dtype = torch.float32 if regression else torch.long
-    return SequenceDataset(sequences, torch.tensor(targets, dtype=dtype), classes=classes,
-                           name=meta.get("problemname", path.name.split(".")[0]))
+    if not sequences:
+        raise TsFormatError(f"{path.name}: expected samples after '@data'; found none")
+    dtype = torch.float32 if header.regression else torch.long
+    return SequenceDataset(sequences, torch.tensor(targets, dtype=dtype), classes=header.classes,
+                           name=header.tags.get("problemname") or path.name.split(".")[0])

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from .cnn_lstm import CNNLSTM, frame_encoder, subsequence_encoder, to_subsequences
+from .conv_nets import FCN, InceptionTime, ResNet
 from .forecaster import ConvLSTMForecaster
+from .random_conv import HydraFeatures, MultiRocketFeatures
+from .rocket import RocketModel
 from .sequence import SequenceClassifier, SequenceRegressor
 
 __all__ = [
     "CNNLSTM",
+    "FCN",
     "ConvLSTMForecaster",
+    "HydraFeatures",
+    "InceptionTime",
+    "MultiRocketFeatures",
+    "ResNet",
+    "RocketModel",
     "SequenceClassifier",
     "SequenceRegressor",
     "frame_encoder",

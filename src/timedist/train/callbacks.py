@@ -24,7 +24,8 @@ from torch.utils.data import Sampler
 
 from ._atomic import atomic_write, atomic_write_text
 
-__all__ = ["AtomicCheckpointIO", "EpochLog", "EpochShuffle", "read_metrics"]
+__all__ = ["AtomicCheckpointIO", "EpochLog", "EpochShuffle", "read_metrics",
+           "write_metrics"]
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -62,6 +63,17 @@ def read_metrics(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write ``rows`` (one per epoch) as ``metrics.csv``, atomically; columns in order of
+    first appearance."""
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns, restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
 class EpochLog(pl.Callback):
     """After each epoch's validation, append a row (epoch, metrics, lr, seconds) to ``path``
     — rewritten atomically — and print it. Rows of epochs after the resumed one are dropped."""
@@ -88,12 +100,7 @@ class EpochLog(pl.Callback):
         row["lr"] = f"{trainer.optimizers[0].param_groups[0]['lr']:.6g}"
         row["seconds"] = f"{time.perf_counter() - self.started:.1f}"
         self.rows.append(row)
-        columns = list(dict.fromkeys(k for r in self.rows for k in r))
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, columns, restval="")
-        writer.writeheader()
-        writer.writerows(self.rows)
-        atomic_write_text(self.path, buffer.getvalue())
+        write_metrics(self.path, self.rows)
         if self.verbose:
             shown = "  ".join(f"{k} {float(v):.4g}" for k, v in row.items()
                               if k not in ("epoch", "lr", "seconds"))

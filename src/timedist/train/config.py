@@ -17,7 +17,8 @@ import yaml
 
 from ._atomic import atomic_write_text
 
-__all__ = ["DATASET_DEFAULTS", "MODELS", "ConfigError", "RunConfig", "load_config_file",
+__all__ = ["CLOSED_FORM", "DATASET_DEFAULTS", "MODELS", "NORMALIZATIONS", "ConfigError",
+           "RunConfig", "load_config_file",
            "resolve_config"]
 
 
@@ -26,20 +27,33 @@ class ConfigError(ValueError):
 
 
 MODELS: dict[str, str] = {
+    "rocket": "random convolution features (MiniRocket, Hydra) + ridge heads, an ensemble "
+              "fitted in closed form (signals: the default for own data)",
+    "inception": "InceptionTime network (multi-scale convolutions, residual, global pooling)",
+    "resnet": "ResNet for time series (three residual conv blocks, global pooling)",
+    "fcn": "fully convolutional network (conv 8-5-3, global pooling)",
     "cnn-lstm": "TimeDistributed CNN encoder + LSTM/GRU (frames, or sub-sequences of a signal)",
     "sequence": "stacked (bi)LSTM/GRU: SequenceClassifier or SequenceRegressor, by task",
     "conv-lstm-forecaster": "ConvLSTM encoder-forecaster: frames in, next frames out",
 }
+CLOSED_FORM = ("rocket",)  # fitted without optimizer steps (no epochs, no Lightning)
+NORMALIZATIONS = ("channel", "series", "none")
 
 
 @dataclass
 class RunConfig:
-    """Everything that defines a run. ``None`` for ``model`` means the dataset's default."""
+    """Everything that defines a run. ``None`` means "chosen from the data" (the dataset's
+    defaults, or :mod:`timedist.train.defaults` for own files); a finished run's
+    ``config.yaml`` holds the values chosen, so it reproduces the run."""
 
     data: str = "moving-digits"
     test_data: str | None = None
-    val_split: float = 0.1
+    val_split: float | None = None
+    normalize: str = "channel"
     model: str | None = None
+    features: str = "minirocket+hydra"
+    num_features: int = 10_000
+    members: int | None = None
     hidden_size: int = 64
     num_layers: int = 1
     bidirectional: bool = False
@@ -47,7 +61,8 @@ class RunConfig:
     dropout: float = 0.0
     subsequences: int = 4
     relative: bool = False
-    epochs: int = 20
+    epochs: int | None = None
+    steps: int | None = None
     batch_size: int = 32
     lr: float = 3e-3
     weight_decay: float = 0.0
@@ -58,7 +73,7 @@ class RunConfig:
     devices: int = 1
     num_nodes: int = 1
     strategy: str = "auto"
-    accelerator: str = "cpu"
+    accelerator: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -76,17 +91,23 @@ class RunConfig:
         if self.model is not None and self.model not in MODELS:
             raise ConfigError(f"unknown model {self.model!r}; expected one of "
                               f"{', '.join(MODELS)}")
-        if self.cell not in ("lstm", "gru"):
-            raise ConfigError(f"expected cell 'lstm' or 'gru'; got {self.cell!r}")
-        positive = ("hidden_size", "num_layers", "subsequences", "epochs", "batch_size",
-                    "devices", "num_nodes")
+        from ..models.rocket import FEATURES
+
+        choices = {"cell": ("lstm", "gru"), "normalize": NORMALIZATIONS, "features": FEATURES}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"expected {name} one of {', '.join(allowed)}; got "
+                                  f"{getattr(self, name)!r}")
+        positive = ("hidden_size", "num_layers", "subsequences", "epochs", "steps",
+                    "batch_size", "devices", "num_nodes", "members", "num_features")
         for name in positive:
-            if getattr(self, name) < 1:
-                raise ConfigError(f"expected {name} >= 1; got {getattr(self, name)}")
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"expected {name} >= 1; got {value}")
         for name in ("patience", "subset"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"expected {name} >= 0 (0: off); got {getattr(self, name)}")
-        if not 0 <= self.val_split < 1:
+        if self.val_split is not None and not 0 <= self.val_split < 1:
             raise ConfigError(f"expected 0 <= val_split < 1; got {self.val_split}")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"expected 0 <= dropout < 1; got {self.dropout}")
@@ -105,13 +126,14 @@ DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
                             epochs=40, batch_size=16, lr=5e-3, val_split=0.0),
     "basic-motions": dict(model="cnn-lstm", hidden_size=32, subsequences=4, epochs=60,
                           batch_size=8, lr=3e-3, val_split=0.0),
-    "sunspots": dict(model="sequence", hidden_size=32, epochs=60, batch_size=16, lr=3e-3),
+    "sunspots": dict(model="sequence", hidden_size=32, epochs=60, batch_size=16, lr=3e-3,
+                     val_split=0.1),
     "airline": dict(model="sequence", hidden_size=32, epochs=100, batch_size=8, lr=3e-3,
-                    relative=True),
+                    relative=True, val_split=0.1),
     "moving-digits": dict(model="cnn-lstm", hidden_size=128, epochs=12, batch_size=64,
-                          lr=3e-3),
+                          lr=3e-3, val_split=0.1),
     "moving-digits-forecast": dict(model="conv-lstm-forecaster", hidden_size=32, epochs=10,
-                                   batch_size=16, lr=3e-3),
+                                   batch_size=16, lr=3e-3, val_split=0.1),
 }
 
 
@@ -131,6 +153,7 @@ def _coerce(name: str, value: Any, kind: str) -> Any:
             return float(value)
     elif isinstance(value, str):
         return value
+    kind = kind.replace(" | None", " or null (chosen from the data)")
     raise ConfigError(f"expected {name} of type {kind}; got {value!r}")
 
 

@@ -17,20 +17,23 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from ..data import SequenceDataset, pad_collate
+from .baselines import mean_predictor_rmse, nearest_neighbour_predictions
 from .module import SequenceTask
 
-__all__ = ["collect", "last_values", "metrics_for", "unscale"]
+__all__ = ["baseline_metrics", "collect", "last_values", "metrics_for", "unscale"]
 
 
 @torch.no_grad()
 def collect(task: SequenceTask, dataset: SequenceDataset, batch_size: int = 256
             ) -> tuple[Tensor, Tensor]:
-    """(outputs (N, ...), targets (N, ...)) of ``task.model`` over ``dataset`` in eval mode."""
+    """(outputs (N, ...), targets (N, ...)) of ``task.model`` over ``dataset`` in eval mode,
+    computed on the model's device, returned on the CPU."""
     task.eval()
+    device = next(task.parameters()).device
     loader = DataLoader(dataset, batch_size=batch_size, collate_fn=pad_collate)
     outputs, targets = [], []
     for x, lengths, y in loader:
-        outputs.append(task(x, lengths))
+        outputs.append(task(x.to(device), lengths.to(device)).cpu())
         targets.append(y)
     return torch.cat(outputs), torch.cat(targets)
 
@@ -58,6 +61,7 @@ def metrics_for(task: str, outputs: Tensor, targets: Tensor, dataset: SequenceDa
         return found
     pred, true = unscale(outputs, dataset), unscale(targets, dataset)
     found["test_mse"] = float(F.mse_loss(pred, true))
+    found["test_rmse"] = found["test_mse"] ** 0.5
     found["test_mae"] = float(F.l1_loss(pred, true))
     if task == "frames":
         last = torch.stack([s[-1] for s in dataset.sequences])  # (N, C, H, W)
@@ -70,3 +74,17 @@ def metrics_for(task: str, outputs: Tensor, targets: Tensor, dataset: SequenceDa
         found["naive_mae"] = float(F.l1_loss(naive, true))
         found["test_mase"] = found["test_mae"] / naive_scale
     return found
+
+
+def baseline_metrics(task: str, train: SequenceDataset, dataset: SequenceDataset
+                     ) -> dict[str, Any]:
+    """The baseline on ``dataset`` given ``train``: ``baseline_accuracy`` of 1-NN (Euclidean,
+    z-normalized series) for classification, ``baseline_rmse`` of the mean predictor (in the
+    data's units) for regression."""
+    if task == "classification":
+        predicted = nearest_neighbour_predictions(train, dataset)
+        return {"baseline": "1-NN Euclidean, z-normalized series",
+                "baseline_accuracy": float((predicted == dataset.targets).float().mean())}
+    return {"baseline": "mean of the training targets",
+            "baseline_rmse": mean_predictor_rmse(unscale(train.targets, train),
+                                                 unscale(dataset.targets, dataset))}

@@ -13,12 +13,25 @@ import torch
 from torch import Tensor, nn
 
 from ..data import DATASETS, SequenceDataset, Standardization, load_dataset, load_npz, read_ts
-from ..models import CNNLSTM, ConvLSTMForecaster, SequenceClassifier, SequenceRegressor
+from ..models import (
+    CNNLSTM,
+    FCN,
+    ConvLSTMForecaster,
+    InceptionTime,
+    ResNet,
+    RocketModel,
+    SequenceClassifier,
+    SequenceRegressor,
+)
 from ..models.cnn_lstm import frame_encoder, subsequence_encoder
 from .config import MODELS, ConfigError, RunConfig
+from .defaults import choose_defaults
 
-__all__ = ["ModelSpec", "Prepared", "build_model", "conform", "prepare_data", "read_sequences",
-           "task_of"]
+__all__ = ["ModelSpec", "Prepared", "build_model", "conform", "legacy_model", "load_splits",
+           "normalized", "prepare", "prepare_data", "read_sequences", "task_of"]
+
+CONV_NETS: dict[str, type[FCN | ResNet | InceptionTime]] = {
+    "inception": InceptionTime, "resnet": ResNet, "fcn": FCN}
 
 FILE_SUFFIXES = (".ts", ".ts.gz", ".npz")
 
@@ -32,18 +45,22 @@ class ModelSpec:
     step_shape: tuple[int, ...]
     num_outputs: int
     horizon: int = 0
+    length: int = 0  # the longest training sequence (sets rocket's dilations)
 
 
 @dataclass
 class Prepared:
     """The splits of a run. ``val`` is None when ``val_split`` is 0; ``test`` is the official
     test split or ``--test-data`` (None for own data without it: the metrics then come from
-    ``val``)."""
+    ``val``). ``config`` is the run's config with the settings chosen from the data filled in;
+    ``choices`` says why, one line each."""
 
     train: SequenceDataset
     val: SequenceDataset | None
     test: SequenceDataset | None
     task: str
+    config: RunConfig
+    choices: list[str]
 
     @property
     def spec(self) -> ModelSpec:
@@ -51,7 +68,8 @@ class Prepared:
         outputs = (len(train.classes) if train.classes is not None
                    else int(train.targets[0].numel()))
         horizon = int(train.targets.shape[1]) if self.task == "frames" else 0
-        return ModelSpec(self.task, tuple(train.sequences[0].shape[1:]), outputs, horizon)
+        return ModelSpec(self.task, tuple(train.sequences[0].shape[1:]), outputs, horizon,
+                         int(train.lengths.max()))
 
 
 def task_of(dataset: SequenceDataset) -> str:
@@ -97,25 +115,20 @@ def conform(data: SequenceDataset, *, step_shape: tuple[int, ...] | list[int], t
     return SequenceDataset(data.sequences, index[data.targets], classes=classes, name=data.name)
 
 
-def _own_data(config: RunConfig) -> tuple[SequenceDataset, SequenceDataset | None]:
-    train = read_sequences(config.data)
-    test = read_sequences(config.test_data) if config.test_data else None
-    if test is not None:
-        test = conform(test, step_shape=tuple(train.sequences[0].shape[1:]),
-                       task=task_of(train), classes=train.classes)
-    return train, test
-
-
 def _scale_targets(train: SequenceDataset, *others: SequenceDataset | None
                    ) -> list[SequenceDataset | None]:
-    """Standardize float targets with the training mean/std (stored as ``target_scale``)."""
-    mean, std = train.targets.mean(0), train.targets.std(0).clamp_min(1e-8)
+    """Standardize float targets with the training mean/std (stored as ``target_scale``);
+    targets (N,) become (N, 1), like the models' outputs (B, outputs)."""
+    def columns(targets: Tensor) -> Tensor:
+        return targets.unsqueeze(-1) if targets.dim() == 1 else targets
+
+    mean, std = columns(train.targets).mean(0), columns(train.targets).std(0).clamp_min(1e-8)
     scale = Standardization(mean, std)
 
     def scaled(d: SequenceDataset | None) -> SequenceDataset | None:
         if d is None:
             return None
-        return SequenceDataset(d.sequences, (d.targets - mean) / std, name=d.name,
+        return SequenceDataset(d.sequences, (columns(d.targets) - mean) / std, name=d.name,
                                standardization=d.standardization, target_scale=scale)
 
     return [scaled(d) for d in (train, *others)]
@@ -137,49 +150,89 @@ def _subset(dataset: SequenceDataset, size: int, seed: int) -> SequenceDataset:
     return dataset.subset(sorted(order[:size].tolist()))
 
 
-def prepare_data(config: RunConfig) -> Prepared:
-    """Load the data of ``config``; split off validation; fit scaling on the training part."""
-    builtin = config.data in DATASETS
-    if builtin:
+def load_splits(config: RunConfig) -> tuple[SequenceDataset, SequenceDataset | None]:
+    """(train, test) of ``config.data``: a built-in dataset's official splits, or a user's
+    training file and optional ``--test-data`` file (labels re-indexed to the training
+    classes)."""
+    if config.data in DATASETS:
         if config.test_data:
             raise ConfigError(f"--test-data is for own files; {config.data} has its own test "
                               "split")
-        train, test = load_dataset(config.data)
-        test_or_none: SequenceDataset | None = test
-    else:
-        train, test_or_none = _own_data(config)
+        return load_dataset(config.data)
+    train = read_sequences(config.data)
+    test = read_sequences(config.test_data) if config.test_data else None
+    if test is not None:
+        test = conform(test, step_shape=tuple(train.sequences[0].shape[1:]),
+                       task=task_of(train), classes=train.classes)
+    return train, test
+
+
+def normalized(dataset: SequenceDataset, how: str, scale: Standardization | None
+               ) -> SequenceDataset:
+    """Signals scaled as ``how`` says: ``channel`` (``scale``: per-channel statistics of the
+    training split), ``series`` (each series z-normalized per channel over its own valid
+    steps) or ``none``. Missing values become 0 in every case."""
+    if how == "series":
+        zscored = []
+        for s in dataset.sequences:
+            mean = torch.nanmean(s, 0, keepdim=True)
+            std = torch.nanmean((s - mean) ** 2, 0, keepdim=True).sqrt().clamp_min(1e-8)
+            zscored.append((s - mean) / std)
+        dataset = SequenceDataset(zscored, dataset.targets, classes=dataset.classes,
+                                  name=dataset.name, target_scale=dataset.target_scale)
+    if how != "channel" or scale is None:  # identity, still turning missing values into 0
+        scale = Standardization(torch.zeros(dataset.channels), torch.ones(dataset.channels))
+    return dataset.with_standardization(scale)
+
+
+def prepare(config: RunConfig, train: SequenceDataset, test: SequenceDataset | None, *,
+            builtin: bool = False) -> Prepared:
+    """Choose the unset settings from ``train``, split off validation, fit the scaling on the
+    training part (own data; built-in datasets come scaled)."""
     train = _subset(train, config.subset, config.seed)
-    if test_or_none is not None:
-        test_or_none = _subset(test_or_none, config.subset, config.seed + 1)
+    if test is not None:
+        test = _subset(test, config.subset, config.seed + 1)
     if config.shuffle_frames:
         train = _shuffled_in_time(train, config.seed)
-        if test_or_none is not None:
-            test_or_none = _shuffled_in_time(test_or_none, config.seed + 1)
+        if test is not None:
+            test = _shuffled_in_time(test, config.seed + 1)
+    config, choices = choose_defaults(config, train)
     val: SequenceDataset | None = None
     if config.val_split:
+        if round(config.val_split * len(train)) >= len(train):
+            raise ConfigError(f"--val-split {config.val_split} of {len(train)} samples leaves "
+                              "none to train on")
         train, val = train.split(config.val_split, seed=config.seed)
     if not builtin:
-        task = task_of(train)
-        if train.sequences[0].dim() == 2:  # signals (T, C): per-channel standardization
-            scale = train.fit_standardization()
-            train = train.with_standardization(scale)
-            val = val.with_standardization(scale) if val is not None else None
-            test_or_none = (test_or_none.with_standardization(scale)
-                            if test_or_none is not None else None)
-        if task == "regression":
-            train, val, test_or_none = _scale_targets(train, val, test_or_none)  # type: ignore
-    return Prepared(train, val, test_or_none, task_of(train))
+        if train.sequences[0].dim() == 2:  # signals (T, C)
+            fitted = train.fit_standardization() if config.normalize == "channel" else None
+            train = normalized(train, config.normalize, fitted)
+            val, test = (normalized(d, config.normalize, fitted) if d is not None else None
+                         for d in (val, test))
+        if task_of(train) == "regression":
+            scaled_train, val, test = _scale_targets(train, val, test)
+            assert scaled_train is not None
+            train = scaled_train
+    return Prepared(train, val, test, task_of(train), config, choices)
 
 
-def _default_model(spec: ModelSpec) -> str:
+def prepare_data(config: RunConfig) -> Prepared:
+    """Load the data of ``config`` and :func:`prepare` it."""
+    train, test = load_splits(config)
+    return prepare(config, train, test, builtin=config.data in DATASETS)
+
+
+def legacy_model(spec: ModelSpec) -> str:
+    """The model a run stored without a model name (timedist 0.1's defaults) was built with."""
     if spec.task == "frames":
         return "conv-lstm-forecaster"
     return "cnn-lstm" if len(spec.step_shape) == 3 else "sequence"
 
 
 def build_model(config: RunConfig, spec: ModelSpec) -> nn.Module:
-    """The model named by ``config.model`` (or the task's default) sized for ``spec``."""
-    name = config.model or _default_model(spec)
+    """The model named by ``config.model`` (or, unset, timedist 0.1's default) sized for
+    ``spec``."""
+    name = config.model or legacy_model(spec)
     step, outputs = spec.step_shape, spec.num_outputs
     rnn = dict(hidden_size=config.hidden_size, num_layers=config.num_layers,
                bidirectional=config.bidirectional, cell=config.cell, dropout=config.dropout)
@@ -189,10 +242,16 @@ def build_model(config: RunConfig, spec: ModelSpec) -> nn.Module:
                               "conv-lstm-forecaster predicts frames from frames; frames "
                               f"targets need it (models: {', '.join(MODELS)})")
         return ConvLSTMForecaster(step[0], hidden=config.hidden_size, horizon=spec.horizon)
+    if name in ("sequence", "rocket", *CONV_NETS) and len(step) != 1:
+        raise ConfigError(f"model {name!r} expects signals, steps (C,); got steps {step}: use "
+                          "cnn-lstm for image sequences")
+    if name == "rocket":
+        return RocketModel(step[0], max(spec.length, 1), outputs, task=spec.task,
+                           features=config.features, num_features=config.num_features,
+                           members=config.members or 1, seed=config.seed)
+    if name in CONV_NETS:
+        return CONV_NETS[name](step[0], outputs)
     if name == "sequence":
-        if len(step) != 1:
-            raise ConfigError(f"model 'sequence' expects steps (F,); got {step}: use cnn-lstm "
-                              "for frames")
         if spec.task == "classification":
             return SequenceClassifier(step[0], outputs, **rnn)  # type: ignore[arg-type]
         return SequenceRegressor(step[0], outputs, relative=config.relative,

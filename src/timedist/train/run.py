@@ -32,15 +32,28 @@ from torch.utils.data import DataLoader
 from ..data import DATASETS, SequenceDataset, Standardization, pad_collate
 from . import plots
 from ._atomic import atomic_write, atomic_write_text
-from .callbacks import AtomicCheckpointIO, EpochLog, EpochShuffle, read_metrics
-from .config import ConfigError, RunConfig
-from .evaluation import collect, last_values, metrics_for, unscale
+from .callbacks import AtomicCheckpointIO, EpochLog, EpochShuffle, read_metrics, write_metrics
+from .closed_form import fit_closed_form, save_checkpoint
+from .config import CLOSED_FORM, ConfigError, RunConfig
+from .defaults import MIN_SELECTION
+from .evaluation import baseline_metrics, collect, last_values, metrics_for, unscale
 from .module import NonFiniteLossError, SequenceTask
-from .prepare import ModelSpec, Prepared, build_model, conform, prepare_data, read_sequences
+from .prepare import (
+    ModelSpec,
+    Prepared,
+    build_model,
+    conform,
+    legacy_model,
+    normalized,
+    prepare_data,
+    read_sequences,
+)
 
-__all__ = ["RunResult", "TrainingError", "evaluate", "fit", "load_run", "predict"]
+__all__ = ["ARRAYS", "RunResult", "TrainingError", "evaluate", "fit", "load_run", "predict",
+           "resolve_device"]
 
 RUN_DIR_ENV = "TIMEDIST_RUN_DIR"  # set by rank 0 so DDP workers use the same run directory
+ARRAYS = "(arrays)"  # config.data of a run fitted in Python on arrays (the estimators)
 
 
 class TrainingError(RuntimeError):
@@ -68,6 +81,22 @@ def _quiet_lightning() -> None:
                  "`isinstance\\(treespec, LeafSpec\\)` is deprecated",
                  "You defined a `validation_step` but have no `val_dataloader`"):
         warnings.filterwarnings("ignore", message=f".*{text}")
+
+
+def resolve_device(accelerator: str) -> torch.device:
+    """The device ``accelerator`` names on this machine: ``auto`` -> a CUDA GPU when there
+    is one, else the CPU; ``gpu``/``cuda`` -> the GPU (a ConfigError when there is none)."""
+    gpu = torch.cuda.is_available()
+    if accelerator in ("gpu", "cuda"):
+        if not gpu:
+            raise ConfigError(f"--accelerator {accelerator}: expected a CUDA GPU; this machine "
+                              "has none (use --accelerator auto or cpu)")
+        return torch.device("cuda")
+    if accelerator == "auto":
+        return torch.device("cuda" if gpu else "cpu")
+    if accelerator == "cpu":
+        return torch.device("cpu")
+    raise ConfigError(f"--accelerator: expected auto, cpu or gpu; got {accelerator!r}")
 
 
 def _default_run_dir(config: RunConfig) -> Path:
@@ -130,17 +159,24 @@ def _loaders(prepared: Prepared, config: RunConfig) -> tuple[DataLoader[Any],
     return train, val
 
 
-def _trainer(config: RunConfig, run_dir: Path, *, has_val: bool, progress: bool,
-             verbose: bool, extra: list[pl.Callback]) -> pl.Trainer:
+def _selects(prepared: Prepared) -> bool:
+    """Whether the best checkpoint is chosen on the validation split (else: the final one)."""
+    return prepared.val is not None and len(prepared.val) >= MIN_SELECTION
+
+
+def _trainer(config: RunConfig, run_dir: Path, *, has_val: bool, selects: bool,
+             progress: bool, verbose: bool, extra: list[pl.Callback]) -> pl.Trainer:
     monitor = "val_loss" if has_val else "train_loss"
     callbacks: list[pl.Callback] = [*extra,
         EpochLog(run_dir / "metrics.csv", verbose=verbose),
-        ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", monitor=monitor,
-                        mode="min", save_top_k=1, save_last=True, auto_insert_metric_name=False,
+        ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best",
+                        monitor="val_loss" if selects else None, mode="min", save_top_k=1,
+                        save_last=True, auto_insert_metric_name=False,
                         enable_version_counter=False),
     ]
     if config.patience:
         callbacks.append(EarlyStopping(monitor=monitor, patience=config.patience))
+    resolve_device(config.accelerator)  # a clear error for a GPU that is not there
     return pl.Trainer(
         accelerator=config.accelerator, devices=config.devices, num_nodes=config.num_nodes,
         strategy=config.strategy, max_epochs=config.epochs, callbacks=callbacks,
@@ -154,19 +190,29 @@ def _say(verbose: bool, text: str) -> None:
         print(text, flush=True)
 
 
-def _describe(prepared: Prepared, config: RunConfig, model: torch.nn.Module,
-              run_dir: Path) -> str:
+def _describe(prepared: Prepared, model: torch.nn.Module, run_dir: Path, device: str) -> str:
+    config = prepared.config
     sizes = [f"{len(prepared.train)} train"]
     if prepared.val is not None:
         sizes.append(f"{len(prepared.val)} validation")
     if prepared.test is not None:
         sizes.append(f"{len(prepared.test)} test")
     parameters = sum(p.numel() for p in model.parameters())
-    name = config.model or "default"
-    return (f"data   {config.data}: {prepared.task}, {', '.join(sizes)} samples, step "
-            f"{prepared.spec.step_shape}\nmodel  {type(model).__name__} ({name}"
-            f", {parameters:,} parameters), {config.epochs} epochs, batch {config.batch_size}, "
-            f"lr {config.lr}\nrun    {run_dir}")
+    lengths = prepared.train.lengths
+    span = (f"T={int(lengths.min())}" if int(lengths.min()) == int(lengths.max())
+            else f"T={int(lengths.min())}..{int(lengths.max())}")
+    if config.model in CLOSED_FORM:
+        how = (f"{config.features}, {config.members} member{'s' * ((config.members or 1) > 1)}"
+               ", fitted in closed form")
+    else:
+        how = (f"{config.epochs} epochs, batch {config.batch_size}, lr {config.lr}"
+               + ("" if _selects(prepared) else ", final weights kept"))
+    lines = [f"data   {config.data}: {prepared.task}, {', '.join(sizes)} samples, {span}, step "
+             f"{prepared.spec.step_shape}",
+             f"model  {type(model).__name__} ({config.model}, {parameters:,} parameters), {how}",
+             f"device {device}", f"run    {run_dir}"]
+    lines[2:2] = [f"chose  {why}" for why in prepared.choices]
+    return "\n".join(lines)
 
 
 def fit(config: RunConfig, *, out: str | Path | None = None, overwrite: bool = False,
@@ -205,24 +251,31 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, verbose: bool, progress
          callbacks: list[pl.Callback]) -> RunResult | None:
     pl.seed_everything(config.seed, verbose=False)
     prepared = prepare_data(config)
+    config = prepared.config  # with the choices made from the data
+    device = resolve_device(config.accelerator)
     model = build_model(config, prepared.spec)
     task = SequenceTask(model, prepared.task, lr=config.lr, weight_decay=config.weight_decay,
                         seed=config.seed)
     if _rank() == 0 and not resume:
         run_dir.mkdir(parents=True, exist_ok=True)
         config.save(run_dir / "config.yaml")
-        atomic_write_text(run_dir / "preprocessing.json", json.dumps({
-            **dataclasses.asdict(prepared.spec), "classes": prepared.train.classes,
-            "standardization": _scale_dict(prepared.train.standardization),
-            "target_scale": _scale_dict(prepared.train.target_scale),
-            "naive_scale": _naive_scale(prepared, config),
-            "steps": int(prepared.train.lengths.max())}, indent=1))
-    _say(verbose, _describe(prepared, config, model, run_dir)
+        atomic_write_text(run_dir / "preprocessing.json", json.dumps(
+            _record(prepared, _naive_scale(prepared, config)), indent=1))
+    _say(verbose, _describe(prepared, model, run_dir, str(device))
          + (f" (resumed from {run_dir / 'checkpoints' / 'last.ckpt'})" if resume else ""))
+    if config.model in CLOSED_FORM:
+        row = fit_closed_form(task, prepared.train, device)
+        write_metrics(run_dir / "metrics.csv", [row])
+        for name in ("best.ckpt", "last.ckpt"):
+            save_checkpoint(task, run_dir / "checkpoints" / name)
+        _say(verbose, f"fitted in {row['seconds']} s; leave-one-out on the training data: "
+             + ", ".join(f"{k[6:]} {v}" for k, v in row.items() if k.startswith("train_")))
+        return _finish(run_dir, config, prepared, task, float(row["seconds"]), verbose)
     train_loader, val_loader = _loaders(prepared, config)
     show = sys.stderr.isatty() if progress is None else progress
-    trainer = _trainer(config, run_dir, has_val=val_loader is not None, progress=show,
-                       verbose=verbose, extra=callbacks)
+    trainer = _trainer(config, run_dir, has_val=val_loader is not None,
+                       selects=_selects(prepared), progress=show, verbose=verbose,
+                       extra=callbacks)
     started = time.perf_counter()
     sigint = signal.getsignal(signal.SIGINT)
     try:
@@ -247,6 +300,16 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, verbose: bool, progress
     return _finish(run_dir, config, prepared, task, time.perf_counter() - started, verbose)
 
 
+def _record(prepared: Prepared, naive_scale: float | None) -> dict[str, Any]:
+    """What evaluate/predict need besides the config: ``preprocessing.json``."""
+    train = prepared.train
+    return {**dataclasses.asdict(prepared.spec), "classes": train.classes,
+            "normalize": prepared.config.normalize,
+            "standardization": _scale_dict(train.standardization),
+            "target_scale": _scale_dict(train.target_scale), "naive_scale": naive_scale,
+            "steps": int(train.lengths.max())}
+
+
 def _load_weights(task: SequenceTask, run_dir: Path) -> Path:
     path = run_dir / "checkpoints" / "best.ckpt"
     if not path.is_file():
@@ -258,30 +321,79 @@ def _load_weights(task: SequenceTask, run_dir: Path) -> Path:
 
 def _finish(run_dir: Path, config: RunConfig, prepared: Prepared, task: SequenceTask,
             seconds: float, verbose: bool) -> RunResult:
-    """Test the best checkpoint; write metrics.json and the plots."""
+    """Test the best checkpoint beside the baseline; write metrics.json and the plots."""
     _load_weights(task, run_dir)
     rows = read_metrics(run_dir / "metrics.csv")
-    evaluated_on = "test" if prepared.test is not None else "validation"
-    result = _evaluate(run_dir, prepared.task, prepared.test or prepared.val or prepared.train,
-                       task, rows=rows, naive_scale=_naive_scale(prepared, config))
-    best = min(rows, key=lambda r: float(r.get("val_loss") or r["train_loss"]), default=None)
+    if prepared.test is not None:
+        evaluated_on, dataset = "test", prepared.test
+    elif prepared.val is not None:
+        evaluated_on, dataset = "validation", prepared.val
+    else:
+        evaluated_on, dataset = "training", prepared.train
+    result = _evaluate(run_dir, prepared.task, dataset, task, rows=rows,
+                       naive_scale=_naive_scale(prepared, config))
+    if prepared.task != "frames":
+        result.metrics.update(baseline_metrics(prepared.task, prepared.train, dataset))
+    if config.model in CLOSED_FORM and rows:
+        loo = {k.replace("train_", "loo_"): float(v) for k, v in rows[0].items()
+               if k.startswith("train_")}
+        result.metrics.update(loo)
+    if config.model in CLOSED_FORM or not rows:
+        best = None
+    elif _selects(prepared):
+        best = min(rows, key=lambda r: float(r["val_loss"]))
+    else:
+        best = rows[-1]
     result.metrics.update({
-        "data": config.data, "model": config.model or type(task.model).__name__,
-        "evaluated_on": evaluated_on, "epochs": len(rows),
+        "data": config.data, "model": config.model, "evaluated_on": evaluated_on,
+        "epochs": 0 if config.model in CLOSED_FORM else len(rows),
         "best_epoch": int(best["epoch"]) + 1 if best else None,
         "train_seconds": round(seconds, 1),
         "parameters": sum(p.numel() for p in task.model.parameters())})
-    _report(result, run_dir / "metrics.json", verbose,
-            f"\n{evaluated_on} metrics (best checkpoint, epoch {result.metrics['best_epoch']})")
+    title = f"\n{evaluated_on} metrics" + (
+        f" (checkpoint of epoch {result.metrics['best_epoch']})" if best else "")
+    _report(result, run_dir / "metrics.json", verbose, title)
+    for note in _notes(result.metrics, dataset):
+        _say(verbose, f"note   {note}")
     return result
+
+
+def _notes(metrics: dict[str, Any], dataset: SequenceDataset) -> list[str]:
+    """Warnings a user must not miss: training-set metrics, no better than the baseline or
+    than always answering the most frequent class."""
+    notes = []
+    if metrics["evaluated_on"] == "training":
+        notes.append("no test file and no validation split: these metrics are on the training "
+                     "data; pass --test-data FILE (or --val-split) for an honest estimate"
+                     + (" (rocket's leave-one-out figures above are one)" if any(
+                         k.startswith("loo_") for k in metrics) else ""))
+    accuracy, baseline = metrics.get("test_accuracy"), metrics.get("baseline_accuracy")
+    if accuracy is not None and dataset.classes is not None:
+        counts = torch.bincount(dataset.targets, minlength=len(dataset.classes))
+        majority = float(counts.max()) / max(len(dataset), 1)
+        if accuracy <= majority + 1e-9:
+            notes.append(f"accuracy {accuracy:.4f} is at chance: always answering the most "
+                         f"frequent class scores {majority:.4f}")
+        elif baseline is not None and accuracy < baseline:
+            notes.append(f"the model ({accuracy:.4f}) is worse than the 1-NN baseline "
+                         f"({baseline:.4f})")
+    rmse, floor = metrics.get("test_rmse"), metrics.get("baseline_rmse")
+    if rmse is not None and floor is not None and rmse >= floor:
+        notes.append(f"RMSE {rmse:.4g} is no better than predicting the training mean "
+                     f"({floor:.4g})")
+    return notes
 
 
 def _report(result: RunResult, path: Path, verbose: bool, title: str) -> None:
     """Write ``result.metrics`` to ``path`` (JSON, atomically); print them and the plots."""
     atomic_write_text(path, json.dumps(result.metrics, indent=1) + "\n")
-    shown = {k: v for k, v in result.metrics.items() if k.startswith(("test_", "mse_below"))}
-    _say(verbose, f"{title}: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float)
-                                           else f"{k} {v}" for k, v in shown.items()))
+    def listed(prefix: tuple[str, ...]) -> str:
+        return ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                         for k, v in result.metrics.items() if k.startswith(prefix))
+
+    _say(verbose, f"{title}: {listed(('test_', 'mse_below'))}")
+    if "baseline" in result.metrics:
+        _say(verbose, f"baseline ({result.metrics['baseline']}): {listed(('baseline_',))}")
     _say(verbose, f"wrote {path}\nplots  " + "\n       ".join(str(p) for p in result.plots))
 
 
@@ -292,7 +404,7 @@ def _evaluate(run_dir: Path, kind: str, dataset: SequenceDataset, task: Sequence
     outputs, targets = collect(task, dataset)
     metrics = metrics_for(kind, outputs, targets, dataset, naive_scale=naive_scale)
     made = []
-    if rows:
+    if rows and len(rows) > 1:  # a closed-form fit has one row: no curve to draw
         made.append(plots.learning_curves(rows, run_dir / "learning_curves.png"))
     if kind == "classification":
         assert dataset.classes is not None
@@ -313,17 +425,20 @@ def _evaluate(run_dir: Path, kind: str, dataset: SequenceDataset, task: Sequence
     return RunResult(run_dir, metrics, made)
 
 
-def _stored(run_dir: Path) -> tuple[RunConfig, dict[str, Any]]:
+def _stored(run_dir: Path) -> tuple[RunConfig, dict[str, Any], ModelSpec]:
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise ConfigError(f"{run_dir}: not a timedist run directory (no config.yaml)")
     config = RunConfig.load(run_dir / "config.yaml")
-    return config, json.loads((run_dir / "preprocessing.json").read_text())
-
-
-def _restore(run_dir: Path, config: RunConfig, stored: dict[str, Any]) -> SequenceTask:
+    stored = json.loads((run_dir / "preprocessing.json").read_text())
     spec = ModelSpec(stored["task"], tuple(stored["step_shape"]), stored["num_outputs"],
-                     stored["horizon"])
+                     stored["horizon"], stored.get("length", stored.get("steps", 0)))
+    if config.model is None:  # a run of timedist 0.1, which stored no model name
+        config = dataclasses.replace(config, model=legacy_model(spec))
+    return config, stored, spec
+
+
+def _restore(run_dir: Path, config: RunConfig, spec: ModelSpec) -> SequenceTask:
     task = SequenceTask(build_model(config, spec), spec.task)
     _load_weights(task, run_dir)
     return task
@@ -333,8 +448,8 @@ def load_run(run_dir: str | Path) -> tuple[torch.nn.Module, tuple[int, ...]]:
     """The model of a run with its best checkpoint's weights (eval mode), and the shape of a
     typical input: (2, T_max of training, *step)."""
     run_dir = Path(run_dir)
-    config, stored = _stored(run_dir)
-    task = _restore(run_dir, config, stored)
+    config, stored, spec = _stored(run_dir)
+    task = _restore(run_dir, config, spec)
     return task.model.eval(), (2, int(stored.get("steps", 8)), *stored["step_shape"])
 
 
@@ -345,10 +460,14 @@ def _own_file(path: str, stored: dict[str, Any], *, require_targets: bool) -> Se
                    classes=stored["classes"], labelled=require_targets)
     targets, target_scale = data.targets, _scale_from(stored["target_scale"])
     if require_targets and target_scale is not None:
+        targets = targets.reshape(len(targets), -1)  # (N,) -> (N, 1), as in training
         targets = (targets - target_scale.mean) / target_scale.std
-    return SequenceDataset(data.sequences, targets, classes=data.classes, name=data.name,
-                           standardization=_scale_from(stored["standardization"]),
+    data = SequenceDataset(data.sequences, targets, classes=data.classes, name=data.name,
                            target_scale=target_scale)
+    if data.sequences[0].dim() != 2:  # image sequences: as stored
+        return data.with_standardization(_scale_from(stored["standardization"]))
+    return normalized(data, stored.get("normalize", "channel"),
+                      _scale_from(stored["standardization"]))
 
 
 def evaluate(run_dir: str | Path, *, data: str | None = None,
@@ -358,7 +477,10 @@ def evaluate(run_dir: str | Path, *, data: str | None = None,
     ``RUN_DIR/evaluation/``."""
     _quiet_lightning()
     run_dir = Path(run_dir)
-    config, stored = _stored(run_dir)
+    config, stored, spec = _stored(run_dir)
+    if (data is None or data == config.data) and config.data == ARRAYS:
+        raise ConfigError(f"{run_dir} was fitted in Python on arrays, so it has no test file;"
+                          " pass --data FILE (a labelled .ts/.npz file)")
     if data is None or data == config.data:
         prepared = prepare_data(config)
         dataset = prepared.test or prepared.val or prepared.train
@@ -368,7 +490,7 @@ def evaluate(run_dir: str | Path, *, data: str | None = None,
                           f"file of the same kind, not on {data}")
     else:
         dataset, naive = _own_file(data, stored, require_targets=True), None
-    task = _restore(run_dir, config, stored)
+    task = _restore(run_dir, config, spec)
     out = run_dir / "evaluation"
     out.mkdir(exist_ok=True)
     result = _evaluate(out, stored["task"], dataset, task, naive_scale=naive)
@@ -384,7 +506,7 @@ def predict(run_dir: str | Path, input_path: str, output_path: str, *,
     (``y_pred`` (N, T_out, C, H, W)) for frames."""
     _quiet_lightning()
     run_dir = Path(run_dir)
-    config, stored = _stored(run_dir)
+    config, stored, spec = _stored(run_dir)
     kind = stored["task"]
     output = Path(output_path)
     wanted = ".npz" if kind == "frames" else ".csv"
@@ -392,7 +514,7 @@ def predict(run_dir: str | Path, input_path: str, output_path: str, *,
         raise ConfigError(f"{output.name}: expected an output file ending in {wanted} for a "
                           f"{kind} run")
     dataset = _own_file(input_path, stored, require_targets=False)
-    task = _restore(run_dir, config, stored)
+    task = _restore(run_dir, config, spec)
     outputs, _ = collect(task, dataset)
     if kind == "frames":
         def write_npz(handle: Any) -> None:

@@ -1,0 +1,197 @@
+"""RocketModel: random convolution features and a ridge head fitted in closed form.
+
+The default model for a user's own signals (classification and regression). Each member of
+the ensemble draws its own random kernels (:mod:`timedist.models.random_conv`), standardizes
+the features with training statistics, gives every feature family the same total weight, and
+fits a ridge head whose penalty is chosen by exact leave-one-out error
+(:func:`~timedist.models.ridge.ridge_cv`). A classifier's scores are turned into calibrated
+log-probabilities with a temperature fitted on the leave-one-out scores; members are averaged
+(log-probabilities for classes, values for regression). No gradient steps: ``fit`` takes seconds
+on a CPU.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from .._checks import check_choice, shape_error, value_error
+from ..masking import mask_to_lengths
+from .random_conv import HydraFeatures, MultiRocketFeatures
+from .ridge import fit_temperature, ridge_cv
+
+__all__ = ["FEATURES", "RocketModel"]
+
+FEATURES = ("minirocket+hydra", "minirocket", "multirocket", "hydra", "multirocket+hydra")
+TASKS = ("classification", "regression")
+
+
+def _blocks(kind: str, channels: int, length: int, num_features: int, seed: int) -> list[nn.Module]:
+    blocks: list[nn.Module] = []
+    if "minirocket" in kind:
+        blocks.append(MultiRocketFeatures(channels, length, num_features=num_features,
+                                          poolings=("ppv",), difference=False, seed=seed))
+    if "multirocket" in kind:
+        blocks.append(MultiRocketFeatures(channels, length, num_features=num_features // 8,
+                                          seed=seed))
+    if "hydra" in kind:  # 64 groups at the default size, fewer when features are cut
+        groups = max(8, min(64, 2 * round(32 * num_features / 10_000)))
+        blocks.append(HydraFeatures(channels, length, groups=groups, seed=seed))
+    return blocks
+
+
+def _chunk(length: int) -> int:
+    """Samples per chunk: bounds the (chunk, 84, biases, T) pooling tensors to ~100 MB."""
+    return max(1, min(256, 1_500_000 // (max(length, 1) * 84)))
+
+
+class _Member(nn.Module):
+    """One draw of kernels + its standardization + a linear head (+ a temperature)."""
+
+    mean: Tensor
+    scale: Tensor
+    temperature: Tensor
+
+    def __init__(self, kind: str, channels: int, length: int, outputs: int, num_features: int,
+                 seed: int) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(_blocks(kind, channels, length, num_features, seed))
+        sizes = [int(b.out_features) for b in self.blocks]  # type: ignore[arg-type]
+        self.sizes = sizes
+        total = sum(sizes)
+        self.register_buffer("mean", torch.zeros(total))
+        self.register_buffer("scale", torch.ones(total))
+        self.register_buffer("temperature", torch.ones(()))
+        self.head = nn.Linear(total, outputs)
+
+    def raw(self, x: Tensor, lengths: Tensor) -> Tensor:
+        chunk = _chunk(x.shape[1])
+        parts = [torch.cat([b(x[i : i + chunk], lengths[i : i + chunk]) for b in self.blocks], 1)
+                 for i in range(0, len(x), chunk)]
+        return torch.cat(parts)
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        scores: Tensor = self.head((self.raw(x, lengths) - self.mean) * self.scale)
+        return scores * self.temperature
+
+    @torch.no_grad()
+    def fit(self, x: Tensor, lengths: Tensor, targets: Tensor, labels: Tensor | None
+            ) -> dict[str, Any]:
+        for block in self.blocks:
+            if isinstance(block, MultiRocketFeatures):
+                block.fit(x, lengths)
+        features = self.raw(x, lengths)
+        mean, std = features.mean(0), features.std(0, unbiased=False)
+        # Each family the same total weight: a family of 1,000 features counts as much as one
+        # of 10,000 (otherwise the larger drowns the other in the ridge penalty).
+        balance = torch.cat([torch.full((n,), (sum(self.sizes) / len(self.sizes) / n) ** 0.5)
+                             for n in self.sizes]).to(features)
+        scale = balance / std.clamp_min(1e-6)
+        scale[std < 1e-6] = 0.0  # constant on the training data: carries nothing
+        fit = ridge_cv((features - mean) * scale, targets)
+        self.mean.copy_(mean)
+        self.scale.copy_(scale)
+        self.head.weight.copy_(fit.weight.T)
+        self.head.bias.copy_(fit.bias)
+        report: dict[str, Any] = {"alpha": fit.alpha, "loo": fit.loo}
+        if labels is not None:
+            self.temperature.fill_(fit_temperature(fit.loo, labels))
+            report["loo"] = fit.loo * self.temperature
+        return report
+
+
+class RocketModel(nn.Module):
+    """An ensemble of random-convolution-feature models with ridge heads (fitted, not trained).
+
+    Args:
+        in_channels: C.
+        length: the longest training series (sets the dilations; any length works later).
+        num_outputs: classes (logits) or regression outputs.
+        task: ``"classification"`` or ``"regression"``.
+        features: which families, one of ``FEATURES``: ``"minirocket+hydra"`` (default:
+            MiniRocket's PPV features and Hydra's counts), ``"minirocket"``,
+            ``"multirocket"`` (four poolings, series and its difference), ``"hydra"``,
+            ``"multirocket+hydra"``.
+        num_features: MiniRocket features per member (multirocket: the same total count).
+        members: ensemble size (each member its own random kernels).
+        seed: the first member's seed (member i uses seed + i).
+
+    Call :meth:`fit` (closed form, no optimizer) before use; a ``state_dict`` holds everything.
+
+    Shape: x (B, T, C), lengths (B,) or mask (B, T) -> (B, num_outputs): log-probabilities
+    (classification; calibrated, use as logits) or values (regression).
+
+    >>> import torch
+    >>> x, y = torch.randn(20, 30, 2), torch.arange(20) % 2
+    >>> x[y == 1] += torch.linspace(0, 3, 30)[:, None]  # class 1 drifts upwards
+    >>> model = RocketModel(2, 30, 2, members=1, num_features=840).fit(x, y)
+    >>> model(x).argmax(1).eq(y).all().item(), model(x[:3], lengths=torch.tensor([30, 9, 20])).shape
+    (True, torch.Size([3, 2]))
+    """
+
+    def __init__(self, in_channels: int, length: int, num_outputs: int, *,
+                 task: str = "classification", features: str = "minirocket+hydra",
+                 num_features: int = 10_000, members: int = 3, seed: int = 0) -> None:
+        super().__init__()
+        check_choice("RocketModel", "task", task, TASKS)
+        check_choice("RocketModel", "features", features, FEATURES)
+        for name, value in (("in_channels", in_channels), ("length", length),
+                            ("num_outputs", num_outputs), ("members", members),
+                            ("num_features", num_features)):
+            if value < 1:
+                raise value_error("RocketModel", f"{name} >= 1", value)
+        self.in_channels, self.length, self.num_outputs = in_channels, length, num_outputs
+        self.task, self.features, self.num_features = task, features, num_features
+        self.members = nn.ModuleList(_Member(features, in_channels, length, num_outputs,
+                                             num_features, seed + i) for i in range(members))
+        self.report: dict[str, Any] = {}
+
+    def extra_repr(self) -> str:
+        return (f"in_channels={self.in_channels}, length={self.length}, "
+                f"num_outputs={self.num_outputs}, task={self.task!r}, "
+                f"features={self.features!r}")
+
+    def _lengths(self, x: Tensor, lengths: Tensor | None, mask: Tensor | None) -> Tensor:
+        if x.dim() != 3 or x.shape[-1] != self.in_channels:
+            raise shape_error("RocketModel", f"input (B, T, C) with C={self.in_channels}",
+                              x.shape)
+        if mask is not None:
+            lengths = mask_to_lengths(mask, layer="RocketModel")
+        if lengths is None:
+            return torch.full((len(x),), x.shape[1], dtype=torch.long, device=x.device)
+        return lengths.to(x.device).long()
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None,
+                mask: Tensor | None = None) -> Tensor:
+        lengths = self._lengths(x, lengths, mask)
+        outputs = [member(x, lengths) for member in self.members]
+        if self.task == "classification":
+            outputs = [o.log_softmax(-1) for o in outputs]
+        return torch.stack(outputs).mean(0)
+
+    @torch.no_grad()
+    def fit(self, x: Tensor, y: Tensor, lengths: Tensor | None = None) -> RocketModel:
+        """Fit every member on training data: x (N, T, C) zero-padded, y (N,) class indices
+        (classification) or (N,)/(N, num_outputs) floats, lengths (N,) or None (all T).
+
+        Afterwards ``self.report`` holds each member's penalty and the ensemble's
+        leave-one-out predictions (``loo``: (N, num_outputs), log-probabilities or values)."""
+        lengths = self._lengths(x, lengths, None)
+        if len(x) != len(y):
+            raise shape_error("RocketModel.fit", f"one target per sample (N={len(x)})", y.shape)
+        if self.task == "classification":
+            labels = y.long()
+            targets = -torch.ones(len(y), self.num_outputs, device=x.device, dtype=x.dtype)
+            targets[torch.arange(len(y)), labels] = 1.0
+        else:
+            labels, targets = None, y.to(x.dtype).reshape(len(y), -1)
+        reports = [m.fit(x, lengths, targets, labels) for m in self.members]  # type: ignore
+        loo = [r["loo"] for r in reports]
+        if self.task == "classification":
+            loo = [s.log_softmax(-1) for s in loo]
+        self.report = {"alphas": [r["alpha"] for r in reports],
+                       "loo": torch.stack(loo).mean(0)}
+        self.eval()
+        return self

@@ -1,0 +1,57 @@
+"""Models fitted in one pass, without optimizer steps (``rocket``): fit, report, checkpoint.
+
+The model gets the whole training split as one padded batch on ``device`` and fits itself
+(:meth:`~timedist.models.RocketModel.fit`); its leave-one-out predictions give the training
+metrics an honest meaning (each sample predicted by a fit that did not see it).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ..data import SequenceDataset, pad_collate
+from ._atomic import atomic_write
+from .module import SequenceTask
+
+__all__ = ["fit_closed_form", "save_checkpoint"]
+
+
+def fit_closed_form(task: SequenceTask, train: SequenceDataset, device: torch.device
+                    ) -> dict[str, Any]:
+    """Fit ``task.model`` on all of ``train`` (on ``device``; the model returns to the CPU).
+
+    Returns a ``metrics.csv`` row: epoch 0, the leave-one-out loss and accuracy (or mean
+    absolute error, in standardized units like every training row), the penalties chosen and
+    the seconds taken.
+    """
+    batch = pad_collate([train[i] for i in range(len(train))])
+    x, lengths, y = (t.to(device) for t in batch)
+    started = time.perf_counter()
+    model = task.model.to(device)
+    model.fit(x, y, lengths)  # type: ignore[operator]
+    seconds = time.perf_counter() - started
+    task.model.cpu()
+    loo, y = model.report["loo"].cpu(), y.cpu()  # type: ignore[index]
+    row: dict[str, Any] = {"epoch": 0}
+    if task.task == "classification":
+        row["train_loss"] = f"{float(F.cross_entropy(loo, y)):.6g}"
+        row["train_accuracy"] = f"{float((loo.argmax(-1) == y).float().mean()):.6g}"
+    else:
+        target = y.reshape(loo.shape)
+        row["train_loss"] = f"{float(F.mse_loss(loo, target)):.6g}"
+        row["train_mae"] = f"{float(F.l1_loss(loo, target)):.6g}"
+    row["alphas"] = " ".join(f"{a:.3g}" for a in model.report["alphas"])  # type: ignore[index]
+    row["seconds"] = f"{seconds:.1f}"
+    return row
+
+
+def save_checkpoint(task: SequenceTask, path: Path) -> None:
+    """A checkpoint that ``load_run``/``evaluate``/``predict`` read: ``{"state_dict": ...}``
+    with Lightning's ``model.`` prefix, written atomically."""
+    state = {"state_dict": task.state_dict(), "epoch": 0, "global_step": 0}
+    atomic_write(path, lambda handle: torch.save(state, handle))
