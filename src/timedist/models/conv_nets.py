@@ -4,9 +4,10 @@
 ``ResNet`` (three residual blocks of that FCN, 64-128-128 filters) and ``InceptionTime``
 (Fawaz et al. 2020: inception modules with a bottleneck, kernels 40/20/10 and a max-pool
 branch, a residual link every three modules). All end in global average pooling over the valid
-steps and a linear head. Lengths: padded steps are zeroed after every block, so each sample
-sees the same zero padding as when alone (BatchNorm statistics do include padded steps).
-Kernel sizes are made odd so "same" padding is symmetric.
+steps and a linear head. Lengths: padded steps are set to zero after every convolution (and
+to -inf before max-pooling), so a sample in a padded batch gets what it gets alone (in eval
+mode; BatchNorm's training statistics do include padded steps). Kernel sizes are made odd so
+"same" padding is symmetric.
 """
 
 from __future__ import annotations
@@ -19,17 +20,32 @@ from ..masking import lengths_to_mask, mask_to_lengths
 
 __all__ = ["FCN", "InceptionTime", "ResNet"]
 
+Keep = Tensor | None  # (B, 1, T) bool: True on valid steps; None: every step is valid
 
-def _conv_bn(in_channels: int, out_channels: int, kernel: int, relu: bool = True
-             ) -> nn.Sequential:
-    kernel -= 1 - kernel % 2  # odd: symmetric "same" padding
-    return nn.Sequential(nn.Conv1d(in_channels, out_channels, kernel, padding=kernel // 2,
-                                   bias=False),
-                         nn.BatchNorm1d(out_channels), nn.ReLU() if relu else nn.Identity())
+
+def _keep(h: Tensor, keep: Keep, fill: float = 0.0) -> Tensor:
+    return h if keep is None else torch.where(keep, h, fill)
+
+
+class _ConvBN(nn.Module):
+    """Conv1d ("same", odd kernel) -> BatchNorm -> ReLU (optional), padding kept at zero."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, relu: bool = True
+                 ) -> None:
+        super().__init__()
+        kernel -= 1 - kernel % 2
+        self.conv = nn.Conv1d(in_channels, out_channels, kernel, padding=kernel // 2,
+                              bias=False)
+        self.norm = nn.BatchNorm1d(out_channels)
+        self.relu = nn.ReLU() if relu else nn.Identity()
+
+    def forward(self, x: Tensor, keep: Keep) -> Tensor:
+        return _keep(self.relu(self.norm(self.conv(x))), keep)
 
 
 class _Backbone(nn.Module):
-    """Shared input checks, masking and pooled head: subclasses define ``blocks``."""
+    """Input checks, masking and the pooled head: subclasses define ``blocks`` (modules
+    called as ``block(h, keep)`` on (B, C, T))."""
 
     blocks: nn.ModuleList
 
@@ -45,16 +61,27 @@ class _Backbone(nn.Module):
             raise shape_error(name, f"input (B, T, C) with C={self.in_channels}", x.shape)
         if mask is not None:
             lengths = mask_to_lengths(mask, layer=name)
-        keep = (lengths_to_mask(lengths.to(x.device), x.shape[1]).unsqueeze(1).to(x.dtype)
-                if lengths is not None else None)  # (B, 1, T)
-        h = x.transpose(1, 2)  # (B, C, T)
+        keep = (lengths_to_mask(lengths.to(x.device), x.shape[1]).unsqueeze(1)
+                if lengths is not None else None)
+        h = _keep(x.transpose(1, 2), keep)  # (B, C, T)
         for block in self.blocks:
-            h = block(h)
-            if keep is not None:
-                h = h * keep
+            h = block(h, keep)
         pooled = h.mean(-1) if keep is None else h.sum(-1) / keep.sum(-1).clamp_min(1)
         out: Tensor = self.head(pooled)
         return out
+
+
+class _Plain(nn.Module):
+    """Conv blocks in sequence."""
+
+    def __init__(self, *layers: _ConvBN) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x: Tensor, keep: Keep) -> Tensor:
+        for layer in self.layers:
+            x = layer(x, keep)
+        return x
 
 
 class FCN(_Backbone):
@@ -70,8 +97,9 @@ class FCN(_Backbone):
 
     def __init__(self, in_channels: int, num_outputs: int, *, width: int = 128) -> None:
         super().__init__(in_channels, num_outputs, width)
-        self.blocks = nn.ModuleList([_conv_bn(in_channels, width, 8),
-                                     _conv_bn(width, 2 * width, 5), _conv_bn(2 * width, width, 3)])
+        self.blocks = nn.ModuleList([_Plain(_ConvBN(in_channels, width, 8),
+                                            _ConvBN(width, 2 * width, 5),
+                                            _ConvBN(2 * width, width, 3))])
 
 
 class _Residual(nn.Module):
@@ -79,13 +107,13 @@ class _Residual(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
-        self.body = nn.Sequential(_conv_bn(in_channels, out_channels, 8),
-                                  _conv_bn(out_channels, out_channels, 5),
-                                  _conv_bn(out_channels, out_channels, 3, relu=False))
-        self.shortcut = _conv_bn(in_channels, out_channels, 1, relu=False)
+        self.body = _Plain(_ConvBN(in_channels, out_channels, 8),
+                           _ConvBN(out_channels, out_channels, 5),
+                           _ConvBN(out_channels, out_channels, 3, relu=False))
+        self.shortcut = _ConvBN(in_channels, out_channels, 1, relu=False)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return torch.relu(self.body(x) + self.shortcut(x))
+    def forward(self, x: Tensor, keep: Keep) -> Tensor:
+        return torch.relu(self.body(x, keep) + self.shortcut(x, keep))
 
 
 class ResNet(_Backbone):
@@ -116,14 +144,14 @@ class _Inception(nn.Module):
         odd = [k - 1 + k % 2 for k in kernels]
         self.convs = nn.ModuleList(nn.Conv1d(width, filters, k, padding=k // 2, bias=False)
                                    for k in odd)
-        self.pool = nn.Sequential(nn.MaxPool1d(3, stride=1, padding=1),
-                                  nn.Conv1d(in_channels, filters, 1, bias=False))
+        self.pool = nn.MaxPool1d(3, stride=1, padding=1)
+        self.pool_conv = nn.Conv1d(in_channels, filters, 1, bias=False)
         self.norm = nn.Sequential(nn.BatchNorm1d(filters * (len(kernels) + 1)), nn.ReLU())
 
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.bottleneck(x)
-        out: Tensor = self.norm(torch.cat([c(h) for c in self.convs] + [self.pool(x)], 1))
-        return out
+    def forward(self, x: Tensor, keep: Keep) -> Tensor:
+        h = self.bottleneck(x)  # 1x1, no bias: padding stays zero
+        pooled = self.pool_conv(_keep(self.pool(_keep(x, keep, -torch.inf)), keep))
+        return _keep(self.norm(torch.cat([c(h) for c in self.convs] + [pooled], 1)), keep)
 
 
 class _InceptionStack(nn.Module):
@@ -137,15 +165,15 @@ class _InceptionStack(nn.Module):
             _Inception(in_channels if i == 0 else width, filters, kernels, bottleneck)
             for i in range(depth))
         self.shortcuts = nn.ModuleList(
-            _conv_bn(in_channels if i == 0 else width, width, 1, relu=False)
+            _ConvBN(in_channels if i == 0 else width, width, 1, relu=False)
             for i in range(depth // 3))
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, keep: Keep) -> Tensor:
         residual = x
         for i, module in enumerate(self.modules_):
-            x = module(x)
+            x = module(x, keep)
             if i % 3 == 2:
-                x = torch.relu(x + self.shortcuts[i // 3](residual))
+                x = torch.relu(x + self.shortcuts[i // 3](residual, keep))
                 residual = x
         return x
 

@@ -94,13 +94,26 @@ def _quantiles(values: Tensor, valid: Tensor, q: Tensor) -> Tensor:
     return lo + weight * (hi - lo)
 
 
+def _conv(x: Tensor, weight: Tensor, *, dilation: int, groups: int = 1) -> Tensor:
+    """A "same"-padded convolution (kernel length 9) computed in float64, returned in x's
+    dtype. float32 convolutions round differently for different batch sizes; rounding the
+    float64 result once makes a series' features the same alone or in any batch (a response
+    compared with a bias taken from that very response would otherwise flip)."""
+    out = F.conv1d(x.double(), weight.double(), dilation=dilation, padding=4 * dilation,
+                   groups=groups)
+    return out.to(x.dtype)
+
+
 def _checked_input(name: str, x: Tensor, lengths: Tensor | None, channels: int
                    ) -> tuple[Tensor, Tensor]:
     if x.dim() != 3 or x.shape[-1] != channels:
         raise shape_error(name, f"input (B, T, C) with C={channels}", x.shape)
     if lengths is None:
         lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.long, device=x.device)
-    return x.transpose(1, 2), lengths.to(x.device).long().clamp(1, x.shape[1])
+    lengths = lengths.to(x.device).long().clamp(1, x.shape[1])
+    if bool((lengths < x.shape[1]).any()):  # padding reads as zeros, whatever it holds
+        x = torch.where(_valid_mask(lengths, x.shape[1]).unsqueeze(-1), x, 0.0)
+    return x.transpose(1, 2), lengths
 
 
 class MultiRocketFeatures(nn.Module):
@@ -183,8 +196,8 @@ class MultiRocketFeatures(nn.Module):
             for i, (d, count) in enumerate(zip(self.dilations[r], self.counts[r], strict=True)):
                 picks = torch.randint(len(series), (84,), generator=g)
                 weight = getattr(self, f"weight{r}")[i]  # (84, C, 9)
-                response = F.conv1d(series[picks].reshape(1, -1, series.shape[-1]), weight,
-                                    dilation=d, padding=4 * d, groups=84)[0]  # (84, T)
+                response = _conv(series[picks].reshape(1, -1, series.shape[-1]), weight,
+                                 dilation=d, groups=84)[0]  # (84, T)
                 valid = _valid_mask(valid_lengths[picks], series.shape[-1])
                 q = (torch.arange(quantile, quantile + 84 * count, dtype=torch.float64)
                      * _GOLDEN % 1).view(84, count).to(series.dtype)
@@ -201,8 +214,7 @@ class MultiRocketFeatures(nn.Module):
             start = 0
             bias_all = getattr(self, f"bias{r}")
             for i, (d, count) in enumerate(zip(self.dilations[r], self.counts[r], strict=True)):
-                response = F.conv1d(series, getattr(self, f"weight{r}")[i], dilation=d,
-                                    padding=4 * d)  # (B, 84, T)
+                response = _conv(series, getattr(self, f"weight{r}")[i], dilation=d)  # (B, 84, T)
                 bias = bias_all[start : start + 84 * count].view(84, count)
                 start += 84 * count
                 # MiniRocket's alternation: half the (kernel, dilation) pairs pool over the
@@ -306,12 +318,14 @@ class HydraFeatures(nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         x, lengths = _checked_input("HydraFeatures", x, lengths, self.in_channels)
+        # In float64 throughout: the square root near 0 would magnify any rounding.
+        dtype, x = x.dtype, x.double()
         inputs = [(x, lengths), _difference(x, lengths)]
         half, k = self.groups // 2, self.kernels
         features: list[Tensor] = []
         for i, d in enumerate(self.dilations):
             for r, (series, valid_lengths) in enumerate(inputs):
-                response = F.conv1d(series, self.weight[i, r], dilation=d, padding=4 * d)
+                response = _conv(series, self.weight[i, r], dilation=d)
                 response = response.view(len(x), half, k, -1)  # (B, G, K, T)
                 # Winners are found at every step; padded steps then add nothing.
                 valid = _valid_mask(valid_lengths, response.shape[-1]).unsqueeze(1)  # (B, 1, T)
@@ -323,4 +337,4 @@ class HydraFeatures(nn.Module):
                 losses = torch.zeros_like(wins)
                 losses.scatter_add_(-1, loser, valid.expand_as(loser).to(x.dtype))
                 features += [wins / scale, losses / scale]
-        return torch.cat([f.flatten(1) for f in features], 1).clamp_min(0).sqrt()
+        return torch.cat([f.flatten(1) for f in features], 1).clamp_min(0).sqrt().to(dtype)

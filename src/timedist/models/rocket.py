@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._checks import check_choice, shape_error, value_error
@@ -73,8 +74,10 @@ class _Member(nn.Module):
         return torch.cat(parts)
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
-        scores: Tensor = self.head((self.raw(x, lengths) - self.mean) * self.scale)
-        return scores * self.temperature
+        z = (self.raw(x, lengths) - self.mean) * self.scale
+        # Accumulated in float64 so a series scores the same alone or in any batch.
+        scores = F.linear(z.double(), self.head.weight.double(), self.head.bias.double())
+        return (scores * self.temperature.double()).to(z.dtype)
 
     @torch.no_grad()
     def fit(self, x: Tensor, lengths: Tensor, targets: Tensor, labels: Tensor | None

@@ -29,7 +29,7 @@ import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from torch.utils.data import DataLoader
 
-from ..data import DATASETS, SequenceDataset, Standardization, pad_collate
+from ..data import DATASETS, SequenceDataset, pad_collate
 from . import plots
 from ._atomic import atomic_write, atomic_write_text
 from .callbacks import AtomicCheckpointIO, EpochLog, EpochShuffle, read_metrics, write_metrics
@@ -38,19 +38,11 @@ from .config import CLOSED_FORM, ConfigError, RunConfig
 from .defaults import MIN_SELECTION
 from .evaluation import baseline_metrics, collect, last_values, metrics_for, unscale
 from .module import NonFiniteLossError, SequenceTask
-from .prepare import (
-    ModelSpec,
-    Prepared,
-    build_model,
-    conform,
-    legacy_model,
-    normalized,
-    prepare_data,
-    read_sequences,
-)
+from .prepare import ModelSpec, Prepared, build_model, legacy_model, prepare_data, read_sequences
+from .record import apply_record, make_record, spec_of, write_record
 
-__all__ = ["ARRAYS", "RunResult", "TrainingError", "evaluate", "fit", "load_run", "predict",
-           "resolve_device"]
+__all__ = ["ARRAYS", "RunResult", "TrainingError", "evaluate", "fit", "load_run", "load_weights",
+           "predict", "resolve_device", "stored_run", "train_network"]
 
 RUN_DIR_ENV = "TIMEDIST_RUN_DIR"  # set by rank 0 so DDP workers use the same run directory
 ARRAYS = "(arrays)"  # config.data of a run fitted in Python on arrays (the estimators)
@@ -123,15 +115,6 @@ def _new_run_dir(out: str | Path | None, config: RunConfig, overwrite: bool) -> 
         if _rank() == 0:
             shutil.rmtree(run_dir)
     return run_dir
-
-
-def _scale_dict(scale: Standardization | None) -> dict[str, Any] | None:
-    return None if scale is None else {"mean": scale.mean.tolist(), "std": scale.std.tolist()}
-
-
-def _scale_from(entry: dict[str, Any] | None) -> Standardization | None:
-    return None if entry is None else Standardization(torch.tensor(entry["mean"]),
-                                                      torch.tensor(entry["std"]))
 
 
 def _naive_scale(prepared: Prepared, config: RunConfig) -> float | None:
@@ -257,10 +240,7 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, verbose: bool, progress
     task = SequenceTask(model, prepared.task, lr=config.lr, weight_decay=config.weight_decay,
                         seed=config.seed)
     if _rank() == 0 and not resume:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        config.save(run_dir / "config.yaml")
-        atomic_write_text(run_dir / "preprocessing.json", json.dumps(
-            _record(prepared, _naive_scale(prepared, config)), indent=1))
+        write_record(run_dir, config, make_record(prepared, _naive_scale(prepared, config)))
     _say(verbose, _describe(prepared, model, run_dir, str(device))
          + (f" (resumed from {run_dir / 'checkpoints' / 'last.ckpt'})" if resume else ""))
     if config.model in CLOSED_FORM:
@@ -271,11 +251,24 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, verbose: bool, progress
         _say(verbose, f"fitted in {row['seconds']} s; leave-one-out on the training data: "
              + ", ".join(f"{k[6:]} {v}" for k, v in row.items() if k.startswith("train_")))
         return _finish(run_dir, config, prepared, task, float(row["seconds"]), verbose)
+    seconds = train_network(task, prepared, run_dir, resume=resume, verbose=verbose,
+                            progress=progress, callbacks=callbacks)
+    if seconds is None:  # a DDP worker: rank 0 finishes the run
+        return None
+    return _finish(run_dir, config, prepared, task, seconds, verbose)
+
+
+def train_network(task: SequenceTask, prepared: Prepared, run_dir: Path, *, resume: bool = False,
+                  verbose: bool = False, progress: bool | None = False,
+                  callbacks: list[pl.Callback] | None = None) -> float | None:
+    """Train ``task`` with Lightning on ``prepared`` (checkpoints, metrics.csv in ``run_dir``);
+    the seconds taken, or None on a DDP worker process."""
+    config = prepared.config
     train_loader, val_loader = _loaders(prepared, config)
     show = sys.stderr.isatty() if progress is None else progress
     trainer = _trainer(config, run_dir, has_val=val_loader is not None,
                        selects=_selects(prepared), progress=show, verbose=verbose,
-                       extra=callbacks)
+                       extra=callbacks or [])
     started = time.perf_counter()
     sigint = signal.getsignal(signal.SIGINT)
     try:
@@ -295,22 +288,10 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, verbose: bool, progress
     finally:  # Lightning ignores SIGINT after a Ctrl-C; give it back to the caller
         if signal.getsignal(signal.SIGINT) is not sigint and sigint is not None:
             signal.signal(signal.SIGINT, sigint)
-    if not trainer.is_global_zero:
-        return None
-    return _finish(run_dir, config, prepared, task, time.perf_counter() - started, verbose)
+    return time.perf_counter() - started if trainer.is_global_zero else None
 
 
-def _record(prepared: Prepared, naive_scale: float | None) -> dict[str, Any]:
-    """What evaluate/predict need besides the config: ``preprocessing.json``."""
-    train = prepared.train
-    return {**dataclasses.asdict(prepared.spec), "classes": train.classes,
-            "normalize": prepared.config.normalize,
-            "standardization": _scale_dict(train.standardization),
-            "target_scale": _scale_dict(train.target_scale), "naive_scale": naive_scale,
-            "steps": int(train.lengths.max())}
-
-
-def _load_weights(task: SequenceTask, run_dir: Path) -> Path:
+def load_weights(task: SequenceTask, run_dir: Path) -> Path:
     path = run_dir / "checkpoints" / "best.ckpt"
     if not path.is_file():
         raise TrainingError(f"{run_dir}: no checkpoints/best.ckpt (did the run finish an epoch?)")
@@ -322,7 +303,7 @@ def _load_weights(task: SequenceTask, run_dir: Path) -> Path:
 def _finish(run_dir: Path, config: RunConfig, prepared: Prepared, task: SequenceTask,
             seconds: float, verbose: bool) -> RunResult:
     """Test the best checkpoint beside the baseline; write metrics.json and the plots."""
-    _load_weights(task, run_dir)
+    load_weights(task, run_dir)
     rows = read_metrics(run_dir / "metrics.csv")
     if prepared.test is not None:
         evaluated_on, dataset = "test", prepared.test
@@ -425,14 +406,15 @@ def _evaluate(run_dir: Path, kind: str, dataset: SequenceDataset, task: Sequence
     return RunResult(run_dir, metrics, made)
 
 
-def _stored(run_dir: Path) -> tuple[RunConfig, dict[str, Any], ModelSpec]:
+def stored_run(run_dir: Path) -> tuple[RunConfig, dict[str, Any], ModelSpec]:
+    """(config, record, spec) of a run directory; runs of timedist 0.1 get their model's
+    name."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise ConfigError(f"{run_dir}: not a timedist run directory (no config.yaml)")
     config = RunConfig.load(run_dir / "config.yaml")
     stored = json.loads((run_dir / "preprocessing.json").read_text())
-    spec = ModelSpec(stored["task"], tuple(stored["step_shape"]), stored["num_outputs"],
-                     stored["horizon"], stored.get("length", stored.get("steps", 0)))
+    spec = spec_of(stored)
     if config.model is None:  # a run of timedist 0.1, which stored no model name
         config = dataclasses.replace(config, model=legacy_model(spec))
     return config, stored, spec
@@ -440,7 +422,7 @@ def _stored(run_dir: Path) -> tuple[RunConfig, dict[str, Any], ModelSpec]:
 
 def _restore(run_dir: Path, config: RunConfig, spec: ModelSpec) -> SequenceTask:
     task = SequenceTask(build_model(config, spec), spec.task)
-    _load_weights(task, run_dir)
+    load_weights(task, run_dir)
     return task
 
 
@@ -448,26 +430,15 @@ def load_run(run_dir: str | Path) -> tuple[torch.nn.Module, tuple[int, ...]]:
     """The model of a run with its best checkpoint's weights (eval mode), and the shape of a
     typical input: (2, T_max of training, *step)."""
     run_dir = Path(run_dir)
-    config, stored, spec = _stored(run_dir)
+    config, stored, spec = stored_run(run_dir)
     task = _restore(run_dir, config, spec)
     return task.model.eval(), (2, int(stored.get("steps", 8)), *stored["step_shape"])
 
 
 def _own_file(path: str, stored: dict[str, Any], *, require_targets: bool) -> SequenceDataset:
     """A user file with the run's input scaling and target scale (and class order)."""
-    data = conform(read_sequences(path, require_targets=require_targets),
-                   step_shape=stored["step_shape"], task=stored["task"],
-                   classes=stored["classes"], labelled=require_targets)
-    targets, target_scale = data.targets, _scale_from(stored["target_scale"])
-    if require_targets and target_scale is not None:
-        targets = targets.reshape(len(targets), -1)  # (N,) -> (N, 1), as in training
-        targets = (targets - target_scale.mean) / target_scale.std
-    data = SequenceDataset(data.sequences, targets, classes=data.classes, name=data.name,
-                           target_scale=target_scale)
-    if data.sequences[0].dim() != 2:  # image sequences: as stored
-        return data.with_standardization(_scale_from(stored["standardization"]))
-    return normalized(data, stored.get("normalize", "channel"),
-                      _scale_from(stored["standardization"]))
+    return apply_record(read_sequences(path, require_targets=require_targets), stored,
+                        labelled=require_targets)
 
 
 def evaluate(run_dir: str | Path, *, data: str | None = None,
@@ -477,7 +448,7 @@ def evaluate(run_dir: str | Path, *, data: str | None = None,
     ``RUN_DIR/evaluation/``."""
     _quiet_lightning()
     run_dir = Path(run_dir)
-    config, stored, spec = _stored(run_dir)
+    config, stored, spec = stored_run(run_dir)
     if (data is None or data == config.data) and config.data == ARRAYS:
         raise ConfigError(f"{run_dir} was fitted in Python on arrays, so it has no test file;"
                           " pass --data FILE (a labelled .ts/.npz file)")
@@ -506,7 +477,7 @@ def predict(run_dir: str | Path, input_path: str, output_path: str, *,
     (``y_pred`` (N, T_out, C, H, W)) for frames."""
     _quiet_lightning()
     run_dir = Path(run_dir)
-    config, stored, spec = _stored(run_dir)
+    config, stored, spec = stored_run(run_dir)
     kind = stored["task"]
     output = Path(output_path)
     wanted = ".npz" if kind == "frames" else ".csv"

@@ -1,0 +1,381 @@
+"""scikit-learn estimators over timedist's training: ``TimeSeriesClassifier`` and
+``TimeSeriesRegressor`` run the same defaults as ``timedist fit`` on arrays.
+
+X is a numpy array (N, T) of univariate series, (N, T, C) (timedist's batch-first layout;
+``channels_first=True`` takes aeon's/sktime's (N, C, T)), or a list of (T_i,) / (T_i, C)
+arrays of unequal lengths. NaN marks a missing value; infinities are an error. y is 1-D: labels
+of any type (classifier) or floats (regressor).
+
+>>> import numpy as np
+>>> from timedist.estimators import TimeSeriesClassifier
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(40, 60)); y = np.repeat(["flat", "rising"], 20)
+>>> X[20:] += np.linspace(0, 3, 60)
+>>> clf = TimeSeriesClassifier(members=1, random_state=0).fit(X[::2], y[::2])
+>>> clf.score(X[1::2], y[1::2]), clf.classes_.tolist()
+(1.0, ['flat', 'rising'])
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import check_array
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+from torch import Tensor
+
+from .data import SequenceDataset
+from .train._atomic import atomic_write_text
+from .train.closed_form import fit_closed_form, save_checkpoint
+from .train.config import CLOSED_FORM, RunConfig
+from .train.evaluation import collect
+from .train.module import SequenceTask
+from .train.prepare import build_model, prepare
+from .train.record import apply_record, make_record, write_record
+from .train.run import ARRAYS, load_weights, resolve_device, stored_run, train_network
+
+__all__ = ["TimeSeriesClassifier", "TimeSeriesRegressor"]
+
+# The estimators' hyper-parameters that are RunConfig settings under the same name.
+_SETTINGS = ("model", "features", "num_features", "members", "normalize", "val_split",
+             "epochs", "steps", "batch_size", "lr", "weight_decay", "hidden_size", "num_layers",
+             "bidirectional", "cell", "dropout", "subsequences", "accelerator")
+
+
+def _seed(random_state: Any) -> int:
+    """An int seed from scikit-learn's random_state (None -> 0: reproducible by default)."""
+    if random_state is None:
+        return 0
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return int(random_state)
+    raise ValueError(f"expected random_state None, an int or a numpy RandomState; got "
+                     f"{random_state!r}")
+
+
+class _Series:
+    """X as a list of (T_i, C) float32 tensors, and what kind of input it was."""
+
+    def __init__(self, X: Any, channels_first: bool, who: str) -> None:
+        self.array: tuple[int, ...] | None = None  # shape[1:] of an array input
+        listed = isinstance(X, (list, tuple)) and len(X) > 0
+        # A list of (T_i, C) arrays, or of 1-D series of different lengths, is a list of
+        # series; a list of equal-length rows is a table, as scikit-learn reads it.
+        if listed and all(np.ndim(x) > 0 for x in X) and (
+                any(np.ndim(x) > 1 for x in X) or len({len(x) for x in X}) > 1):
+            self.sequences = [self._one(x, channels_first, who, i) for i, x in enumerate(X)]
+        else:
+            if listed and np.ndim(X[0]) == 0:
+                raise ValueError(f"{who}: expected X of shape (N, T) or (N, T, C), or a list of "
+                                 f"(T_i,)/(T_i, C) arrays; got a 1-D list of {len(X)} numbers."
+                                 " Reshape a single series with X.reshape(1, -1)")
+            array = check_array(X, allow_nd=True, dtype=np.float32,
+                                ensure_all_finite="allow-nan", input_name="X")
+            if array.ndim > 3:
+                raise ValueError(f"{who}: expected X of shape (N, T) or (N, T, C); got shape "
+                                 f"{array.shape}")
+            self.array = tuple(array.shape[1:])
+            if array.ndim == 2:
+                array = array[:, :, None]
+            elif channels_first:
+                array = array.transpose(0, 2, 1)
+            self.sequences = list(torch.from_numpy(np.ascontiguousarray(array)))
+        if not self.sequences:
+            raise ValueError(f"{who}: expected at least one series in X; got none")
+
+    @staticmethod
+    def _one(x: Any, channels_first: bool, who: str, index: int) -> Tensor:
+        a = check_array(np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+                        if np.ndim(x) == 1 else x, dtype=np.float32,
+                        ensure_all_finite="allow-nan", input_name=f"X[{index}]")
+        if channels_first:
+            a = a.T
+        if a.shape[0] < 1:
+            raise ValueError(f"{who}: expected X[{index}] of at least one step; got shape "
+                             f"{a.shape}")
+        return torch.from_numpy(np.ascontiguousarray(a))
+
+    @property
+    def channels(self) -> int:
+        return int(self.sequences[0].shape[1])
+
+
+class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
+    """What both estimators share: settings -> RunConfig, fit, outputs, save and load."""
+
+    _task = "classification"
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = True  # missing values: 0 after normalization
+        tags.non_deterministic = False
+        return tags
+
+    def _config(self) -> RunConfig:
+        settings = {name: getattr(self, name) for name in _SETTINGS}
+        if self._task == "regression":
+            settings["relative"] = self.relative  # type: ignore[attr-defined]
+        return RunConfig(data=ARRAYS, seed=_seed(self.random_state), **settings).validate()
+
+    def _series(self, X: Any) -> _Series:
+        return _Series(X, self.channels_first, type(self).__name__)
+
+    def _fit(self, X: Any, targets: Tensor, classes: list[str] | None) -> None:
+        who = type(self).__name__
+        series = self._series(X)
+        if len(series.sequences) != len(targets):
+            raise ValueError(f"{who}: expected one target per series; got {len(targets)} "
+                             f"targets for {len(series.sequences)} series")
+        if len(targets) < 2:
+            raise ValueError(f"{who}: expected at least 2 samples; got n_samples=1")
+        config = self._config()
+        torch.manual_seed(config.seed)
+        data = SequenceDataset(series.sequences, targets, classes=classes, name="X")
+        prepared = prepare(config, data, None)
+        model = build_model(prepared.config, prepared.spec)
+        task = SequenceTask(model, prepared.task, lr=config.lr,
+                            weight_decay=config.weight_decay, seed=config.seed)
+        if prepared.config.model in CLOSED_FORM:
+            fit_closed_form(task, prepared.train, resolve_device(config.accelerator))
+        else:
+            with tempfile.TemporaryDirectory(prefix="timedist-") as scratch:
+                train_network(task, prepared, Path(scratch), verbose=self.verbose,
+                              progress=self.verbose)
+                load_weights(task, Path(scratch))
+        self.model_ = task.model.eval()
+        self.config_ = prepared.config
+        self.record_ = make_record(prepared)
+        self.choices_ = prepared.choices
+        self.n_features_in_ = series.array[0] if series.array else series.channels
+        self.input_shape_ = series.array
+        self.n_channels_ = series.channels
+
+    def _outputs(self, X: Any) -> Tensor:
+        """(N, outputs) of the fitted model for X (logits or standardized values)."""
+        check_is_fitted(self, "model_")
+        who = type(self).__name__
+        series = self._series(X)
+        if series.channels != self.n_channels_:
+            raise ValueError(f"{who}: expected series of {self.n_channels_} channels like in "
+                             f"fit; got {series.channels}")
+        if series.array and self.input_shape_ and series.array != self.input_shape_:
+            raise ValueError(f"X has {series.array[0]} features, but {who} is expecting "
+                             f"{self.n_features_in_} features as input (an array of shape "
+                             f"(N, {', '.join(map(str, self.input_shape_))}) like in fit; pass a"
+                             " list of arrays for series of other lengths)")
+        placeholder = torch.zeros(len(series.sequences), dtype=torch.long)
+        data = SequenceDataset(series.sequences, placeholder, name="X")
+        data = apply_record(data, self.record_, labelled=False)
+        outputs, _ = collect(SequenceTask(self.model_, self.record_["task"]), data)
+        return outputs
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the fitted model as a run directory that ``timedist evaluate``/``predict``
+        (and :meth:`load`) read: config.yaml, preprocessing.json, checkpoints/best.ckpt and
+        last.ckpt, metrics.json. Refuses a non-empty folder unless ``overwrite`` and it is a
+        timedist run directory (then only these files are replaced)."""
+        check_is_fitted(self, "model_")
+        run_dir = Path(path)
+        if run_dir.exists() and any(run_dir.iterdir()):
+            if not overwrite:
+                raise FileExistsError(f"{run_dir}: the folder is not empty; pass overwrite=True"
+                                      " to replace a saved timedist model there")
+            if not (run_dir / "config.yaml").is_file():
+                raise FileExistsError(f"{run_dir}: not a timedist run directory (no "
+                                      "config.yaml); refusing to write into it")
+        record = {**self.record_, "labels": _labels_json(getattr(self, "classes_", None))}
+        write_record(run_dir, self.config_, record)
+        task = SequenceTask(self.model_, self.record_["task"])
+        for name in ("best.ckpt", "last.ckpt"):
+            save_checkpoint(task, run_dir / "checkpoints" / name)
+        metrics = {"data": ARRAYS, "model": self.config_.model,
+                   "parameters": sum(p.numel() for p in self.model_.parameters())}
+        atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1) + "\n")
+        return run_dir
+
+    @classmethod
+    def load(cls, path: str | Path) -> Any:
+        """A fitted estimator from a run directory (written by :meth:`save` or by
+        ``timedist fit`` on signals of the same task)."""
+        run_dir = Path(path)
+        config, record, spec = stored_run(run_dir)
+        if record["task"] != cls._task:
+            raise ValueError(f"{run_dir}: expected a {cls._task} run for {cls.__name__}; got "
+                             f"a {record['task']} run")
+        if len(spec.step_shape) != 1:
+            raise ValueError(f"{run_dir}: expected a run on signals, steps (C,); got steps "
+                             f"{spec.step_shape}")
+        task = SequenceTask(build_model(config, spec), spec.task)
+        load_weights(task, run_dir)
+        settings = {name: getattr(config, name) for name in _SETTINGS}
+        if cls._task == "regression":
+            settings["relative"] = config.relative
+        estimator = cls(**settings, random_state=config.seed)
+        estimator.model_, estimator.config_ = task.model.eval(), config
+        estimator.record_, estimator.choices_ = record, []
+        estimator.n_channels_ = spec.step_shape[0]
+        estimator.n_features_in_, estimator.input_shape_ = estimator.n_channels_, None
+        if cls._task == "classification":
+            labels = record.get("labels") or record["classes"]
+            estimator.classes_ = np.asarray(labels)
+        return estimator
+
+
+def _labels_json(classes: np.ndarray | None) -> list[Any] | None:
+    """The original labels, when JSON keeps their type (int, float, str, bool)."""
+    if classes is None:
+        return None
+    labels = classes.tolist()
+    try:
+        return labels if json.loads(json.dumps(labels)) == labels else None
+    except (TypeError, ValueError):
+        return None
+
+
+_PARAMETERS_DOC = """
+    Parameters (``None``: chosen from the data, as ``timedist fit`` does; printed choices are
+    in ``choices_``):
+        model: ``"rocket"`` (signals' default), ``"inception"``, ``"resnet"``, ``"fcn"``,
+            ``"sequence"``, ``"cnn-lstm"``.
+        features, num_features, members: rocket's feature families, features per member and
+            ensemble size.
+        normalize: ``"channel"`` (training statistics per channel), ``"series"``, ``"none"``.
+        val_split, epochs, steps, batch_size, lr, weight_decay: networks' training (budget in
+            optimizer ``steps`` unless ``epochs`` is given).
+        hidden_size, num_layers, bidirectional, cell, dropout, subsequences: recurrent models.
+        accelerator: ``"auto"`` (a GPU when there is one), ``"cpu"``, ``"gpu"``.
+        random_state: None (seed 0), an int, or a numpy RandomState.
+        channels_first: X arrays are (N, C, T) (aeon, sktime) instead of (N, T, C).
+        verbose: show Lightning's progress when training a network.
+
+    Attributes after ``fit``: ``n_features_in_`` (X.shape[1] of an array X, as scikit-learn
+    counts it; the channels for a list), ``model_`` (the torch module), ``config_``
+    (the resolved RunConfig), ``choices_``.
+"""
+
+
+class TimeSeriesClassifier(ClassifierMixin, _TimeSeriesEstimator):  # type: ignore[misc]
+    __doc__ = """Classify time series with timedist's defaults (random convolution features and
+    a ridge ensemble for signals), scikit-learn style: ``fit``, ``predict``,
+    ``predict_proba``, ``score``; ``classes_`` holds the labels in column order.
+    """ + _PARAMETERS_DOC
+
+    _task = "classification"
+
+    def __init__(self, model: str | None = None, *, features: str = "minirocket+hydra",
+                 num_features: int = 10_000, members: int | None = None,
+                 normalize: str = "channel", val_split: float | None = None,
+                 epochs: int | None = None, steps: int | None = None, batch_size: int = 32,
+                 lr: float = 3e-3, weight_decay: float = 0.0, hidden_size: int = 64,
+                 num_layers: int = 1, bidirectional: bool = False, cell: str = "lstm",
+                 dropout: float = 0.0, subsequences: int = 4, accelerator: str = "auto",
+                 random_state: Any = None, channels_first: bool = False,
+                 verbose: bool = False) -> None:
+        self.model = model
+        self.features = features
+        self.num_features = num_features
+        self.members = members
+        self.normalize = normalize
+        self.val_split = val_split
+        self.epochs = epochs
+        self.steps = steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.cell = cell
+        self.dropout = dropout
+        self.subsequences = subsequences
+        self.accelerator = accelerator
+        self.random_state = random_state
+        self.channels_first = channels_first
+        self.verbose = verbose
+
+    def fit(self, X: Any, y: Any) -> TimeSeriesClassifier:
+        """Fit on X (see the module) and labels y (N,)."""
+        self._series(X)  # X's errors first (empty, wrong shape), as scikit-learn reports them
+        y = column_or_1d(np.asarray(y), warn=True)
+        check_classification_targets(y)
+        classes, index = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(f"{type(self).__name__}: expected at least 2 classes in y; got 1 "
+                             f"class ({classes[0]})")
+        self._fit(X, torch.as_tensor(index, dtype=torch.long), [str(c) for c in classes])
+        self.classes_ = classes
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """(N, n_classes) probabilities, columns in the order of ``classes_``."""
+        return self._outputs(X).double().softmax(-1).numpy()
+
+    def predict(self, X: Any) -> np.ndarray:
+        """(N,) the most probable label of each series."""
+        index = self._outputs(X).argmax(-1).numpy()  # checks that it is fitted first
+        return self.classes_[index]  # type: ignore[no-any-return]
+
+
+class TimeSeriesRegressor(RegressorMixin, _TimeSeriesEstimator):  # type: ignore[misc]
+    __doc__ = """Regress a float target from time series with timedist's defaults,
+    scikit-learn style: ``fit``, ``predict``, ``score`` (R^2). ``relative``: recurrent
+    forecasting models predict the change from the last value of channel 0.
+    """ + _PARAMETERS_DOC
+
+    _task = "regression"
+
+    def __init__(self, model: str | None = None, *, features: str = "minirocket+hydra",
+                 num_features: int = 10_000, members: int | None = None,
+                 normalize: str = "channel", val_split: float | None = None,
+                 epochs: int | None = None, steps: int | None = None, batch_size: int = 32,
+                 lr: float = 3e-3, weight_decay: float = 0.0, hidden_size: int = 64,
+                 num_layers: int = 1, bidirectional: bool = False, cell: str = "lstm",
+                 dropout: float = 0.0, subsequences: int = 4, relative: bool = False,
+                 accelerator: str = "auto", random_state: Any = None,
+                 channels_first: bool = False, verbose: bool = False) -> None:
+        self.model = model
+        self.features = features
+        self.num_features = num_features
+        self.members = members
+        self.normalize = normalize
+        self.val_split = val_split
+        self.epochs = epochs
+        self.steps = steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.cell = cell
+        self.dropout = dropout
+        self.subsequences = subsequences
+        self.relative = relative
+        self.accelerator = accelerator
+        self.random_state = random_state
+        self.channels_first = channels_first
+        self.verbose = verbose
+
+    def fit(self, X: Any, y: Any) -> TimeSeriesRegressor:
+        """Fit on X (see the module) and float targets y (N,)."""
+        y = column_or_1d(np.asarray(y), warn=True)
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        self._fit(X, torch.as_tensor(y, dtype=torch.float32), None)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """(N,) predicted targets, in y's units."""
+        outputs = self._outputs(X)
+        scale = self.record_["target_scale"]
+        values = outputs.double() * torch.tensor(scale["std"]).double() + torch.tensor(
+            scale["mean"]).double()
+        return values.reshape(len(values)).numpy()

@@ -1,0 +1,234 @@
+"""Random convolution features, the closed-form ridge and RocketModel, each checked against an
+independent computation: per-step loops written from the papers' definitions, scikit-learn's
+RidgeCV, and every sample computed alone."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import RidgeCV
+from torch import Tensor
+
+from timedist.models import (
+    FCN,
+    HydraFeatures,
+    InceptionTime,
+    MultiRocketFeatures,
+    ResNet,
+    RocketModel,
+)
+from timedist.models.random_conv import dilation_schedule, minirocket_kernels
+from timedist.models.ridge import fit_temperature, ridge_cv
+
+
+def response_loop(series: Tensor, kernel: Tensor, dilation: int) -> list[float]:
+    """sum_j kernel[j] * x[t + (j - 4) * dilation], zero outside the series, per step t."""
+    steps = len(series)
+    out = []
+    for t in range(steps):
+        total = 0.0
+        for j in range(9):
+            s = t + (j - 4) * dilation
+            if 0 <= s < steps:
+                total += float(kernel[j]) * float(series[s])
+        out.append(total)
+    return out
+
+
+def poolings_loop(values: list[float], bias: float) -> dict[str, float]:
+    """MultiRocket's four poolings of values - bias, by their definitions."""
+    above = [v - bias for v in values]
+    positive = [a > 0 for a in above]
+    hits = sum(positive)
+    longest = run = 0
+    for p in positive:
+        run = run + 1 if p else 0
+        longest = max(longest, run)
+    return {"ppv": hits / len(values),
+            "mpv": sum(a for a, p in zip(above, positive, strict=True) if p) / max(hits, 1),
+            "mipv": (sum(i for i, p in enumerate(positive) if p) / hits / len(values)
+                     if hits else -1.0),
+            "lspv": longest / len(values)}
+
+
+def test_minirocket_kernels_and_schedule() -> None:
+    kernels = minirocket_kernels()
+    assert kernels.shape == (84, 9) and bool((kernels.sum(1) == 0).all())
+    assert {tuple(k.eq(2).nonzero().flatten().tolist()) for k in kernels} == set(
+        itertools.combinations(range(9), 3))
+    for length in (9, 24, 150, 1500):
+        dilations, counts = dilation_schedule(length, 119)
+        assert sum(counts) == 119 and dilations[0] == 1
+        assert (dilations[-1] - 1) * 8 <= length - 1  # the span stays within the series
+
+
+@pytest.mark.parametrize("difference", [False, True])
+def test_multirocket_features_equal_the_definitions(difference: bool) -> None:
+    torch.manual_seed(0)
+    channels, steps = 3, 40
+    layer = MultiRocketFeatures(channels, steps, num_features=336, difference=difference,
+                                seed=3).fit(torch.randn(12, steps, channels))
+    x, lengths = torch.randn(2, steps, channels), torch.tensor([40, 23])
+    features = layer(x, lengths)
+    reps = 2 if difference else 1
+    per_pooling = 84 * sum(layer.counts[0])
+    assert features.shape == (2, 84 * 4 * sum(sum(c) for c in layer.counts))
+    rng = np.random.default_rng(0)
+    for _ in range(25):  # random (sample, representation, dilation, kernel, bias) entries
+        b, r = int(rng.integers(2)), int(rng.integers(reps))
+        i = int(rng.integers(len(layer.dilations[r])))
+        k, q = int(rng.integers(84)), int(rng.integers(layer.counts[r][i]))
+        d = layer.dilations[r][i]
+        series = x[b, : int(lengths[b])]
+        if r == 1:
+            series = series.diff(dim=0)
+        weight = getattr(layer, f"weight{r}")[i, k]  # (C, 9)
+        per_channel = [response_loop(series[:, c], weight[c], d) for c in range(channels)]
+        values = [sum(col) for col in zip(*per_channel, strict=True)]
+        if (k + i) % 2 == 1 and len(values) > 8 * d:  # MiniRocket's unpadded alternation
+            values = values[4 * d : len(values) - 4 * d]
+        start = 84 * sum(layer.counts[r][:i]) + k * layer.counts[r][i] + q
+        bias = float(getattr(layer, f"bias{r}")[start])
+        expected = poolings_loop(values, bias)
+        offset = r * 4 * per_pooling if r else 0
+        position = 84 * sum(layer.counts[r][:i]) + k * layer.counts[r][i] + q
+        for p, name in enumerate(("ppv", "mpv", "mipv", "lspv")):
+            got = float(features[b, offset + p * (per_pooling if r == 0 else
+                                                  84 * sum(layer.counts[1])) + position])
+            assert got == pytest.approx(expected[name], abs=1e-5), (name, b, r, i, k, q)
+
+
+def test_minirocket_biases_are_quantiles_of_training_responses() -> None:
+    torch.manual_seed(1)
+    train = torch.randn(5, 30, 1)
+    layer = MultiRocketFeatures(1, 30, num_features=168, poolings=("ppv",), difference=False,
+                                seed=0).fit(train)
+    responses = {tuple(response_loop(train[n, :, 0], layer.weight0[i, k, 0], d))
+                 for n in range(5) for i, d in enumerate(layer.dilations[0]) for k in range(84)}
+    lows = [min(r) for r in responses]
+    highs = [max(r) for r in responses]
+    assert float(layer.bias0.min()) >= min(lows) - 1e-5
+    assert float(layer.bias0.max()) <= max(highs) + 1e-5
+    assert layer.bias0.unique().numel() > len(layer.bias0) // 2  # distinct thresholds
+
+
+def test_hydra_counts_equal_the_definitions() -> None:
+    torch.manual_seed(2)
+    layer = HydraFeatures(2, 30, groups=4, kernels=3, seed=1)
+    x, lengths = torch.randn(2, 30, 2), torch.tensor([30, 17])
+    features = layer(x, lengths)
+    assert features.shape == (2, layer.out_features)
+    expected = []
+    for b in range(2):
+        row = []
+        series = x[b, : int(lengths[b])]
+        for i, d in enumerate(layer.dilations):
+            for r, s in enumerate((series, series.diff(dim=0))):
+                for g in range(2):  # groups / 2 per representation
+                    kernels = range(g * 3, g * 3 + 3)
+                    responses = [[sum(response_loop(s[:, c], layer.weight[i, r, k, c], d)[t]
+                                      for c in range(2)) for t in range(len(s))]
+                                 for k in kernels]
+                    wins, losses = [0.0] * 3, [0.0] * 3
+                    for t in range(len(s)):
+                        column = [responses[j][t] for j in range(3)]
+                        wins[column.index(max(column))] += max(column)
+                        losses[column.index(min(column))] += 1
+                    row.append(([w / len(s) for w in wins], [c / len(s) for c in losses]))
+        expected.append(row)
+    # the layout: per dilation, per representation: wins of every group, then losses
+    flat = []
+    for b in range(2):
+        values = []
+        for dr in range(len(layer.dilations) * 2):
+            groups = expected[b][dr * 2 : dr * 2 + 2]
+            values += [w for g in groups for w in g[0]] + [c for g in groups for c in g[1]]
+        flat.append([math.sqrt(max(v, 0.0)) for v in values])
+    torch.testing.assert_close(features, torch.tensor(flat), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("module", [
+    lambda: MultiRocketFeatures(2, 50, num_features=168).fit(torch.randn(6, 50, 2)),
+    lambda: HydraFeatures(2, 50, groups=8),
+    lambda: RocketModel(2, 50, 3, members=2, num_features=168).fit(
+        torch.randn(12, 50, 2), torch.arange(12) % 3),
+    lambda: FCN(2, 3, width=8).eval(),
+    lambda: ResNet(2, 3, width=4).eval(),
+    lambda: InceptionTime(2, 3, filters=4, depth=3).eval(),
+], ids=["multirocket", "hydra", "rocket", "fcn", "resnet", "inception"])
+def test_a_padded_batch_gives_each_series_its_own_result(module) -> None:
+    torch.manual_seed(3)
+    layer = module()
+    x, lengths = torch.randn(3, 50, 2), torch.tensor([50, 21, 9])
+    x[1, 21:], x[2, 9:] = 1e3, float("nan")  # padding must not be read
+    x_zero = torch.where(torch.arange(50)[None, :, None] < lengths[:, None, None], x, 0.0)
+    with torch.no_grad():
+        batch = layer(x_zero, lengths=lengths)
+        alone = torch.cat([layer(x[b : b + 1, : int(n)]) for b, n in enumerate(lengths.tolist())])
+    torch.testing.assert_close(batch, alone, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize(("samples", "features"), [(20, 60), (60, 8)], ids=["dual", "primal"])
+def test_ridge_cv_matches_scikit_learn(samples: int, features: int) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(samples, features))
+    y = x[:, :3] @ rng.normal(size=(3, 2)) + rng.normal(scale=0.5, size=(samples, 2)) + 4.0
+    alphas = (0.01, 0.1, 1.0, 10.0, 100.0)
+    ours = ridge_cv(torch.tensor(x), torch.tensor(y), alphas)
+    reference = RidgeCV(alphas=alphas, fit_intercept=True, store_cv_results=True).fit(x, y)
+    assert ours.alpha == reference.alpha_
+    np.testing.assert_allclose(ours.weight.numpy(), reference.coef_.T, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ours.bias.numpy(), reference.intercept_, rtol=1e-6)
+    # scikit-learn stores the leave-one-out errors (y - loo prediction) ** 2 per alpha
+    errors = reference.cv_results_[:, :, alphas.index(ours.alpha)]
+    np.testing.assert_allclose((y - ours.loo.numpy()) ** 2, errors, rtol=1e-5, atol=1e-9)
+
+
+def test_leave_one_out_is_a_refit_without_the_sample() -> None:
+    torch.manual_seed(4)
+    x, y = torch.randn(15, 6, dtype=torch.float64), torch.randn(15, 1, dtype=torch.float64)
+    fit = ridge_cv(x, y, (3.0,))
+    for i in (0, 7, 14):
+        keep = torch.arange(15) != i
+        refit = ridge_cv(x[keep], y[keep], (3.0,))
+        torch.testing.assert_close(x[i] @ refit.weight + refit.bias, fit.loo[i])
+
+
+def test_temperature_calibrates_and_stays_bounded() -> None:
+    torch.manual_seed(5)
+    labels = torch.randint(0, 3, (200,))
+    scores = torch.randn(200, 3) * 0.3
+    scores[torch.arange(200), labels] += 0.3  # informative, not certain
+    t = fit_temperature(scores, labels)
+    losses = {s: float(torch.nn.functional.cross_entropy(scores * s, labels))
+              for s in (t / 2, t, t * 2)}
+    assert losses[t] <= min(losses.values()) + 1e-9
+    separated = torch.eye(2)[torch.tensor([0, 1] * 10)] * 2 - 1
+    assert fit_temperature(separated, torch.tensor([0, 1] * 10)) < 101  # no infinite confidence
+
+
+def test_rocket_model_state_dict_rebuilds_it() -> None:
+    torch.manual_seed(6)
+    x, y = torch.randn(30, 40, 1), torch.randn(30, 2)
+    model = RocketModel(1, 40, 2, task="regression", members=2, num_features=336, seed=4)
+    model.fit(x, y)
+    twin = RocketModel(1, 40, 2, task="regression", members=2, num_features=336, seed=4)
+    twin.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(twin(x), model(x))
+    assert len(model.report["alphas"]) == 2 and model.report["loo"].shape == (30, 2)
+
+
+def test_rocket_model_errors() -> None:
+    with pytest.raises(ValueError, match=r"RocketModel: expected features to be one of"):
+        RocketModel(1, 10, 2, features="rocket")
+    model = RocketModel(2, 10, 2, members=1, num_features=84)
+    with pytest.raises(ValueError, match=r"RocketModel: expected input \(B, T, C\) with C=2; "
+                                         r"got shape \(4, 10, 3\)"):
+        model(torch.randn(4, 10, 3))
+    with pytest.raises(ValueError, match=r"one target per sample \(N=4\); got shape \(3,\)"):
+        model.fit(torch.randn(4, 10, 2), torch.tensor([0, 1, 0]))
