@@ -113,6 +113,37 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
 
     _task = "classification"
 
+    def __init__(self, model: str | None = None, *, features: str = "minirocket+hydra",
+                 num_features: int = 10_000, members: int | None = None,
+                 normalize: str = "channel", val_split: float | None = None,
+                 epochs: int | None = None, steps: int | None = None, batch_size: int = 32,
+                 lr: float = 3e-3, weight_decay: float = 0.0, hidden_size: int = 64,
+                 num_layers: int = 1, bidirectional: bool = False, cell: str = "lstm",
+                 dropout: float = 0.0, subsequences: int = 4, accelerator: str = "auto",
+                 random_state: Any = None, channels_first: bool = False,
+                 verbose: bool = False) -> None:
+        self.model = model
+        self.features = features
+        self.num_features = num_features
+        self.members = members
+        self.normalize = normalize
+        self.val_split = val_split
+        self.epochs = epochs
+        self.steps = steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.cell = cell
+        self.dropout = dropout
+        self.subsequences = subsequences
+        self.accelerator = accelerator
+        self.random_state = random_state
+        self.channels_first = channels_first
+        self.verbose = verbose
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
@@ -271,37 +302,6 @@ class TimeSeriesClassifier(ClassifierMixin, _TimeSeriesEstimator):  # type: igno
 
     _task = "classification"
 
-    def __init__(self, model: str | None = None, *, features: str = "minirocket+hydra",
-                 num_features: int = 10_000, members: int | None = None,
-                 normalize: str = "channel", val_split: float | None = None,
-                 epochs: int | None = None, steps: int | None = None, batch_size: int = 32,
-                 lr: float = 3e-3, weight_decay: float = 0.0, hidden_size: int = 64,
-                 num_layers: int = 1, bidirectional: bool = False, cell: str = "lstm",
-                 dropout: float = 0.0, subsequences: int = 4, accelerator: str = "auto",
-                 random_state: Any = None, channels_first: bool = False,
-                 verbose: bool = False) -> None:
-        self.model = model
-        self.features = features
-        self.num_features = num_features
-        self.members = members
-        self.normalize = normalize
-        self.val_split = val_split
-        self.epochs = epochs
-        self.steps = steps
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.cell = cell
-        self.dropout = dropout
-        self.subsequences = subsequences
-        self.accelerator = accelerator
-        self.random_state = random_state
-        self.channels_first = channels_first
-        self.verbose = verbose
-
     def fit(self, X: Any, y: Any) -> TimeSeriesClassifier:
         """Fit on X (see the module) and labels y (N,)."""
         self._series(X)  # X's errors first (empty, wrong shape), as scikit-learn reports them
@@ -342,28 +342,14 @@ class TimeSeriesRegressor(RegressorMixin, _TimeSeriesEstimator):  # type: ignore
                  dropout: float = 0.0, subsequences: int = 4, relative: bool = False,
                  accelerator: str = "auto", random_state: Any = None,
                  channels_first: bool = False, verbose: bool = False) -> None:
-        self.model = model
-        self.features = features
-        self.num_features = num_features
-        self.members = members
-        self.normalize = normalize
-        self.val_split = val_split
-        self.epochs = epochs
-        self.steps = steps
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.cell = cell
-        self.dropout = dropout
-        self.subsequences = subsequences
+        super().__init__(
+            model, features=features, num_features=num_features, members=members,
+            normalize=normalize, val_split=val_split, epochs=epochs, steps=steps,
+            batch_size=batch_size, lr=lr, weight_decay=weight_decay, hidden_size=hidden_size,
+            num_layers=num_layers, bidirectional=bidirectional, cell=cell, dropout=dropout,
+            subsequences=subsequences, accelerator=accelerator, random_state=random_state,
+            channels_first=channels_first, verbose=verbose)
         self.relative = relative
-        self.accelerator = accelerator
-        self.random_state = random_state
-        self.channels_first = channels_first
-        self.verbose = verbose
 
     def fit(self, X: Any, y: Any) -> TimeSeriesRegressor:
         """Fit on X (see the module) and float targets y (N,)."""

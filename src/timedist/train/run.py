@@ -352,7 +352,7 @@ def _notes(metrics: dict[str, Any], dataset: SequenceDataset) -> list[str]:
     if accuracy is not None and dataset.classes is not None:
         counts = torch.bincount(dataset.targets, minlength=len(dataset.classes))
         majority = float(counts.max()) / max(len(dataset), 1)
-        if accuracy <= majority + 1e-9:
+        if accuracy <= majority + 1e-6:  # accuracies are float32
             notes.append(f"accuracy {accuracy:.4f} is at chance: always answering the most "
                          f"frequent class scores {majority:.4f}")
         elif baseline is not None and accuracy < baseline:
