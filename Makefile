@@ -35,11 +35,17 @@ unit: $(VENV)/.stamp-dev
 
 test: lint typecheck unit
 
-bench: $(VENV)/.stamp-dev
+# The peers (aeon) are a bench-only extra.
+$(VENV)/.stamp-bench: pyproject.toml constraints.txt | $(PY)
+	$(PIP) -e ".[dev,bench]"
+	touch $@
+
+bench: $(VENV)/.stamp-dev $(VENV)/.stamp-bench
 	$(PY) benchmarks/time_distributed.py
 	$(PY) benchmarks/recurrent.py
 	$(PY) benchmarks/conv_lstm.py
 	$(PY) benchmarks/training.py
+	$(PY) benchmarks/own_data.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

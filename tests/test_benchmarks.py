@@ -40,3 +40,19 @@ def test_benchmark_smoke(script: str, expected: list[str]) -> None:
         assert result.stdout.count("forward+backward") >= 3
     for line in expected:
         assert line in result.stdout
+
+
+def test_own_data_benchmark_smoke() -> None:
+    """The own-data benchmark runs on shipped data; aeon's peers when installed (bench extra)."""
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "own_data.py"), "--quick", "--seeds", "0"],
+        capture_output=True, text=True, timeout=600, check=True,
+    )
+    assert "| basic-motions subset | 20/10, T=100 | " in result.stdout
+    assert "| sunspots | 120/40, T=20 | " in result.stdout
+    try:
+        import aeon  # noqa: F401
+    except ImportError:
+        assert "aeon is not installed" in result.stderr
+    else:
+        assert "| timedist | MiniRocket | MultiRocket-Hydra | 1-NN DTW |" in result.stdout

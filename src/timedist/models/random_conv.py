@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -102,6 +103,20 @@ def _conv(x: Tensor, weight: Tensor, *, dilation: int, groups: int = 1) -> Tenso
     out = F.conv1d(x.double(), weight.double(), dilation=dilation, padding=4 * dilation,
                    groups=groups)
     return out.to(x.dtype)
+
+
+WORKING_SET = 1 << 22  # elements of the largest intermediate tensor per chunk (measured best)
+
+
+def _in_chunks(transform: Callable[[Tensor, Tensor], Tensor], x: Tensor, lengths: Tensor,
+               per_series: int) -> Tensor:
+    """``transform`` over chunks of the batch, so its intermediates stay near WORKING_SET
+    elements (twice as fast as one pass at T=1500: docs/benchmarks.md)."""
+    size = max(1, WORKING_SET // max(per_series, 1))
+    if len(x) <= size:
+        return transform(x, lengths)
+    return torch.cat([transform(x[i : i + size], lengths[i : i + size])
+                      for i in range(0, len(x), size)])
 
 
 def _checked_input(name: str, x: Tensor, lengths: Tensor | None, channels: int
@@ -208,6 +223,11 @@ class MultiRocketFeatures(nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         x, lengths = _checked_input("MultiRocketFeatures", x, lengths, self.in_channels)
+        most = max(max(counts) for counts in self.counts)  # biases of one (kernel, dilation)
+        return _in_chunks(self._features, x, lengths, 84 * most * x.shape[-1])
+
+    def _features(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """x (B, C, T) with zero padding, lengths (B,) -> (B, out_features)."""
         features: list[Tensor] = []
         for r, (series, valid_lengths) in enumerate(self._inputs(x, lengths)):
             per_pooling: dict[str, list[Tensor]] = {p: [] for p in self.poolings}
@@ -319,7 +339,12 @@ class HydraFeatures(nn.Module):
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         x, lengths = _checked_input("HydraFeatures", x, lengths, self.in_channels)
         # In float64 throughout: the square root near 0 would magnify any rounding.
-        dtype, x = x.dtype, x.double()
+        features = _in_chunks(self._features, x.double(), lengths,
+                              self.groups // 2 * self.kernels * x.shape[-1])
+        return features.to(x.dtype)
+
+    def _features(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """x (B, C, T) float64 with zero padding, lengths (B,) -> (B, out_features)."""
         inputs = [(x, lengths), _difference(x, lengths)]
         half, k = self.groups // 2, self.kernels
         features: list[Tensor] = []
@@ -337,4 +362,4 @@ class HydraFeatures(nn.Module):
                 losses = torch.zeros_like(wins)
                 losses.scatter_add_(-1, loser, valid.expand_as(loser).to(x.dtype))
                 features += [wins / scale, losses / scale]
-        return torch.cat([f.flatten(1) for f in features], 1).clamp_min(0).sqrt().to(dtype)
+        return torch.cat([f.flatten(1) for f in features], 1).clamp_min(0).sqrt()

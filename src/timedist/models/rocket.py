@@ -43,11 +43,6 @@ def _blocks(kind: str, channels: int, length: int, num_features: int, seed: int)
     return blocks
 
 
-def _chunk(length: int) -> int:
-    """Samples per chunk: bounds the (chunk, 84, biases, T) pooling tensors to ~100 MB."""
-    return max(1, min(256, 1_500_000 // (max(length, 1) * 84)))
-
-
 class _Member(nn.Module):
     """One draw of kernels + its standardization + a linear head (+ a temperature)."""
 
@@ -68,10 +63,8 @@ class _Member(nn.Module):
         self.head = nn.Linear(total, outputs)
 
     def raw(self, x: Tensor, lengths: Tensor) -> Tensor:
-        chunk = _chunk(x.shape[1])
-        parts = [torch.cat([b(x[i : i + chunk], lengths[i : i + chunk]) for b in self.blocks], 1)
-                 for i in range(0, len(x), chunk)]
-        return torch.cat(parts)
+        """(B, T, C) -> (B, features) before standardization (the blocks chunk the batch)."""
+        return torch.cat([block(x, lengths) for block in self.blocks], 1)
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
         z = (self.raw(x, lengths) - self.mean) * self.scale

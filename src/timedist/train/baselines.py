@@ -2,9 +2,9 @@
 model earned its training time.
 
 - Classification: 1-nearest-neighbour with the Euclidean distance between z-normalized series
-  (each series, per channel, to mean 0 and standard deviation 1 over its own steps; series of
-  other lengths are first resampled linearly to the longest training length). The archive's
-  classic baseline, computed in torch.
+  (each series, per channel, to mean 0 and standard deviation 1 over its own steps; an image
+  sequence as a whole; series of other lengths are first resampled linearly to the longest
+  training length). The archive's classic baseline, computed in torch.
 - Regression: the mean predictor (every prediction is the training mean), as RMSE in the
   data's units: the floor any model must beat.
 """
@@ -21,13 +21,16 @@ __all__ = ["mean_predictor_rmse", "nearest_neighbour_predictions", "zscored_seri
 
 
 def zscored_series(dataset: SequenceDataset, length: int) -> Tensor:
-    """(N, length * C): every series z-normalized per channel (missing values -> 0, constant
-    channels -> 0) and resampled linearly to ``length`` steps, flattened."""
+    """(N, length * F): every series z-normalized per channel (an image sequence as a whole;
+    missing values -> 0, constant channels -> 0) and resampled linearly to ``length`` steps,
+    flattened."""
     rows = []
     for s in dataset.sequences:
-        s = s.flatten(1)  # (T_i, C)
-        mean = torch.nanmean(s, 0, keepdim=True)
-        std = torch.nanmean((s - mean) ** 2, 0, keepdim=True).sqrt()
+        whole = s.dim() > 2  # (T_i, C, H, W): one scale for the clip, not one per pixel
+        s = s.flatten(1)  # (T_i, F)
+        axes = (0, 1) if whole else 0
+        mean = torch.nanmean(s, axes, keepdim=True)
+        std = torch.nanmean((s - mean) ** 2, axes, keepdim=True).sqrt()
         z = torch.nan_to_num((s - mean) / std.where(std > 1e-8, 1.0), nan=0.0)
         if len(z) != length:
             z = F.interpolate(z.T.unsqueeze(0), size=length, mode="linear",

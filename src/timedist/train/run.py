@@ -263,6 +263,7 @@ def train_network(task: SequenceTask, prepared: Prepared, run_dir: Path, *, resu
                   callbacks: list[pl.Callback] | None = None) -> float | None:
     """Train ``task`` with Lightning on ``prepared`` (checkpoints, metrics.csv in ``run_dir``);
     the seconds taken, or None on a DDP worker process."""
+    _quiet_lightning()
     config = prepared.config
     train_loader, val_loader = _loaders(prepared, config)
     show = sys.stderr.isatty() if progress is None else progress
