@@ -172,6 +172,8 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         torch.manual_seed(config.seed)
         data = SequenceDataset(series.sequences, targets, classes=classes, name="X")
         prepared = prepare(config, data, None)
+        if self.verbose:
+            print("\n".join(f"chose  {why}" for why in prepared.choices), flush=True)
         model = build_model(prepared.config, prepared.spec)
         task = SequenceTask(model, prepared.task, lr=config.lr,
                             weight_decay=config.weight_decay, seed=config.seed)
@@ -286,7 +288,8 @@ _PARAMETERS_DOC = """
         accelerator: ``"auto"`` (a GPU when there is one), ``"cpu"``, ``"gpu"``.
         random_state: None (seed 0), an int, or a numpy RandomState.
         channels_first: X arrays are (N, C, T) (aeon, sktime) instead of (N, T, C).
-        verbose: show Lightning's progress when training a network.
+        verbose: print the choices made from the data, and Lightning's progress when
+            training a network.
 
     Attributes after ``fit``: ``n_features_in_`` (X.shape[1] of an array X, as scikit-learn
     counts it; the channels for a list), ``model_`` (the torch module), ``config_``

@@ -338,13 +338,11 @@ class HydraFeatures(nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         x, lengths = _checked_input("HydraFeatures", x, lengths, self.in_channels)
-        # In float64 throughout: the square root near 0 would magnify any rounding.
-        features = _in_chunks(self._features, x.double(), lengths,
-                              self.groups // 2 * self.kernels * x.shape[-1])
-        return features.to(x.dtype)
+        return _in_chunks(self._features, x, lengths,
+                          self.groups // 2 * self.kernels * x.shape[-1])
 
     def _features(self, x: Tensor, lengths: Tensor) -> Tensor:
-        """x (B, C, T) float64 with zero padding, lengths (B,) -> (B, out_features)."""
+        """x (B, C, T) with zero padding, lengths (B,) -> (B, out_features)."""
         inputs = [(x, lengths), _difference(x, lengths)]
         half, k = self.groups // 2, self.kernels
         features: list[Tensor] = []

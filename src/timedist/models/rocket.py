@@ -12,6 +12,7 @@ on a CPU.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -168,9 +169,11 @@ class RocketModel(nn.Module):
         return torch.stack(outputs).mean(0)
 
     @torch.no_grad()
-    def fit(self, x: Tensor, y: Tensor, lengths: Tensor | None = None) -> RocketModel:
+    def fit(self, x: Tensor, y: Tensor, lengths: Tensor | None = None, *,
+            progress: Callable[[int, int], None] | None = None) -> RocketModel:
         """Fit every member on training data: x (N, T, C) zero-padded, y (N,) class indices
         (classification) or (N,)/(N, num_outputs) floats, lengths (N,) or None (all T).
+        ``progress(done, total)`` is called after each member.
 
         Afterwards ``self.report`` holds each member's penalty and the ensemble's
         leave-one-out predictions (``loo``: (N, num_outputs), log-probabilities or values)."""
@@ -183,7 +186,11 @@ class RocketModel(nn.Module):
             targets[torch.arange(len(y)), labels] = 1.0
         else:
             labels, targets = None, y.to(x.dtype).reshape(len(y), -1)
-        reports = [m.fit(x, lengths, targets, labels) for m in self.members]  # type: ignore
+        reports = []
+        for i, member in enumerate(self.members):
+            reports.append(member.fit(x, lengths, targets, labels))  # type: ignore[operator]
+            if progress is not None:
+                progress(i + 1, len(self.members))
         loo = [r["loo"] for r in reports]
         if self.task == "classification":
             loo = [s.log_softmax(-1) for s in loo]

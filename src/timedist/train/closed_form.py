@@ -21,9 +21,10 @@ from .module import SequenceTask
 __all__ = ["fit_closed_form", "save_checkpoint"]
 
 
-def fit_closed_form(task: SequenceTask, train: SequenceDataset, device: torch.device
-                    ) -> dict[str, Any]:
-    """Fit ``task.model`` on all of ``train`` (on ``device``; the model returns to the CPU).
+def fit_closed_form(task: SequenceTask, train: SequenceDataset, device: torch.device, *,
+                    verbose: bool = False) -> dict[str, Any]:
+    """Fit ``task.model`` on all of ``train`` (on ``device``; the model returns to the CPU);
+    ``verbose`` prints a line as each ensemble member is done.
 
     Returns a ``metrics.csv`` row: epoch 0, the leave-one-out loss and accuracy (or mean
     absolute error, in standardized units like every training row), the penalties chosen and
@@ -33,7 +34,13 @@ def fit_closed_form(task: SequenceTask, train: SequenceDataset, device: torch.de
     x, lengths, y = (t.to(device) for t in batch)
     started = time.perf_counter()
     model = task.model.to(device)
-    model.fit(x, y, lengths)  # type: ignore[operator]
+
+    def progress(done: int, total: int) -> None:
+        if verbose:
+            print(f"member {done}/{total} fitted ({time.perf_counter() - started:.1f} s)",
+                  flush=True)
+
+    model.fit(x, y, lengths, progress=progress)  # type: ignore[operator]
     seconds = time.perf_counter() - started
     task.model.cpu()
     loo, y = model.report["loo"].cpu(), y.cpu()  # type: ignore[index]

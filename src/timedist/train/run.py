@@ -244,7 +244,7 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, verbose: bool, progress
     _say(verbose, _describe(prepared, model, run_dir, str(device))
          + (f" (resumed from {run_dir / 'checkpoints' / 'last.ckpt'})" if resume else ""))
     if config.model in CLOSED_FORM:
-        row = fit_closed_form(task, prepared.train, device)
+        row = fit_closed_form(task, prepared.train, device, verbose=verbose)
         write_metrics(run_dir / "metrics.csv", [row])
         for name in ("best.ckpt", "last.ckpt"):
             save_checkpoint(task, run_dir / "checkpoints" / name)
