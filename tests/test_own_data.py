@@ -54,6 +54,7 @@ def test_rocket_trains_on_everything_and_sizes_its_ensemble() -> None:
     assert any("leave-one-out on all 50 samples" in w for w in why)
     assert rocket_size(2_000, 1_500, 10_000) == (1, 5_000)  # large data: fewer features
     assert rocket_size(500, 1_500, 10_000) == (2, 10_000)
+    assert rocket_size(1_000, 1_000, 10_000, channels=201) == (1, 7_500)  # channels cost too
 
 
 @pytest.mark.parametrize(("n", "val_split", "epochs"), [

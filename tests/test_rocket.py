@@ -86,7 +86,8 @@ def test_multirocket_features_equal_the_definitions(difference: bool) -> None:
         series = x[b, : int(lengths[b])]
         if r == 1:
             series = series.diff(dim=0)
-        weight = getattr(layer, f"weight{r}")[i, k]  # (C, 9)
+        chosen = getattr(layer, f"channels{r}")[i, k]  # (C,) the channels kernel k sums
+        weight = chosen[:, None] * layer.kernels[k, 0]  # (C, 9)
         per_channel = [response_loop(series[:, c], weight[c], d) for c in range(channels)]
         values = [sum(col) for col in zip(*per_channel, strict=True)]
         if (k + i) % 2 == 1 and len(values) > 8 * d:  # MiniRocket's unpadded alternation
@@ -107,7 +108,7 @@ def test_minirocket_biases_are_quantiles_of_training_responses() -> None:
     train = torch.randn(5, 30, 1)
     layer = MultiRocketFeatures(1, 30, num_features=168, poolings=("ppv",), difference=False,
                                 seed=0).fit(train)
-    responses = {tuple(response_loop(train[n, :, 0], layer.weight0[i, k, 0], d))
+    responses = {tuple(response_loop(train[n, :, 0], layer.kernels[k, 0], d))
                  for n in range(5) for i, d in enumerate(layer.dilations[0]) for k in range(84)}
     lows = [min(r) for r in responses]
     highs = [max(r) for r in responses]
@@ -130,9 +131,10 @@ def test_hydra_counts_equal_the_definitions() -> None:
             for r, s in enumerate((series, series.diff(dim=0))):
                 for g in range(2):  # groups / 2 per representation
                     kernels = range(g * 3, g * 3 + 3)
-                    responses = [[sum(response_loop(s[:, c], layer.weight[i, r, k, c], d)[t]
-                                      for c in range(2)) for t in range(len(s))]
-                                 for k in kernels]
+                    chosen = layer.channels[i, r, g]  # (C,) the channels group g sums
+                    responses = [[sum(response_loop(s[:, c], chosen[c] * layer.weight[i, r, k, 0],
+                                                    d)[t] for c in range(2))
+                                  for t in range(len(s))] for k in kernels]
                     wins, losses = [0.0] * 3, [0.0] * 3
                     for t in range(len(s)):
                         column = [responses[j][t] for j in range(3)]

@@ -95,14 +95,27 @@ def _quantiles(values: Tensor, valid: Tensor, q: Tensor) -> Tensor:
     return lo + weight * (hi - lo)
 
 
-def _conv(x: Tensor, weight: Tensor, *, dilation: int, groups: int = 1) -> Tensor:
-    """A "same"-padded convolution (kernel length 9) computed in float64, returned in x's
-    dtype. float32 convolutions round differently for different batch sizes; rounding the
-    float64 result once makes a series' features the same alone or in any batch (a response
-    compared with a bias taken from that very response would otherwise flip)."""
-    out = F.conv1d(x.double(), weight.double(), dilation=dilation, padding=4 * dilation,
-                   groups=groups)
-    return out.to(x.dtype)
+def _conv(x: Tensor, channels: Tensor, weight: Tensor, *, dilation: int) -> Tensor:
+    """Each group's kernels on the sum of the group's channels, "same"-padded (zeros).
+
+    x (B, C, T), channels (G, C) 0/1, weight (G * K, 1, 9) -> (B, G * K, T). A kernel applied
+    to every chosen channel and summed equals the kernel on the channels' sum, so the channels
+    are mixed first (one matmul: C + 9 operations per output instead of C x 9), then the nine
+    taps are added as shifted copies. The same for a series alone or in any batch: the mixing
+    is a float64 matmul rounded once (a float32 matmul rounds differently for different batch
+    sizes, and a response compared with a bias taken from that very response would flip), and
+    the taps are elementwise, each output computed in the same order."""
+    if x.shape[1] == 1:  # one channel: nothing to mix, and torch's float64 convolution wins
+        out = F.conv1d(x.double(), weight.double(), dilation=dilation, padding=4 * dilation)
+        return out.to(x.dtype)
+    mixed = torch.einsum("bct,gc->bgt", x.double(), channels.double()).to(x.dtype)
+    groups, steps = len(channels), x.shape[-1]
+    taps = weight.view(groups, -1, KERNEL).to(x.dtype)  # (G, K, 9)
+    padded = F.pad(mixed, (4 * dilation, 4 * dilation)).unsqueeze(2)  # (B, G, 1, T + 8d)
+    out = taps[None, :, :, 0, None] * padded[..., :steps]
+    for j in range(1, KERNEL):
+        out = out + taps[None, :, :, j, None] * padded[..., j * dilation : j * dilation + steps]
+    return out.flatten(1, 2)  # (B, G * K, T)
 
 
 WORKING_SET = 1 << 22  # elements of the largest intermediate tensor per chunk (measured best)
@@ -158,6 +171,7 @@ class MultiRocketFeatures(nn.Module):
                  poolings: tuple[str, ...] = POOLINGS, difference: bool = True,
                  seed: int = 0) -> None:
         super().__init__()
+        self.kernels: Tensor  # (84, 1, 9), a buffer
         unknown = [p for p in poolings if p not in POOLINGS]
         if unknown or not poolings:
             raise value_error("MultiRocketFeatures", f"poolings among {POOLINGS}", poolings)
@@ -173,13 +187,13 @@ class MultiRocketFeatures(nn.Module):
             self.dilations.append(dilations)
             self.counts.append(counts)
             # (D, 84, C, 9): the base kernels on a random channel subset per (kernel, dilation)
-            masks = self._channel_masks(len(dilations), g)
-            self.register_buffer(f"weight{r}", minirocket_kernels()[None, :, None, :]
-                                 * masks[..., None])
+            self.register_buffer(f"channels{r}", self._channel_masks(len(dilations), g))
             self.register_buffer(f"bias{r}", torch.zeros(84 * sum(counts)))
+        self.register_buffer("kernels", minirocket_kernels().unsqueeze(1))  # (84, 1, 9)
         self.out_features = 84 * per_kernel * len(self.poolings) * self.representations
 
     def _channel_masks(self, dilations: int, g: torch.Generator) -> Tensor:
+        """(dilations, 84, C) 0/1: the channels each (dilation, kernel) sums."""
         channels = self.in_channels
         masks = torch.zeros(dilations, 84, channels)
         most = min(channels, 9)
@@ -210,9 +224,11 @@ class MultiRocketFeatures(nn.Module):
             quantile = 1
             for i, (d, count) in enumerate(zip(self.dilations[r], self.counts[r], strict=True)):
                 picks = torch.randint(len(series), (84,), generator=g)
-                weight = getattr(self, f"weight{r}")[i]  # (84, C, 9)
-                response = _conv(series[picks].reshape(1, -1, series.shape[-1]), weight,
-                                 dilation=d, groups=84)[0]  # (84, T)
+                # Kernel k's response to series picks[k]: sum its channels, convolve.
+                chosen = getattr(self, f"channels{r}")[i]  # (84, C)
+                mixed = (series[picks] * chosen.unsqueeze(-1).to(series)).sum(1)  # (84, T)
+                response = _conv(mixed.unsqueeze(0), torch.eye(84, device=x.device),
+                                 self.kernels, dilation=d)[0]  # (84, T)
                 valid = _valid_mask(valid_lengths[picks], series.shape[-1])
                 q = (torch.arange(quantile, quantile + 84 * count, dtype=torch.float64)
                      * _GOLDEN % 1).view(84, count).to(series.dtype)
@@ -234,7 +250,8 @@ class MultiRocketFeatures(nn.Module):
             start = 0
             bias_all = getattr(self, f"bias{r}")
             for i, (d, count) in enumerate(zip(self.dilations[r], self.counts[r], strict=True)):
-                response = _conv(series, getattr(self, f"weight{r}")[i], dilation=d)  # (B, 84, T)
+                response = _conv(series, getattr(self, f"channels{r}")[i], self.kernels,
+                                 dilation=d)  # (B, 84, T)
                 bias = bias_all[start : start + 84 * count].view(84, count)
                 start += 84 * count
                 # MiniRocket's alternation: half the (kernel, dilation) pairs pool over the
@@ -307,7 +324,8 @@ class HydraFeatures(nn.Module):
     torch.Size([2, 512])
     """
 
-    weight: Tensor  # (dilations, 2, groups / 2 * kernels, C, 9)
+    weight: Tensor  # (dilations, 2, groups / 2 * kernels, 1, 9)
+    channels: Tensor  # (dilations, 2, groups / 2, C): the channels each group sums
 
     def __init__(self, in_channels: int, length: int, *, groups: int = 64, kernels: int = 8,
                  seed: int = 0) -> None:
@@ -328,8 +346,8 @@ class HydraFeatures(nn.Module):
         masks = torch.zeros(len(self.dilations), 2, half, in_channels)
         for index in itertools.product(range(len(self.dilations)), range(2), range(half)):
             masks[index][torch.randperm(in_channels, generator=g)[:per_group]] = 1.0
-        masks = masks.repeat_interleave(kernels, dim=2)  # (D, 2, half * kernels, C)
-        self.register_buffer("weight", weight.unsqueeze(3) * masks.unsqueeze(-1))
+        self.register_buffer("channels", masks)
+        self.register_buffer("weight", weight.unsqueeze(3))
         self.out_features = len(self.dilations) * groups * kernels * 2
 
     def extra_repr(self) -> str:
@@ -348,7 +366,7 @@ class HydraFeatures(nn.Module):
         features: list[Tensor] = []
         for i, d in enumerate(self.dilations):
             for r, (series, valid_lengths) in enumerate(inputs):
-                response = _conv(series, self.weight[i, r], dilation=d)
+                response = _conv(series, self.channels[i, r], self.weight[i, r], dilation=d)
                 response = response.view(len(x), half, k, -1)  # (B, G, K, T)
                 # Winners are found at every step; padded steps then add nothing.
                 valid = _valid_mask(valid_lengths, response.shape[-1]).unsqueeze(1)  # (B, 1, T)

@@ -36,15 +36,17 @@ WORK = 1_500_000
 MAX_MEMBERS = 3
 
 
-def rocket_size(samples: int, steps: int, num_features: int) -> tuple[int, int]:
-    """(members, num_features) for ``samples`` training series of up to ``steps`` steps.
+def rocket_size(samples: int, steps: int, num_features: int, channels: int = 1
+                ) -> tuple[int, int]:
+    """(members, num_features) for ``samples`` training series of up to ``steps`` steps and
+    ``channels`` channels (a member costs ~1.5x at 100 channels, ~2.5x at 400).
 
     >>> rocket_size(50, 150, 10_000), rocket_size(1_000, 1_000, 10_000)
     ((3, 10000), (1, 10000))
-    >>> rocket_size(3_000, 1_500, 10_000)
-    (1, 3333)
+    >>> rocket_size(3_000, 1_500, 10_000), rocket_size(267, 144, 10_000, channels=963)
+    ((1, 3333), (3, 10000))
     """
-    work = max(samples * steps, 1)
+    work = max(int(samples * steps * (1 + (channels - 1) / 200)), 1)
     members = max(1, min(MAX_MEMBERS, WORK // work))
     if work > WORK:
         num_features = max(2_000, int(num_features * WORK / work))
@@ -85,9 +87,11 @@ def choose_defaults(config: RunConfig, train: SequenceDataset) -> tuple[RunConfi
             reasons.append(f"no validation split (the ridge penalty is chosen by leave-one-out "
                            f"on all {n} samples)")
         if config.members is None:
-            members, features = rocket_size(n, steps, config.num_features)
+            channels = int(train.sequences[0].shape[1]) if len(train) else 1
+            members, features = rocket_size(n, steps, config.num_features, channels)
             changes["members"] = members
-            why = f"{n} samples x {steps} steps"
+            why = f"{n} samples x {steps} steps" + (f" x {channels} channels"
+                                                     if channels > 1 else "")
             if features != config.num_features:
                 changes["num_features"] = features
                 why += f"; {features} features per member to bound the time"
