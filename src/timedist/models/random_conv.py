@@ -186,7 +186,7 @@ class MultiRocketFeatures(nn.Module):
             dilations, counts = dilation_schedule(max(length - r, 2), per_kernel)
             self.dilations.append(dilations)
             self.counts.append(counts)
-            # (D, 84, C, 9): the base kernels on a random channel subset per (kernel, dilation)
+            # (D, 84, C): the random channel subset each (dilation, kernel) sums
             self.register_buffer(f"channels{r}", self._channel_masks(len(dilations), g))
             self.register_buffer(f"bias{r}", torch.zeros(84 * sum(counts)))
         self.register_buffer("kernels", minirocket_kernels().unsqueeze(1))  # (84, 1, 9)
@@ -224,9 +224,11 @@ class MultiRocketFeatures(nn.Module):
             quantile = 1
             for i, (d, count) in enumerate(zip(self.dilations[r], self.counts[r], strict=True)):
                 picks = torch.randint(len(series), (84,), generator=g)
-                # Kernel k's response to series picks[k]: sum its channels, convolve.
+                # Kernel k's response to series picks[k]: its channels' sum (mixed as in
+                # forward: float64, rounded once), convolved.
                 chosen = getattr(self, f"channels{r}")[i]  # (84, C)
-                mixed = (series[picks] * chosen.unsqueeze(-1).to(series)).sum(1)  # (84, T)
+                mixed = torch.einsum("kct,kc->kt", series[picks].double(),
+                                     chosen.double()).to(series.dtype)  # (84, T)
                 response = _conv(mixed.unsqueeze(0), torch.eye(84, device=x.device),
                                  self.kernels, dilation=d)[0]  # (84, T)
                 valid = _valid_mask(valid_lengths[picks], series.shape[-1])
