@@ -40,6 +40,7 @@ from .train.module import SequenceTask
 from .train.prepare import build_model, prepare
 from .train.record import apply_record, make_record, write_record
 from .train.run import ARRAYS, load_weights, resolve_device, stored_run, train_network
+from .train.rundir import RunDir
 
 __all__ = ["TimeSeriesClassifier", "TimeSeriesRegressor"]
 
@@ -215,25 +216,32 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         """Write the fitted model as a run directory that ``timedist evaluate``/``predict``
         (and :meth:`load`) read: config.yaml, preprocessing.json, checkpoints/best.ckpt and
         last.ckpt, metrics.json. Refuses a non-empty folder unless ``overwrite`` and it is a
-        timedist run directory (then only these files are replaced)."""
+        timedist run directory holding only timedist's files (then only those are replaced;
+        FileExistsError naming the others otherwise)."""
         check_is_fitted(self, "model_")
-        run_dir = Path(path)
-        if run_dir.exists() and any(run_dir.iterdir()):
+        run = RunDir(Path(path))
+        if not run.is_empty():
             if not overwrite:
-                raise FileExistsError(f"{run_dir}: the folder is not empty; pass overwrite=True"
-                                      " to replace a saved timedist model there")
-            if not (run_dir / "config.yaml").is_file():
-                raise FileExistsError(f"{run_dir}: not a timedist run directory (no "
+                raise FileExistsError(f"{run.path}: the folder is not empty; pass "
+                                      "overwrite=True to replace a saved timedist model there")
+            if not run.is_run():
+                raise FileExistsError(f"{run.path}: not a timedist run directory (no "
                                       "config.yaml); refusing to write into it")
+            try:
+                run.check_replaceable(flag="overwrite=True")
+            except ValueError as error:
+                raise FileExistsError(str(error)) from None
         record = {**self.record_, "labels": _labels_json(getattr(self, "classes_", None))}
-        write_record(run_dir, self.config_, record)
-        task = SequenceTask(self.model_, self.record_["task"])
-        for name in ("best.ckpt", "last.ckpt"):
-            save_checkpoint(task, run_dir / "checkpoints" / name)
-        metrics = {"data": ARRAYS, "model": self.config_.model,
-                   "parameters": sum(p.numel() for p in self.model_.parameters())}
-        atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1) + "\n")
-        return run_dir
+        with run.locked():
+            run.clear()
+            write_record(run.path, self.config_, record)
+            task = SequenceTask(self.model_, self.record_["task"])
+            for checkpoint in (run.best, run.last):
+                save_checkpoint(task, checkpoint)
+            metrics = {"data": ARRAYS, "model": self.config_.model,
+                       "parameters": sum(p.numel() for p in self.model_.parameters())}
+            atomic_write_text(run.metrics_json, json.dumps(metrics, indent=1) + "\n")
+        return run.path
 
     @classmethod
     def load(cls, path: str | Path) -> Any:

@@ -19,6 +19,7 @@ from ..data import SequenceDataset, Standardization
 from ._atomic import atomic_write_text
 from .config import RunConfig
 from .prepare import ModelSpec, Prepared, conform, normalized
+from .rundir import RunDir
 
 __all__ = ["apply_record", "make_record", "spec_of", "write_record"]
 
@@ -50,9 +51,10 @@ def spec_of(record: dict[str, Any]) -> ModelSpec:
 
 def write_record(run_dir: Path, config: RunConfig, record: dict[str, Any]) -> None:
     """``config.yaml`` and ``preprocessing.json`` into ``run_dir`` (atomically)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config.save(run_dir / "config.yaml")
-    atomic_write_text(run_dir / "preprocessing.json", json.dumps(record, indent=1))
+    run = RunDir(run_dir)
+    run.path.mkdir(parents=True, exist_ok=True)
+    config.save(run.config)
+    atomic_write_text(run.record, json.dumps(record, indent=1))
 
 
 def apply_record(data: SequenceDataset, record: dict[str, Any], *, labelled: bool

@@ -14,7 +14,6 @@ import io
 import json
 import logging
 import os
-import shutil
 import signal
 import sys
 import time
@@ -40,6 +39,7 @@ from .evaluation import baseline_metrics, collect, last_values, metrics_for, uns
 from .module import NonFiniteLossError, SequenceTask
 from .prepare import ModelSpec, Prepared, build_model, legacy_model, prepare_data, read_sequences
 from .record import apply_record, make_record, spec_of, write_record
+from .rundir import RunDir
 
 __all__ = ["ARRAYS", "RunResult", "TrainingError", "evaluate", "fit", "load_run", "load_weights",
            "predict", "resolve_device", "stored_run", "train_network"]
@@ -101,20 +101,22 @@ def _default_run_dir(config: RunConfig) -> Path:
     return candidate
 
 
-def _new_run_dir(out: str | Path | None, config: RunConfig, overwrite: bool) -> Path:
+def _choose_run_dir(out: str | Path | None, config: RunConfig, overwrite: bool) -> Path:
+    """The run directory of a new run, checked without changing anything: an existing one
+    only with ``overwrite``, only a timedist run directory, and only if everything in it was
+    written by timedist (nothing is removed until the data and the model are validated)."""
     if _rank() != 0 and os.environ.get(RUN_DIR_ENV):  # a DDP worker launched by rank 0
         return Path(os.environ[RUN_DIR_ENV])
-    run_dir = Path(out) if out else _default_run_dir(config)
-    if run_dir.exists() and any(run_dir.iterdir()):
+    run = RunDir(Path(out) if out else _default_run_dir(config))
+    if not run.is_empty():
         if not overwrite:
-            raise ConfigError(f"{run_dir}: the run directory exists; pass --overwrite to "
-                              f"replace it or --resume {run_dir} to continue it")
-        if not (run_dir / "config.yaml").is_file():
-            raise ConfigError(f"{run_dir}: not a timedist run directory (no config.yaml); "
+            raise ConfigError(f"{run.path}: the run directory exists; pass --overwrite to "
+                              f"replace it or --resume {run.path} to continue it")
+        if not run.is_run():
+            raise ConfigError(f"{run.path}: not a timedist run directory (no config.yaml); "
                               "refusing to overwrite it")
-        if _rank() == 0:
-            shutil.rmtree(run_dir)
-    return run_dir
+        run.check_replaceable()
+    return run.path
 
 
 def _naive_scale(prepared: Prepared, config: RunConfig) -> float | None:
@@ -151,8 +153,8 @@ def _trainer(config: RunConfig, run_dir: Path, *, has_val: bool, selects: bool,
              progress: bool, verbose: bool, extra: list[pl.Callback]) -> pl.Trainer:
     monitor = "val_loss" if has_val else "train_loss"
     callbacks: list[pl.Callback] = [*extra,
-        EpochLog(run_dir / "metrics.csv", verbose=verbose),
-        ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best",
+        EpochLog(RunDir(run_dir).metrics_csv, verbose=verbose),
+        ModelCheckpoint(dirpath=RunDir(run_dir).checkpoints, filename="best",
                         monitor="val_loss" if selects else None, mode="min", save_top_k=1,
                         save_last=True, auto_insert_metric_name=False,
                         enable_version_counter=False),
@@ -213,12 +215,11 @@ def fit(config: RunConfig, *, out: str | Path | None = None, overwrite: bool = F
     verbose = verbose and _rank() == 0
     if resume is not None:
         run_dir = Path(resume)
-        last = run_dir / "checkpoints" / "last.ckpt"
-        if not last.is_file():
+        if not RunDir(run_dir).last.is_file():
             raise TrainingError(f"{run_dir}: no checkpoints/last.ckpt to resume from (the run "
                                 "stopped before its first epoch ended); start it again")
     else:
-        run_dir = _new_run_dir(out, config, overwrite)
+        run_dir = _choose_run_dir(out, config, overwrite)
     previous = os.environ.get(RUN_DIR_ENV)
     os.environ[RUN_DIR_ENV] = str(run_dir)  # inherited by the DDP workers Lightning starts
     try:
@@ -233,28 +234,51 @@ def fit(config: RunConfig, *, out: str | Path | None = None, overwrite: bool = F
 def _fit(config: RunConfig, run_dir: Path, resume: bool, verbose: bool, progress: bool | None,
          callbacks: list[pl.Callback]) -> RunResult | None:
     pl.seed_everything(config.seed, verbose=False)
+    # Everything that can be wrong with the data, the model or the device fails here, before
+    # anything in the run directory is touched.
     prepared = prepare_data(config)
     config = prepared.config  # with the choices made from the data
     device = resolve_device(config.accelerator)
     model = build_model(config, prepared.spec)
     task = SequenceTask(model, prepared.task, lr=config.lr, weight_decay=config.weight_decay,
                         seed=config.seed)
-    if _rank() == 0 and not resume:
-        write_record(run_dir, config, make_record(prepared, _naive_scale(prepared, config)))
-    _say(verbose, _describe(prepared, model, run_dir, str(device))
-         + (f" (resumed from {run_dir / 'checkpoints' / 'last.ckpt'})" if resume else ""))
+    if _rank() != 0:  # a DDP worker: rank 0 holds the directory and writes every file
+        train_network(task, prepared, run_dir, resume=resume, verbose=False,
+                      progress=progress, callbacks=callbacks)
+        return None
+    run = RunDir(run_dir)
+    created = not run.path.exists()
+    with run.locked():
+        if not resume:
+            run.check_replaceable()  # again, now that this process holds the folder
+            run.clear()
+            write_record(run_dir, config, make_record(prepared, _naive_scale(prepared, config)))
+        try:
+            return _train_and_finish(task, prepared, run, resume, device, verbose, progress,
+                                     callbacks)
+        except BaseException:
+            if not resume and not run.last.is_file():  # nothing to resume from: leave nothing
+                run.discard(created)
+            raise
+
+
+def _train_and_finish(task: SequenceTask, prepared: Prepared, run: RunDir, resume: bool,
+                      device: torch.device, verbose: bool, progress: bool | None,
+                      callbacks: list[pl.Callback]) -> RunResult:
+    config, run_dir = prepared.config, run.path
+    _say(verbose, _describe(prepared, task.model, run_dir, str(device))
+         + (f" (resumed from {run.last})" if resume else ""))
     if config.model in CLOSED_FORM:
         row = fit_closed_form(task, prepared.train, device, verbose=verbose)
-        write_metrics(run_dir / "metrics.csv", [row])
-        for name in ("best.ckpt", "last.ckpt"):
-            save_checkpoint(task, run_dir / "checkpoints" / name)
+        write_metrics(run.metrics_csv, [row])
+        for path in (run.best, run.last):
+            save_checkpoint(task, path)
         _say(verbose, f"fitted in {row['seconds']} s; leave-one-out on the training data: "
              + ", ".join(f"{k[6:]} {v}" for k, v in row.items() if k.startswith("train_")))
         return _finish(run_dir, config, prepared, task, float(row["seconds"]), verbose)
     seconds = train_network(task, prepared, run_dir, resume=resume, verbose=verbose,
                             progress=progress, callbacks=callbacks)
-    if seconds is None:  # a DDP worker: rank 0 finishes the run
-        return None
+    assert seconds is not None  # rank 0
     return _finish(run_dir, config, prepared, task, seconds, verbose)
 
 
@@ -274,14 +298,14 @@ def train_network(task: SequenceTask, prepared: Prepared, run_dir: Path, *, resu
     sigint = signal.getsignal(signal.SIGINT)
     try:
         trainer.fit(task, train_loader, val_loader,
-                    ckpt_path=str(run_dir / "checkpoints" / "last.ckpt") if resume else None)
+                    ckpt_path=str(RunDir(run_dir).last) if resume else None)
     except SystemExit:  # Lightning's answer to Ctrl-C: graceful shutdown, then exit(1)
         if not trainer.interrupted:
             raise
         raise KeyboardInterrupt(f"interrupted; continue with: timedist fit --resume {run_dir}"
                                 ) from None
     except NonFiniteLossError as error:
-        last = run_dir / "checkpoints" / "last.ckpt"
+        last = RunDir(run_dir).last
         kept = (f"the last good checkpoint is {last} (epoch {error.epoch})" if last.is_file()
                 else "no checkpoint was written (it diverged in the first epoch)")
         raise TrainingError(f"{error}; training stopped, {kept}. Try a lower --lr "
@@ -293,7 +317,7 @@ def train_network(task: SequenceTask, prepared: Prepared, run_dir: Path, *, resu
 
 
 def load_weights(task: SequenceTask, run_dir: Path) -> Path:
-    path = run_dir / "checkpoints" / "best.ckpt"
+    path = RunDir(run_dir).best
     if not path.is_file():
         raise TrainingError(f"{run_dir}: no checkpoints/best.ckpt (did the run finish an epoch?)")
     state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
@@ -305,7 +329,7 @@ def _finish(run_dir: Path, config: RunConfig, prepared: Prepared, task: Sequence
             seconds: float, verbose: bool) -> RunResult:
     """Test the best checkpoint beside the baseline; write metrics.json and the plots."""
     load_weights(task, run_dir)
-    rows = read_metrics(run_dir / "metrics.csv")
+    rows = read_metrics(RunDir(run_dir).metrics_csv)
     if prepared.test is not None:
         evaluated_on, dataset = "test", prepared.test
     elif prepared.val is not None:
@@ -334,7 +358,7 @@ def _finish(run_dir: Path, config: RunConfig, prepared: Prepared, task: Sequence
         "parameters": sum(p.numel() for p in task.model.parameters())})
     title = f"\n{evaluated_on} metrics" + (
         f" (checkpoint of epoch {result.metrics['best_epoch']})" if best else "")
-    _report(result, run_dir / "metrics.json", verbose, title)
+    _report(result, RunDir(run_dir).metrics_json, verbose, title)
     for note in _notes(result.metrics, dataset):
         _say(verbose, f"note   {note}")
     return result
@@ -410,11 +434,11 @@ def _evaluate(run_dir: Path, kind: str, dataset: SequenceDataset, task: Sequence
 def stored_run(run_dir: Path) -> tuple[RunConfig, dict[str, Any], ModelSpec]:
     """(config, record, spec) of a run directory; runs of timedist 0.1 get their model's
     name."""
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.yaml").is_file():
-        raise ConfigError(f"{run_dir}: not a timedist run directory (no config.yaml)")
-    config = RunConfig.load(run_dir / "config.yaml")
-    stored = json.loads((run_dir / "preprocessing.json").read_text())
+    run = RunDir(Path(run_dir))
+    if not run.is_run():
+        raise ConfigError(f"{run.path}: not a timedist run directory (no config.yaml)")
+    config = RunConfig.load(run.config)
+    stored = json.loads(run.record.read_text())
     spec = spec_of(stored)
     if config.model is None:  # a run of timedist 0.1, which stored no model name
         config = dataclasses.replace(config, model=legacy_model(spec))
@@ -463,7 +487,7 @@ def evaluate(run_dir: str | Path, *, data: str | None = None,
     else:
         dataset, naive = _own_file(data, stored, require_targets=True), None
     task = _restore(run_dir, config, spec)
-    out = run_dir / "evaluation"
+    out = RunDir(run_dir).evaluation
     out.mkdir(exist_ok=True)
     result = _evaluate(out, stored["task"], dataset, task, naive_scale=naive)
     result.metrics["evaluated_on"] = data or "test"
