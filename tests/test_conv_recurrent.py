@@ -75,16 +75,27 @@ def test_options_equal_the_equations(options: dict[str, Any]) -> None:
     assert_tree_close(layer(x), run_conv_lstm(layer, x))
 
 
-def test_padded_steps_change_nothing_and_are_zero() -> None:
+@pytest.mark.parametrize("fill", [1e3, float("nan"), float("inf")])
+@pytest.mark.parametrize("fused", [True, False])
+def test_padded_steps_change_nothing_and_are_zero(fill: float, fused: bool,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the padding holds — NaN and inf included — outputs, states and every
+    parameter's gradient equal those of zero padding, and padded outputs are exactly 0."""
     layer = make(2, 3, return_state=True)
+    monkeypatch.setattr(layer, "_fused", lambda: fused)
     x = torch.randn(B, T, C, 7, 6)
     lengths = torch.tensor([2, T, 1])
-    noisy = x.clone()
-    noisy[torch.arange(T) >= lengths[:, None]] = 1e3
-    out, (h, c) = layer(x, lengths=lengths)
-    out2, (h2, c2) = layer(noisy, lengths=lengths)
-    assert_tree_close((out2, h2, c2), (out, h, c))
-    assert (out[0, 2:] == 0).all()
+    padded = torch.arange(T) >= lengths[:, None]
+    clean, noisy = x.clone(), x.clone()
+    clean[padded], noisy[padded] = 0.0, fill
+    results = []
+    for data in (clean, noisy):
+        out, (h, c) = layer(data, lengths=lengths)
+        grads = torch.autograd.grad((out.sum() + h.sum() + c.sum()), list(layer.parameters()))
+        results.append((out, h, c, grads))
+    assert_tree_close(results[1], results[0])
+    assert all(bool(torch.isfinite(g).all()) for g in results[1][3])
+    assert (results[1][0][0, 2:] == 0).all() and (results[1][0][2, 1:] == 0).all()
 
 
 def test_layer_check_and_keras_initialisation() -> None:

@@ -167,3 +167,43 @@ def test_saving_an_estimator_follows_the_same_rules(tmp_path: Path) -> None:
     assert snapshot(saved) == before
     (saved / "README.txt").unlink()
     assert clf.save(saved, overwrite=True) == saved
+
+
+class Payload:
+    """A class a checkpoint must never make timedist import and build (weights_only)."""
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "foreign object", "other model"])
+def test_a_broken_checkpoint_is_one_line(run: Path, damage: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    best = run / "checkpoints" / "best.ckpt"
+    if damage == "empty":
+        best.write_bytes(b"")
+    elif damage == "truncated":
+        best.write_bytes(best.read_bytes()[:2000])
+    elif damage == "foreign object":
+        torch.save({"state_dict": {}, "payload": Payload()}, best)
+    else:
+        torch.save({"state_dict": {"model.weight": torch.zeros(3)}}, best)
+    assert main(["evaluate", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"timedist evaluate: error: {best}: ") and "Traceback" not in err
+    expected = ("its weights do not fit the model that config.yaml describes"
+                if damage == "other model" else "not a readable checkpoint")
+    assert expected in err and len(err.strip().splitlines()) == 1
+
+
+def test_resume_from_a_broken_checkpoint_is_one_line(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "net"
+    assert main(["fit", "--data", str(write_ts(tmp_path / "a.ts")), "--model", "fcn",
+                 "--epochs", "1", "--batch-size", "8", "--out", str(run), "--quiet"]) == 0
+    last = run / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:5000])
+    before = snapshot(run)
+    assert main(["fit", "--resume", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert f"{last}: not a readable checkpoint" in err and "Traceback" not in err
+    assert snapshot(run) == before

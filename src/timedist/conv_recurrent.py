@@ -245,6 +245,9 @@ class ConvLSTM(SequenceLayer, nn.Module):
         input_mask = self._dropout_mask(xb[:, 0], self.dropout)
         state_mask = self._dropout_mask(h, self.recurrent_dropout)
         valid = None if lengths is None else lengths_to_mask(lengths.to(x.device), steps)
+        if valid is not None:  # padded steps selected away, not multiplied: NaN there stays out
+            step_shape = (batch, steps) + (1,) * (xb.dim() - 2)
+            xb = torch.where(valid.view(step_shape), xb, 0.0)  # of outputs and of gradients
         unit = (1,) * self.rank  # the recurrent conv: stride 1, dilation 1
         fused = self._fused()
         if fused:
@@ -271,7 +274,7 @@ class ConvLSTM(SequenceLayer, nn.Module):
                 continue
             keep = valid[:, t].view(batch, 1, *unit)  # (B, 1, 1, ...) over (B, F, *S')
             h, c = torch.where(keep, h_new, h), torch.where(keep, c_new, c)
-            outputs.append(h_new * keep)
+            outputs.append(torch.where(keep, h_new, 0.0))
         out = torch.stack(outputs, dim=1)
         return (out if self.batch_first else out.transpose(0, 1)), (h, c)
 

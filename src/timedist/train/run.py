@@ -39,7 +39,7 @@ from .evaluation import baseline_metrics, collect, last_values, metrics_for, uns
 from .module import NonFiniteLossError, SequenceTask
 from .prepare import ModelSpec, Prepared, build_model, legacy_model, prepare_data, read_sequences
 from .record import apply_record, make_record, spec_of, write_record
-from .rundir import RunDir
+from .rundir import CheckpointError, RunDir, read_checkpoint
 
 __all__ = ["ARRAYS", "RunResult", "TrainingError", "evaluate", "fit", "load_run", "load_weights",
            "predict", "resolve_device", "stored_run", "train_network"]
@@ -297,8 +297,10 @@ def train_network(task: SequenceTask, prepared: Prepared, run_dir: Path, *, resu
     started = time.perf_counter()
     sigint = signal.getsignal(signal.SIGINT)
     try:
+        if resume:
+            read_checkpoint(RunDir(run_dir).last)  # one clear line for a broken checkpoint
         trainer.fit(task, train_loader, val_loader,
-                    ckpt_path=str(RunDir(run_dir).last) if resume else None)
+                    ckpt_path=str(RunDir(run_dir).last) if resume else None, weights_only=True)
     except SystemExit:  # Lightning's answer to Ctrl-C: graceful shutdown, then exit(1)
         if not trainer.interrupted:
             raise
@@ -317,11 +319,19 @@ def train_network(task: SequenceTask, prepared: Prepared, run_dir: Path, *, resu
 
 
 def load_weights(task: SequenceTask, run_dir: Path) -> Path:
+    """Load the run's best checkpoint into ``task``; one CheckpointError naming the file if it
+    is missing, unreadable or does not fit the model."""
     path = RunDir(run_dir).best
     if not path.is_file():
         raise TrainingError(f"{run_dir}: no checkpoints/best.ckpt (did the run finish an epoch?)")
-    state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
-    task.load_state_dict(state)
+    state = read_checkpoint(path)["state_dict"]
+    try:
+        task.load_state_dict(state)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()
+        raise CheckpointError(f"{path}: its weights do not fit the model that config.yaml "
+                              f"describes ({first[1].strip() if len(first) > 1 else first[0]})"
+                              ) from None
     return path
 
 

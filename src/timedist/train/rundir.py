@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import socket
 import sys
 import time
@@ -24,11 +25,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+import torch
 
 from .config import ConfigError
 
-__all__ = ["RunDir", "RunLockedError"]
+__all__ = ["CheckpointError", "RunDir", "RunLockedError", "read_checkpoint"]
 
 CONFIG, RECORD = "config.yaml", "preprocessing.json"
 METRICS_CSV, METRICS_JSON = "metrics.csv", "metrics.json"
@@ -42,6 +45,30 @@ _EVALUATION = ("evaluation.json", *(p for p in PLOTS if p != "learning_curves.pn
 
 class RunLockedError(ConfigError):
     """Another process holds the run directory."""
+
+
+class CheckpointError(ConfigError):
+    """A checkpoint that cannot be read, or that does not fit its run."""
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint's contents, loaded with ``weights_only=True`` (tensors and plain data only:
+    loading never runs code from the file). A missing, truncated, foreign or malicious file is a
+    :class:`CheckpointError` naming it."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (EOFError, OSError, RuntimeError, pickle.UnpicklingError, ValueError,
+            AttributeError, ImportError) as error:
+        reason = str(error).strip().splitlines()[0][:120] if str(error).strip() else "empty"
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(error).__name__}: "
+                              f"{reason}); it may have been cut short by a kill or a full disk, "
+                              "or not come from timedist") from None
+    if not isinstance(state, dict) or not isinstance(state.get("state_dict"), dict):
+        raise CheckpointError(f"{path}: expected a checkpoint holding a state_dict; got "
+                              f"{type(state).__name__}")
+    return state
 
 
 def _written_name(name: str, names: tuple[str, ...]) -> bool:
