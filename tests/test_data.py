@@ -168,7 +168,10 @@ def test_npz_round_trips_in_both_layouts(tmp_path: Path) -> None:
     assert padded.task == "regression" and padded.lengths.tolist() == [2, 4]
     assert torch.equal(padded.sequences[0], torch.ones(2, 3))
     np.savez(tmp_path / "ints.npz", X=x, y=np.array([2, 0]))
-    assert load_npz(tmp_path / "ints.npz").classes == ["0", "1", "2"]
+    ints = load_npz(tmp_path / "ints.npz")  # the distinct labels, in numeric order
+    assert ints.classes == ["0", "2"] and ints.targets.tolist() == [1, 0]
+    np.savez(tmp_path / "huge.npz", X=x, y=np.array([100_000_000, -3]))
+    assert load_npz(tmp_path / "huge.npz").classes == ["-3", "100000000"]  # not 1e8 classes
 
 
 @pytest.mark.parametrize(("arrays", "message"), [
@@ -179,6 +182,17 @@ def test_npz_round_trips_in_both_layouts(tmp_path: Path) -> None:
     ({"X": np.zeros((2, 3, 1)), "y": np.zeros(2), "lengths": np.array([4, 1])},
      r"lengths in \[1, T=3\]"),
     ({"X": np.zeros(4), "y": np.zeros(2)}, r"got shape \(4,\)"),
+    ({"X": np.zeros((2, 3, 1)), "y": np.zeros((2, 2), dtype=int)},
+     r"expected class labels y \(N,\); got shape \(2, 2\)"),
+    ({"X": np.zeros((2, 3, 1)), "y": np.zeros(2), "lengths": np.array([2.0, 3.5])},
+     r"expected integer lengths; got dtype float64 \(values \[2.0, 3.5\]\)"),
+    ({"X": np.array([[[0.0], [np.inf]], [[1.0], [2.0]]]), "y": np.zeros(2)},
+     r"expected finite values in X \(NaN for a missing value\); got inf at X\[0, 1, 0\]"),
+    ({"X": np.zeros((2, 3, 1)), "y": np.array([0.5, np.nan])},
+     r"expected finite targets y; got nan for sample 1"),
+    ({"X": np.zeros((2, 3, 1)), "y": np.array(["a", "c"]), "classes": np.array(["a", "b"])},
+     r"expected labels among 'classes' \['a', 'b'\]; got \['c'\]"),
+    ({"X": np.array([[["x"]], [["y"]]]), "y": np.zeros(2)}, r"expected numbers in X; got dtype"),
 ])
 def test_npz_errors(tmp_path: Path, arrays: dict[str, np.ndarray], message: str) -> None:
     np.savez(tmp_path / "bad.npz", **arrays)

@@ -267,3 +267,29 @@ def test_gzipped_files_with_comments(tmp_path: Path) -> None:
     plain = write_ts(tmp_path / "b.ts", *bumps(12, 7))
     path.write_bytes(gzip.compress(plain.read_bytes()))
     assert len(read_ts(path)) == 12
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--subset", "1", "--val-split", "0.5"],
+     r"--val-split 0.5 of 1 samples leaves 0 to train on; expected at least 2"),
+    (["--subset", "3", "--val-split", "0.5"],
+     r"--val-split 0.5 of 3 samples leaves 1 to train on; expected at least 2"),
+    (["--subset", "1"], r"expected at least 2 training samples; got 1 \(--subset\)"),
+])
+def test_degenerate_training_sets_are_one_line(args: list[str], message: str, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    train = write_ts(tmp_path / "b.ts", *bumps(12, 8))
+    assert main(["fit", "--data", str(train), *args, "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err
+    assert re.search(message, err) and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_one_class_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    series, _ = bumps(6, 9)
+    train = write_ts(tmp_path / "one.ts", series, ["left"] * 6)
+    assert main(["fit", "--data", str(train), "--out", str(tmp_path / "r")]) == 1
+    assert "expected at least 2 classes among the training samples; got only 'left'" in (
+        capsys.readouterr().err)

@@ -1,9 +1,10 @@
 """The user's own sequences from a NumPy ``.npz`` file (no pickles).
 
 Two layouts of ``X``: padded (N, T, C) with optional ``lengths`` (N,), or ragged — the
-concatenation (sum of lengths, C) of all samples — with ``lengths`` (N,). ``y`` holds integer or
-string labels (classification; string classes in the order of an optional ``classes`` array,
-else sorted) or float targets (regression). Other arrays are ignored.
+concatenation (sum of lengths, C) of all samples — with ``lengths`` (N,) integers. ``y`` holds
+integer, boolean or string labels (classification: the classes are the distinct labels,
+sorted, or the order of an optional ``classes`` array) or float targets (regression). NaN in X
+is a missing value; infinities, and NaN targets, are errors. Other arrays are ignored.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def load_npz(path: str | Path, *, require_targets: bool = True) -> SequenceDatas
     if lengths is not None and (lengths.ndim != 1 or len(lengths) != len(y)):
         raise ValueError(f"{name}: expected lengths (N,) = ({len(y)},) for y of shape "
                          f"{y.shape}; got shape {lengths.shape}")
+    if lengths is not None and lengths.dtype.kind not in "iu":
+        raise ValueError(f"{name}: expected integer lengths; got dtype {lengths.dtype} "
+                         f"(values {lengths.tolist()[:5]})")
+    _check_values(name, x, y)
     if x.ndim >= 3:
         if len(x) != len(y):
             raise ValueError(f"{name}: expected X (N, T, C, ...) with N = len(y) = {len(y)}; got "
@@ -58,15 +63,34 @@ def load_npz(path: str | Path, *, require_targets: bool = True) -> SequenceDatas
     else:
         raise ValueError(f"{name}: expected X (N, T, C) or ragged (sum of lengths, C); got "
                          f"shape {x.shape}")
-    if y.dtype.kind in "USO":  # string labels, in the order of 'classes' if given
-        classes = order or sorted({str(v) for v in y})
-        targets = torch.tensor([classes.index(str(v)) for v in y])
+    if y.dtype.kind in "USOiub":  # labels: their distinct values (or 'classes'), in order
+        if y.ndim != 1:
+            raise ValueError(f"{name}: expected class labels y (N,); got shape {y.shape}")
+        values = sorted(set(y.tolist())) if y.dtype.kind in "iub" else sorted(set(map(str, y)))
+        classes = order or [str(v) for v in values]
+        unknown = sorted({str(v) for v in y} - set(classes))
+        if unknown:
+            raise ValueError(f"{name}: expected labels among 'classes' {classes}; got "
+                             f"{unknown[:5]}")
+        index = {c: i for i, c in enumerate(classes)}
+        targets = torch.tensor([index[str(v)] for v in y.tolist()], dtype=torch.long)
         return SequenceDataset(sequences, targets, classes=classes, name=name)
-    if y.dtype.kind in "iub":
-        classes = [str(c) for c in range(int(y.max()) + 1)]
-        return SequenceDataset(sequences, torch.as_tensor(y, dtype=torch.long), classes=classes,
-                               name=name)
     return SequenceDataset(sequences, torch.as_tensor(y, dtype=torch.float32), name=name)
+
+
+def _check_values(name: str, x: np.ndarray, y: np.ndarray) -> None:
+    """Numbers only; NaN in X is a missing value, infinities anywhere and NaN in float
+    targets are errors naming the first sample that has one."""
+    if x.dtype.kind not in "fiub":
+        raise ValueError(f"{name}: expected numbers in X; got dtype {x.dtype}")
+    if x.dtype.kind == "f" and np.isinf(x).any():
+        where = np.argwhere(np.isinf(x))[0].tolist()
+        raise ValueError(f"{name}: expected finite values in X (NaN for a missing value); got "
+                         f"{x[tuple(where)]} at X{where}")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        sample = int(np.argwhere(~np.isfinite(y))[0][0])
+        raise ValueError(f"{name}: expected finite targets y; got {y[sample]} for sample "
+                         f"{sample}")
 
 
 def save_npz(dataset: SequenceDataset, path: str | Path) -> None:

@@ -199,10 +199,18 @@ def prepare(config: RunConfig, train: SequenceDataset, test: SequenceDataset | N
     config, choices = choose_defaults(config, train)
     val: SequenceDataset | None = None
     if config.val_split:
-        if round(config.val_split * len(train)) >= len(train):
+        held = max(1, round(config.val_split * len(train)))  # as SequenceDataset.split rounds
+        if len(train) - held < 2:
             raise ConfigError(f"--val-split {config.val_split} of {len(train)} samples leaves "
-                              "none to train on")
+                              f"{len(train) - held} to train on; expected at least 2")
         train, val = train.split(config.val_split, seed=config.seed)
+    if len(train) < 2:
+        raise ConfigError(f"{train.name}: expected at least 2 training samples; got "
+                          f"{len(train)}" + (" (--subset)" if config.subset else ""))
+    if train.classes is not None and int(train.targets.unique().numel()) < 2:
+        only = train.classes[int(train.targets[0])]
+        raise ConfigError(f"{train.name}: expected at least 2 classes among the training "
+                          f"samples; got only {only!r}")
     if not builtin:
         if train.sequences[0].dim() == 2:  # signals (T, C)
             fitted = train.fit_standardization() if config.normalize == "channel" else None
