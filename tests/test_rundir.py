@@ -207,3 +207,14 @@ def test_resume_from_a_broken_checkpoint_is_one_line(tmp_path: Path,
     err = capsys.readouterr().err
     assert f"{last}: not a readable checkpoint" in err and "Traceback" not in err
     assert snapshot(run) == before
+
+
+def test_files_honour_the_umask(tmp_path: Path) -> None:
+    previous = os.umask(0o027)
+    try:
+        assert main(["fit", "--data", str(write_ts(tmp_path / "a.ts")), "--out",
+                     str(tmp_path / "run"), "--members", "1", "--quiet"]) == 0
+    finally:
+        os.umask(previous)
+    for name in ("config.yaml", "metrics.json", "checkpoints/best.ckpt"):
+        assert (tmp_path / "run" / name).stat().st_mode & 0o777 == 0o640, name

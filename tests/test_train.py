@@ -211,6 +211,11 @@ fit(config, out={str(tmp_path / "killed")!r}, verbose=False, progress=False, cal
     resumed_rows = read_metrics(tmp_path / "killed" / "metrics.csv")
     straight_rows = read_metrics(tmp_path / "straight" / "metrics.csv")
     assert [r["val_loss"] for r in resumed_rows] == [r["val_loss"] for r in straight_rows]
+    # the killed run's first two epochs count in the resumed run's training time
+    resumed_metrics = json.loads((tmp_path / "killed" / "metrics.json").read_text())
+    assert resumed_metrics["train_seconds"] == round(
+        sum(float(r["seconds"]) for r in resumed_rows), 1)
+    assert len(resumed_rows) == 4 and float(resumed_rows[0]["seconds"]) > 0
 
 
 def test_a_kill_while_writing_keeps_the_previous_file(tmp_path: Path) -> None:

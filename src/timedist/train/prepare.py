@@ -207,7 +207,7 @@ def prepare(config: RunConfig, train: SequenceDataset, test: SequenceDataset | N
     if len(train) < 2:
         raise ConfigError(f"{train.name}: expected at least 2 training samples; got "
                           f"{len(train)}" + (" (--subset)" if config.subset else ""))
-    if train.classes is not None and int(train.targets.unique().numel()) < 2:
+    if train.classes is not None and int(torch.unique(train.targets).numel()) < 2:
         only = train.classes[int(train.targets[0])]
         raise ConfigError(f"{train.name}: expected at least 2 classes among the training "
                           f"samples; got only {only!r}")

@@ -276,9 +276,10 @@ def _train_and_finish(task: SequenceTask, prepared: Prepared, run: RunDir, resum
         _say(verbose, f"fitted in {row['seconds']} s; leave-one-out on the training data: "
              + ", ".join(f"{k[6:]} {v}" for k, v in row.items() if k.startswith("train_")))
         return _finish(run_dir, config, prepared, task, float(row["seconds"]), verbose)
-    seconds = train_network(task, prepared, run_dir, resume=resume, verbose=verbose,
-                            progress=progress, callbacks=callbacks)
-    assert seconds is not None  # rank 0
+    train_network(task, prepared, run_dir, resume=resume, verbose=verbose, progress=progress,
+                  callbacks=callbacks)
+    # The epochs' seconds, summed: metrics.csv keeps the rows of the runs a --resume continues.
+    seconds = sum(float(r.get("seconds") or 0) for r in read_metrics(run.metrics_csv))
     return _finish(run_dir, config, prepared, task, seconds, verbose)
 
 
