@@ -6,6 +6,7 @@ import copy
 import itertools
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from helpers import check_layer
@@ -338,3 +339,30 @@ def test_a_first_call_draws_nothing_from_the_global_generator(cell: str) -> None
     layer(torch.randn(B, T, F, generator=torch.Generator().manual_seed(0)),
           lengths=torch.tensor([T, 2, 1]))
     assert torch.equal(torch.get_rng_state(), state)
+
+
+@pytest.mark.parametrize(("make", "arrays", "message"), [
+    (lambda: timedist.LSTM(3, 4), lambda: (np.ones((3, 16)), np.ones((4, 16)), np.float32(1.0)),
+     r"expected a Keras bias \(16,\); got shape \(\)"),
+    (lambda: timedist.LSTM(3, 4), lambda: (np.ones((3, 16)), np.ones((4, 16)), np.ones(12)),
+     r"expected a Keras bias \(16,\); got shape \(12,\)"),
+    (lambda: timedist.LSTM(3, 4, bias=False),
+     lambda: (np.ones((3, 16)), np.ones((4, 16)), np.ones(16)),
+     r"expected no Keras bias for a layer built with bias=False"),
+    (lambda: timedist.RNN(3, 4), lambda: (np.ones((3, 4)), np.ones((4, 4)), np.ones((2, 4))),
+     r"expected a Keras bias \(4,\); got shape \(2, 4\)"),
+    (lambda: timedist.ConvLSTM2d(2, 3, 3),
+     lambda: (np.ones((3, 3, 2, 12)), np.ones((3, 3, 3, 12)), np.ones(11)),
+     r"expected a Keras bias \(4F,\) = \(12,\); got shape \(11,\)"),
+    (lambda: timedist.ConvLSTM2d(2, 3, 3, bias=False),
+     lambda: (np.ones((3, 3, 2, 12)), np.ones((3, 3, 3, 12)), np.ones(12)),
+     r"expected no Keras bias for a layer built with bias=False"),
+])
+def test_keras_weights_are_all_checked_before_any_is_written(make: Any, arrays: Any,
+                                                             message: str) -> None:
+    layer = make()
+    before = {k: v.clone() for k, v in layer.state_dict().items()}
+    with pytest.raises(ValueError, match=message):
+        layer.load_keras_weights(*arrays())
+    for key, value in layer.state_dict().items():
+        assert torch.equal(value, before[key]), key  # nothing half-loaded

@@ -292,11 +292,22 @@ class ConvLSTM(SequenceLayer, nn.Module):
                                   f"{tuple(target.shape)}", np.shape(array))
             return value
 
+        writes = [(self.weight_ih, channels_first(kernel, self.weight_ih)),
+                  (self.weight_hh, channels_first(recurrent_kernel, self.weight_hh))]
+        if bias is not None:  # every array checked before anything is written
+            if self.bias is None:
+                raise value_error(self._name, "no Keras bias for a layer built with bias=False",
+                                  f"an array of shape {np.shape(bias)}",
+                                  hint="build it with bias=True, or pass bias=None")
+            value = torch.as_tensor(np.asarray(bias), dtype=self.bias.dtype,
+                                    device=self.bias.device)
+            if value.shape != self.bias.shape:
+                raise shape_error(self._name, f"a Keras bias (4F,) = {tuple(self.bias.shape)}",
+                                  value.shape)
+            writes.append((self.bias, value))
         with torch.no_grad():
-            self.weight_ih.copy_(channels_first(kernel, self.weight_ih))
-            self.weight_hh.copy_(channels_first(recurrent_kernel, self.weight_hh))
-            if bias is not None and self.bias is not None:
-                self.bias.copy_(torch.as_tensor(np.asarray(bias), dtype=self.bias.dtype))
+            for target, value in writes:
+                target.copy_(value)
 
 
 class ConvLSTM1d(ConvLSTM):

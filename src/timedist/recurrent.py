@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ._checks import check_choice, shape_error, type_error
+from ._checks import check_choice, shape_error, type_error, value_error
 from ._merge import MERGE_MODES, merge_directions
 from ._sequence import SequenceLayer
 from .masking import lengths_to_mask
@@ -327,7 +327,9 @@ def _load(
     bias: Any,
     gates: tuple[int, ...] | None,
 ) -> None:
-    """Copy Keras arrays into layer ``layer``, direction ``direction`` of ``module``."""
+    """Copy Keras arrays into layer ``layer``, direction ``direction`` of ``module``. Every
+    array is converted and checked before anything is written: a bad one leaves the layer as
+    it was."""
     suffix = f"_l{layer}" + ("_reverse" if direction else "")
     w_ih: Tensor = getattr(module, "weight_ih" + suffix)
     w_hh: Tensor = getattr(module, "weight_hh" + suffix)
@@ -340,15 +342,22 @@ def _load(
         if value.shape != target.shape:
             raise shape_error(module._name, f"Keras {name} transposed to {tuple(target.shape)}",
                               value.shape)
-    with torch.no_grad():
-        w_ih.copy_(k)
-        w_hh.copy_(r)
-        if bias is None:
-            return
+    writes = [(w_ih, k), (w_hh, r)]
+    if bias is not None:
+        if not module.bias:
+            raise value_error(module._name, "no Keras bias for a layer built with bias=False",
+                              f"an array of shape {np.shape(bias)}",
+                              hint="build it with bias=True, or pass bias=None")
+        b_ih: Tensor = getattr(module, "bias_ih" + suffix)
         b = _keras_to_torch(bias, w_ih)
+        expected = (2, *b_ih.shape) if gates is not None else tuple(b_ih.shape)
+        if tuple(b.shape) != expected:
+            raise shape_error(module._name, f"a Keras bias {expected}", b.shape)
         b_in, b_rec = (b[0], b[1]) if b.dim() == 2 else (b, torch.zeros_like(b))
         if gates is not None:
             b_in = torch.cat([b_in.chunk(len(gates))[g] for g in gates])
             b_rec = torch.cat([b_rec.chunk(len(gates))[g] for g in gates])
-        getattr(module, "bias_ih" + suffix).copy_(b_in)
-        getattr(module, "bias_hh" + suffix).copy_(b_rec)
+        writes += [(b_ih, b_in), (getattr(module, "bias_hh" + suffix), b_rec)]
+    with torch.no_grad():
+        for target, value in writes:
+            target.copy_(value)
