@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from helpers import assert_golden
@@ -90,3 +91,33 @@ def test_summary_of_built_in_models(name: str, capsys: pytest.CaptureFixture[str
                 "cnn-lstm": "1 (LSTM)                   (4, 64)",
                 "bilstm-classifier": "0 (LSTM)      (8, 128)"}[name]
     assert expected in out
+
+
+def test_quick_commands_do_not_import_lightning(tmp_path: Path) -> None:
+    """--help, usage errors, datasets, explain, summary (of a built-in model and of a run
+    directory) never import Lightning (issue 13: it cost ~4 s each)."""
+    import timedist.train
+
+    assert sorted(timedist.train.__all__) == sorted(timedist.train._HOMES)
+    data = tmp_path / "a.ts"
+    rows = [",".join(str((i * 7 + t) % 5) for t in range(20)) + f":{'ab'[i % 2]}"
+            for i in range(12)]
+    data.write_text("@classLabel true a b\n@data\n" + "\n".join(rows) + "\n")
+    assert main(["fit", "--data", str(data), "--out", str(tmp_path / "run"), "--members", "1",
+                 "--quiet"]) == 0
+    code = """
+import contextlib, io, sys
+from timedist.cli import main
+for args in (["--help"], ["fit", "--no-such-flag"], ["datasets"], ["explain", "gru"],
+             ["summary", "td-dense"], ["summary", sys.argv[1]]):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            main(args)
+        except SystemExit:
+            pass
+from timedist.train import RunConfig, choose_defaults, load_run
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("lightning", "pytorch_lightning")))
+"""
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run")],
+                            capture_output=True, text=True, timeout=300, check=True)
+    assert result.stdout.strip() == "[]", result.stdout[-500:]

@@ -14,14 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from ..data import SequenceDataset, Standardization
 from ._atomic import atomic_write_text
-from .config import RunConfig
-from .prepare import ModelSpec, Prepared, conform, normalized
-from .rundir import RunDir
+from .config import ConfigError, RunConfig
+from .prepare import ModelSpec, Prepared, build_model, conform, legacy_model, normalized
+from .rundir import CheckpointError, RunDir, read_checkpoint
 
-__all__ = ["apply_record", "make_record", "spec_of", "write_record"]
+__all__ = ["apply_record", "load_best", "load_run", "make_record", "spec_of", "stored_run",
+           "write_record"]
 
 
 def _scale_dict(scale: Standardization | None) -> dict[str, Any] | None:
@@ -74,3 +76,45 @@ def apply_record(data: SequenceDataset, record: dict[str, Any], *, labelled: boo
     if data.sequences[0].dim() != 2:  # image sequences: as stored
         return data.with_standardization(scale)
     return normalized(data, record.get("normalize", "channel"), scale)
+
+
+def stored_run(run_dir: str | Path) -> tuple[RunConfig, dict[str, Any], ModelSpec]:
+    """(config, record, spec) of a run directory; runs of timedist 0.1 get their model's
+    name."""
+    run = RunDir(Path(run_dir))
+    if not run.is_run():
+        raise ConfigError(f"{run.path}: not a timedist run directory (no config.yaml)")
+    config = RunConfig.load(run.config)
+    record = json.loads(run.record.read_text())
+    spec = spec_of(record)
+    if config.model is None:  # a run of timedist 0.1, which stored no model name
+        config = dataclasses.replace(config, model=legacy_model(spec))
+    return config, record, spec
+
+
+def load_best(model: nn.Module, run_dir: str | Path) -> Path:
+    """Load the run's best checkpoint into ``model`` (the checkpoint's ``model.`` prefix, which
+    the training module adds, is dropped); one CheckpointError naming the file if it is missing,
+    unreadable or does not fit the model."""
+    path = RunDir(Path(run_dir)).best
+    if not path.is_file():
+        raise CheckpointError(f"{run_dir}: no checkpoints/best.ckpt (did the run finish an "
+                              "epoch?)")
+    state = read_checkpoint(path)["state_dict"]
+    try:
+        model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()
+        raise CheckpointError(f"{path}: its weights do not fit the model that config.yaml "
+                              f"describes ({first[1].strip() if len(first) > 1 else first[0]})"
+                              ) from None
+    return path
+
+
+def load_run(run_dir: str | Path) -> tuple[nn.Module, tuple[int, ...]]:
+    """The model of a run with its best checkpoint's weights (eval mode), and the shape of a
+    typical input: (2, T_max of training, *step). Needs no Lightning."""
+    config, record, spec = stored_run(run_dir)
+    model = build_model(config, spec)
+    load_best(model, run_dir)
+    return model.eval(), (2, int(record.get("steps", 8)), *record["step_shape"])

@@ -9,7 +9,6 @@ metrics) and PNG plots.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import logging
@@ -37,9 +36,9 @@ from .config import CLOSED_FORM, ConfigError, RunConfig
 from .defaults import MIN_SELECTION
 from .evaluation import baseline_metrics, collect, last_values, metrics_for, unscale
 from .module import NonFiniteLossError, SequenceTask
-from .prepare import ModelSpec, Prepared, build_model, legacy_model, prepare_data, read_sequences
-from .record import apply_record, make_record, spec_of, write_record
-from .rundir import CheckpointError, RunDir, read_checkpoint
+from .prepare import ModelSpec, Prepared, build_model, prepare_data, read_sequences
+from .record import apply_record, load_best, load_run, make_record, stored_run, write_record
+from .rundir import RunDir, read_checkpoint
 
 __all__ = ["ARRAYS", "RunResult", "TrainingError", "evaluate", "fit", "load_run", "load_weights",
            "predict", "resolve_device", "stored_run", "train_network"]
@@ -320,20 +319,8 @@ def train_network(task: SequenceTask, prepared: Prepared, run_dir: Path, *, resu
 
 
 def load_weights(task: SequenceTask, run_dir: Path) -> Path:
-    """Load the run's best checkpoint into ``task``; one CheckpointError naming the file if it
-    is missing, unreadable or does not fit the model."""
-    path = RunDir(run_dir).best
-    if not path.is_file():
-        raise TrainingError(f"{run_dir}: no checkpoints/best.ckpt (did the run finish an epoch?)")
-    state = read_checkpoint(path)["state_dict"]
-    try:
-        task.load_state_dict(state)
-    except RuntimeError as error:
-        first = str(error).strip().splitlines()
-        raise CheckpointError(f"{path}: its weights do not fit the model that config.yaml "
-                              f"describes ({first[1].strip() if len(first) > 1 else first[0]})"
-                              ) from None
-    return path
+    """Load the run's best checkpoint into ``task.model`` (see ``record.load_best``)."""
+    return load_best(task.model, run_dir)
 
 
 def _finish(run_dir: Path, config: RunConfig, prepared: Prepared, task: SequenceTask,
@@ -442,33 +429,10 @@ def _evaluate(run_dir: Path, kind: str, dataset: SequenceDataset, task: Sequence
     return RunResult(run_dir, metrics, made)
 
 
-def stored_run(run_dir: Path) -> tuple[RunConfig, dict[str, Any], ModelSpec]:
-    """(config, record, spec) of a run directory; runs of timedist 0.1 get their model's
-    name."""
-    run = RunDir(Path(run_dir))
-    if not run.is_run():
-        raise ConfigError(f"{run.path}: not a timedist run directory (no config.yaml)")
-    config = RunConfig.load(run.config)
-    stored = json.loads(run.record.read_text())
-    spec = spec_of(stored)
-    if config.model is None:  # a run of timedist 0.1, which stored no model name
-        config = dataclasses.replace(config, model=legacy_model(spec))
-    return config, stored, spec
-
-
 def _restore(run_dir: Path, config: RunConfig, spec: ModelSpec) -> SequenceTask:
     task = SequenceTask(build_model(config, spec), spec.task)
     load_weights(task, run_dir)
     return task
-
-
-def load_run(run_dir: str | Path) -> tuple[torch.nn.Module, tuple[int, ...]]:
-    """The model of a run with its best checkpoint's weights (eval mode), and the shape of a
-    typical input: (2, T_max of training, *step)."""
-    run_dir = Path(run_dir)
-    config, stored, spec = stored_run(run_dir)
-    task = _restore(run_dir, config, spec)
-    return task.model.eval(), (2, int(stored.get("steps", 8)), *stored["step_shape"])
 
 
 def _own_file(path: str, stored: dict[str, Any], *, require_targets: bool) -> SequenceDataset:
