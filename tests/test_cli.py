@@ -121,3 +121,38 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("lightning", "pytorch
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run")],
                             capture_output=True, text=True, timeout=300, check=True)
     assert result.stdout.strip() == "[]", result.stdout[-500:]
+
+
+@pytest.mark.parametrize(("args", "status", "message"), [
+    (["explain", "lstm", "--hidden-size", "-3"], 2,
+     r"argument --hidden-size: expected an integer >= 1; got '-3'"),
+    (["explain", "conv2d", "--kernel-size", "0"], 2,
+     r"argument --kernel-size: expected an integer >= 1; got '0'"),
+    (["explain", "time-distributed", "--steps", "0"], 2, r"argument --steps: expected an "),
+    (["explain", "lstm", "--png", "/nonexistent/dir/x.png"], 1,
+     r"timedist explain: error: --png /nonexistent/dir/x.png: no such folder /nonexistent/dir"),
+    (["summary", "os:path"], 2, r"expected os:path to be an nn.Module, or a class or function "
+                                r"that builds one without arguments"),
+    (["summary", "torch.nn:Linear"], 2, r"calling it failed: .*missing 2 required"),
+    (["summary", "td-dense", "--input-size", "4,5"], 1,
+     r"timedist summary: error: TimeDistributed\(Linear\): expected input \(B, T, \.\.\.\)"),
+])
+def test_bad_arguments_are_one_line(args: list[str], status: int, message: str,
+                                    capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TIMEDIST_DEBUG", raising=False)
+    if status == 2:
+        with pytest.raises(SystemExit) as exit_:
+            main(args)
+        assert exit_.value.code == 2
+    else:
+        assert main(args) == 1
+    err = capsys.readouterr().err
+    assert re.search(message, err) and "Traceback" not in err
+    assert len([line for line in err.splitlines() if "error:" in line]) == 1
+
+
+def test_timedist_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIMEDIST_DEBUG", "1")
+    with pytest.raises(ValueError, match=r"TimeDistributed\(Linear\): expected input"):
+        main(["summary", "td-dense", "--input-size", "4,5"])

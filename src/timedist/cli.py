@@ -2,12 +2,15 @@
 
 Subcommands: ``fit``, ``evaluate``, ``predict`` (training on Lightning: the ``train`` extra),
 ``datasets``, ``summary``, ``explain`` and ``tour`` (verified TimeDistributed and LSTM examples).
-Errors print one line and exit with status 1 (``--debug``: the full traceback).
+Errors print one line and exit with status 1 (usage errors: 2, argparse's); ``--debug`` or
+``TIMEDIST_DEBUG=1`` shows the full traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,31 +74,55 @@ def _add_explain(commands: Any) -> None:
     kinds = explain.add_subparsers(dest="what", metavar="WHAT", required=True)
     for kind in ("rnn", "lstm", "gru"):
         sub = kinds.add_parser(kind, help=f"torch.nn.{kind.upper()}: h0, weights, output, h_n")
-        sub.add_argument("--input-size", type=int, default=4)
-        sub.add_argument("--hidden-size", type=int, default=2)
-        sub.add_argument("--num-layers", type=int, default=1)
+        sub.add_argument("--input-size", type=_positive, default=4)
+        sub.add_argument("--hidden-size", type=_positive, default=2)
+        sub.add_argument("--num-layers", type=_positive, default=1)
         sub.add_argument("--bidirectional", action="store_true")
-        sub.add_argument("--seq-len", type=int, default=3)
-        sub.add_argument("--batch", type=int, default=2)
+        sub.add_argument("--seq-len", type=_positive, default=3)
+        sub.add_argument("--batch", type=_positive, default=2)
         sub.add_argument("--batch-first", action="store_true")
         if kind == "lstm":
-            sub.add_argument("--proj-size", type=int, default=0)
+            sub.add_argument("--proj-size", type=_non_negative, default=0)
     conv = kinds.add_parser("conv2d", help="multi-channel convolution and the 1x1 matmul")
     for option, default in (("in-channels", 2), ("out-channels", 3), ("kernel-size", 2),
                             ("height", 3), ("width", 3)):
-        conv.add_argument(f"--{option}", type=int, default=default)
+        conv.add_argument(f"--{option}", type=_positive, default=default)
     td = kinds.add_parser("time-distributed", help="fold, module, unfold; parameters vs T")
     td.add_argument("--module", choices=("conv2d", "linear"), default="conv2d")
     for option, default in (("batch", 2), ("steps", 5), ("features", 8), ("units", 10),
                             ("channels", 3), ("filters", 16), ("kernel-size", 3), ("size", 32)):
-        td.add_argument(f"--{option}", type=int, default=default)
+        td.add_argument(f"--{option}", type=_positive, default=default)
     for sub in (*(kinds.choices[k] for k in ("rnn", "lstm", "gru")), conv, td):
         sub.add_argument("--png", metavar="FILE", help="also draw the network to this PNG file")
         sub.add_argument("--json", action="store_true", help="print the facts as JSON")
 
 
+def _positive(text: str) -> int:
+    return _integer(text, 1)
+
+
+def _non_negative(text: str) -> int:
+    return _integer(text, 0)
+
+
+def _integer(text: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}; got {text!r}")
+    return value
+
+
 def _run_explain(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .inspect import explain
+
+    if args.png and not Path(args.png).resolve().parent.is_dir():
+        raise FileNotFoundError(f"--png {args.png}: no such folder "
+                                f"{Path(args.png).resolve().parent}")
 
     options = {k: v for k, v in vars(args).items()
                if k not in ("command", "what", "png", "json", "debug")}
@@ -134,20 +161,40 @@ def _load_model(spec: str) -> Any:
         raise ValueError(f"expected a built-in model ({', '.join(EXAMPLES)}) or "
                          f"MODULE:ATTRIBUTE, e.g. mypackage.models:build; got {spec!r}")
     obj = getattr(importlib.import_module(module_name), attribute)
-    model = obj if isinstance(obj, nn.Module) else obj()
+    try:
+        model = obj if isinstance(obj, nn.Module) else obj()
+    except TypeError as error:  # not callable, or it needs arguments
+        raise ValueError(f"expected {spec} to be an nn.Module, or a class or function that "
+                         f"builds one without arguments; calling it failed: {error}") from None
     if not isinstance(model, nn.Module):
         raise ValueError(f"expected {spec} to be or build an nn.Module; got {type(model).__name__}")
     return model
 
 
+def debugging(args: argparse.Namespace) -> bool:
+    """``--debug`` or ``TIMEDIST_DEBUG=1``: let errors through with their traceback."""
+    return bool(getattr(args, "debug", False)) or os.environ.get("TIMEDIST_DEBUG") == "1"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit status."""
+    """Entry point; returns the process exit status: 0, 1 for a failure at run time (one line
+    on stderr), 2 for a usage error (argparse's), 130 for Ctrl-C during training."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in ("fit", "evaluate", "predict"):
         from .train_cli import run_training_command
 
         return run_training_command(args)
+    try:
+        return _run(parser, args)
+    except (ValueError, TypeError, OSError, RuntimeError) as error:
+        if debugging(args):
+            raise
+        print(f"timedist {args.command}: error: {error}", file=sys.stderr)
+        return 1
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "tour":
         from ._showcase import run_showcase
 

@@ -151,7 +151,9 @@ def run_training_command(args: argparse.Namespace) -> int:
             predict(args.run_dir, args.input, args.output)
         return 0
     except (ValueError, TypeError, OSError, TrainingError) as error:
-        if args.debug:
+        from .cli import debugging
+
+        if debugging(args):
             raise
         print(f"timedist {args.command}: error: {error}", file=sys.stderr)
         return 1
