@@ -69,6 +69,9 @@ def test_every_feature_of_the_format(tmp_path: Path) -> None:
     assert regression.task == "regression" and regression.targets.tolist() == [2.5, -1.0]
     unlabelled = read_ts(write(tmp_path, "@univariate true\n@data\n1,2,3\n"))
     assert unlabelled.channels == 1 and len(unlabelled) == 1
+    with pytest.raises(TsFormatError, match=r"x\.ts, line 2: expected '@classLabel true "
+                                            r"<labels>' or '@targetLabel true' in the header"):
+        read_ts(write(tmp_path, "@univariate true\n@data\n1,2,3\n"), require_targets=True)
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -139,7 +139,7 @@ def _sample(header: _Header, line: str, where: str) -> tuple[Tensor, str | None]
     return values, (fields[-1].strip() if header.labelled else None)
 
 
-def read_ts(path: str | Path) -> SequenceDataset:
+def read_ts(path: str | Path, *, require_targets: bool = False) -> SequenceDataset:
     """Read a .ts file into a :class:`SequenceDataset`.
 
     Samples keep their own length: x_i is (T_i, C). Class labels become indices into
@@ -147,7 +147,9 @@ def read_ts(path: str | Path) -> SequenceDataset:
     a float tensor (N,). Errors (:class:`TsFormatError`, a ValueError) name the file and the
     line: a value that is not a number, infinite values, channels of unequal length in a
     sample, a wrong channel count, an undeclared label, a missing target, unequal lengths
-    where ``@equalLength true`` says otherwise, no ``@data`` section or no samples.
+    where ``@equalLength true`` says otherwise, no ``@data`` section or no samples — and, with
+    ``require_targets`` (a training or evaluation file), a header that declares neither class
+    labels nor regression targets (unlabelled samples get target 0 otherwise).
     """
     path = Path(path)
     header = _Header()
@@ -161,6 +163,10 @@ def read_ts(path: str | Path) -> SequenceDataset:
             continue
         if not in_data:
             in_data = _header_line(header, line, where)
+            if in_data and require_targets and not header.labelled:
+                raise TsFormatError(f"{where}: expected '@classLabel true <labels>' or "
+                                    "'@targetLabel true' in the header of a labelled file; "
+                                    "found neither")
             continue
         values, label = _sample(header, line, where)
         if header.tags.get("equallength") == "true":

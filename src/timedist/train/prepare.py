@@ -88,7 +88,7 @@ def read_sequences(path: str | Path, *, require_targets: bool = True) -> Sequenc
         raise ConfigError(f"{path}: no such file")
     if path.suffix == ".npz":
         return load_npz(path, require_targets=require_targets)
-    return read_ts(path)
+    return read_ts(path, require_targets=require_targets)
 
 
 def conform(data: SequenceDataset, *, step_shape: tuple[int, ...] | list[int], task: str,
