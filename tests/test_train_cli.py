@@ -168,3 +168,27 @@ def test_summary_of_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert shape[0] == 2 and shape[2:] == (12,)  # (2, T_max, C) of the training data
     assert f"Total params: {sum(p.numel() for p in model.parameters()):,}" in out
     assert "(2, 9)" in out  # the logits of the 9 speakers
+
+
+def test_every_config_key_is_a_flag_and_back() -> None:
+    """The flags are generated from RunConfig's fields: each key is a flag of its type, and
+    the run's own options are the only other flags."""
+    import argparse
+    from dataclasses import fields
+
+    from timedist.cli import build_parser
+    from timedist.train import RunConfig
+
+    fit = build_parser()._subparsers._group_actions[0].choices["fit"]  # type: ignore[union-attr]
+    flags = {a.dest: a for a in fit._actions if a.option_strings}
+    own = {"help", "config", "out", "overwrite", "resume", "quiet", "debug"}
+    assert set(flags) - own == {f.name for f in fields(RunConfig)}
+    for setting in fields(RunConfig):
+        action = flags[setting.name]
+        assert action.option_strings[0] == "--" + setting.name.replace("_", "-")
+        kind = str(setting.type)
+        if "bool" in kind:
+            assert isinstance(action, argparse.BooleanOptionalAction)
+        else:
+            assert action.type is (int if "int" in kind else float if "float" in kind else None)
+        assert action.help and "{" not in action.help

@@ -19,63 +19,28 @@ _PLACEMENT = ("devices", "num_nodes", "strategy", "accelerator")
 
 
 def _fit_options(fit: argparse.ArgumentParser) -> None:
+    """One flag per RunConfig field (name, type, group and help come from the field: a flag
+    and its config key cannot drift apart), then the run's own options."""
+    from dataclasses import fields
+
     from .data import DATASETS
     from .models.rocket import FEATURES
-    from .train.config import MODELS, NORMALIZATIONS
+    from .train.config import GROUPS, MODELS, RunConfig
 
-    quiet: dict[str, Any] = {"default": argparse.SUPPRESS}
-    data = fit.add_argument_group("data")
-    data.add_argument("--data", help=f"a built-in dataset ({', '.join(DATASETS)}; default "
-                      "moving-digits) or a training file .ts/.npz", **quiet)
-    data.add_argument("--test-data", help="a test file for own data (.ts/.npz)", **quiet)
-    data.add_argument("--val-split", type=float, help="fraction of the training data held out "
-                      "for validation (0: none; default: chosen from the data; a checkpoint is "
-                      "chosen on it only with >= 100 samples)", **quiet)
-    data.add_argument("--normalize", choices=NORMALIZATIONS, help="signals: per-channel "
-                      "statistics of the training data (default), each series on its own, or "
-                      "none", **quiet)
-    data.add_argument("--subset", type=int, help="use N random training (and test) samples: "
-                      "a quick trial (default 0: all)", **quiet)
-    data.add_argument("--shuffle-frames", action="store_true", help="shuffle each sample's "
-                      "steps in time (an ablation: what does the order add?)", **quiet)
-    model = fit.add_argument_group("model")
-    model.add_argument("--model", help=f"one of {', '.join(MODELS)} (default: chosen from "
-                       "the data; rocket for signals)", **quiet)
-    model.add_argument("--features", choices=FEATURES, help="rocket: the feature families "
-                       "(default minirocket+hydra)", **quiet)
-    model.add_argument("--num-features", type=int, help="rocket: features per member "
-                       "(default 10000)", **quiet)
-    model.add_argument("--members", type=int, help="rocket: ensemble size (default: 3, fewer "
-                       "for large data)", **quiet)
-    model.add_argument("--hidden-size", type=int, help="recurrent units", **quiet)
-    model.add_argument("--num-layers", type=int, help="stacked recurrent layers", **quiet)
-    model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, **quiet)
-    model.add_argument("--cell", help="lstm or gru", **quiet)
-    model.add_argument("--dropout", type=float, **quiet)
-    model.add_argument("--subsequences", type=int, help="cnn-lstm on signals: steps a window "
-                       "is split into", **quiet)
-    model.add_argument("--relative", action=argparse.BooleanOptionalAction, help="regression: "
-                       "predict the change from the last value of feature 0 (forecasting)",
-                       **quiet)
-    train = fit.add_argument_group("training")
-    train.add_argument("--epochs", type=int, help="networks: passes over the training data "
-                       "(default: from --steps)", **quiet)
-    train.add_argument("--steps", type=int, help="networks: optimizer steps when --epochs is "
-                       "not given (default 1500)", **quiet)
-    train.add_argument("--batch-size", type=int, help="global batch size (split across "
-                       "devices)", **quiet)
-    train.add_argument("--lr", type=float, help="peak learning rate (one-cycle)", **quiet)
-    train.add_argument("--weight-decay", type=float, **quiet)
-    train.add_argument("--patience", type=int, help="early stopping after N epochs without "
-                       "improvement (0: off)", **quiet)
-    train.add_argument("--seed", type=int, **quiet)
-    place = fit.add_argument_group("where it runs (Lightning)")
-    place.add_argument("--devices", type=int, help="processes/GPUs per node (default 1)",
-                       **quiet)
-    place.add_argument("--num-nodes", type=int, **quiet)
-    place.add_argument("--strategy", help="auto, ddp, ddp_spawn, ... (default auto)", **quiet)
-    place.add_argument("--accelerator", help="auto (a GPU when there is one; default), "
-                       "cpu or gpu", **quiet)
+    names = {"datasets": ", ".join(DATASETS), "models": ", ".join(MODELS),
+             "features": ", ".join(FEATURES)}
+    groups = {key: fit.add_argument_group(title) for key, title in GROUPS.items()}
+    for setting in fields(RunConfig):
+        kind = str(setting.type)
+        options: dict[str, Any] = {"default": argparse.SUPPRESS,  # only typed flags override
+                                   "help": setting.metadata["help"].format(**names)}
+        if "bool" in kind:
+            options["action"] = argparse.BooleanOptionalAction
+        elif "int" in kind or "float" in kind:
+            options["type"] = int if "int" in kind else float
+            options["metavar"] = "N" if "int" in kind else "X"
+        groups[setting.metadata["group"]].add_argument(
+            "--" + setting.name.replace("_", "-"), **options)
     run = fit.add_argument_group("run")
     run.add_argument("--config", metavar="FILE", help="YAML/JSON settings; flags override "
                      "them")

@@ -40,40 +40,73 @@ CLOSED_FORM = ("rocket",)  # fitted without optimizer steps (no epochs, no Light
 NORMALIZATIONS = ("channel", "series", "none")
 
 
+GROUPS = {"data": "data", "model": "model", "training": "training",
+          "placement": "where it runs (Lightning)"}
+
+
+def _setting(default: Any, group: str, help: str) -> Any:
+    """A RunConfig field and its command-line flag: the flag's group and help (the CLI builds
+    ``--name-with-dashes`` from the field, its type and this; ``{models}``, ``{features}``
+    and ``{datasets}`` in ``help`` list the valid names)."""
+    return dataclasses.field(default=default, metadata={"group": group, "help": help})
+
+
 @dataclass
 class RunConfig:
     """Everything that defines a run. ``None`` means "chosen from the data" (the dataset's
     defaults, or :mod:`timedist.train.defaults` for own files); a finished run's
     ``config.yaml`` holds the values chosen, so it reproduces the run."""
 
-    data: str = "moving-digits"
-    test_data: str | None = None
-    val_split: float | None = None
-    normalize: str = "channel"
-    model: str | None = None
-    features: str = "minirocket+hydra"
-    num_features: int = 10_000
-    members: int | None = None
-    hidden_size: int = 64
-    num_layers: int = 1
-    bidirectional: bool = False
-    cell: str = "lstm"
-    dropout: float = 0.0
-    subsequences: int = 4
-    relative: bool = False
-    epochs: int | None = None
-    steps: int | None = None
-    batch_size: int = 32
-    lr: float = 3e-3
-    weight_decay: float = 0.0
-    patience: int = 0
-    seed: int = 0
-    subset: int = 0
-    shuffle_frames: bool = False
-    devices: int = 1
-    num_nodes: int = 1
-    strategy: str = "auto"
-    accelerator: str = "auto"
+    data: str = _setting("moving-digits", "data", "a built-in dataset ({datasets}; default "
+                         "moving-digits) or a training file .ts/.npz")
+    test_data: str | None = _setting(None, "data", "a test file for own data (.ts/.npz)")
+    val_split: float | None = _setting(
+        None, "data", "fraction of the training data held out for validation (0: none; "
+        "default: chosen from the data; a checkpoint is chosen on it only with >= 100 samples)")
+    normalize: str = _setting("channel", "data", "signals: channel (per-channel statistics of "
+                              "the training data; default), series (each series on its own) "
+                              "or none")
+    subset: int = _setting(0, "data", "use N random training (and test) samples: a quick "
+                           "trial (default 0: all)")
+    shuffle_frames: bool = _setting(False, "data", "shuffle each sample's steps in time (an "
+                                    "ablation: what does the order add?)")
+    model: str | None = _setting(None, "model", "one of {models} (default: chosen from the "
+                                 "data; rocket for signals)")
+    features: str = _setting("minirocket+hydra", "model", "rocket: the feature families, one "
+                             "of {features}")
+    num_features: int = _setting(10_000, "model", "rocket: features per member (default "
+                                 "10000)")
+    members: int | None = _setting(None, "model", "rocket: ensemble size (default: 3, fewer "
+                                   "for large data)")
+    hidden_size: int = _setting(64, "model", "recurrent units (default 64)")
+    num_layers: int = _setting(1, "model", "stacked recurrent layers (default 1)")
+    bidirectional: bool = _setting(False, "model", "bidirectional recurrent layers")
+    cell: str = _setting("lstm", "model", "recurrent cell: lstm or gru (default lstm)")
+    dropout: float = _setting(0.0, "model", "dropout between recurrent layers and before the "
+                              "head (default 0)")
+    subsequences: int = _setting(4, "model", "cnn-lstm on signals: steps a window is split "
+                                 "into (default 4)")
+    relative: bool = _setting(False, "model", "regression: predict the change from the last "
+                              "value of feature 0 (forecasting)")
+    epochs: int | None = _setting(None, "training", "networks: passes over the training data "
+                                  "(default: from --steps)")
+    steps: int | None = _setting(None, "training", "networks: optimizer steps when --epochs "
+                                 "is not given (default 1500)")
+    batch_size: int = _setting(32, "training", "global batch size, split across devices "
+                               "(default 32)")
+    lr: float = _setting(3e-3, "training", "peak learning rate of the one-cycle schedule "
+                         "(default 0.003)")
+    weight_decay: float = _setting(0.0, "training", "AdamW's weight decay (default 0)")
+    patience: int = _setting(0, "training", "early stopping after N epochs without "
+                             "improvement (default 0: off)")
+    seed: int = _setting(0, "training", "seeds the split, order, initialization, dropout and "
+                         "rocket's kernels (default 0)")
+    devices: int = _setting(1, "placement", "processes/GPUs per node (default 1)")
+    num_nodes: int = _setting(1, "placement", "machines (default 1)")
+    strategy: str = _setting("auto", "placement", "Lightning's strategy: auto, ddp, "
+                             "ddp_spawn, ... (default auto)")
+    accelerator: str = _setting("auto", "placement", "auto (a GPU when there is one; "
+                                "default), cpu or gpu")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

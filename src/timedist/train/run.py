@@ -241,6 +241,8 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, verbose: bool, progress
     model = build_model(config, prepared.spec)
     task = SequenceTask(model, prepared.task, lr=config.lr, weight_decay=config.weight_decay,
                         seed=config.seed)
+    if resume:
+        read_checkpoint(RunDir(run_dir).last)  # a broken one is one line, before any write
     if _rank() != 0:  # a DDP worker: rank 0 holds the directory and writes every file
         train_network(task, prepared, run_dir, resume=resume, verbose=False,
                       progress=progress, callbacks=callbacks)
@@ -297,8 +299,6 @@ def train_network(task: SequenceTask, prepared: Prepared, run_dir: Path, *, resu
     started = time.perf_counter()
     sigint = signal.getsignal(signal.SIGINT)
     try:
-        if resume:
-            read_checkpoint(RunDir(run_dir).last)  # one clear line for a broken checkpoint
         trainer.fit(task, train_loader, val_loader,
                     ckpt_path=str(RunDir(run_dir).last) if resume else None, weights_only=True)
     except SystemExit:  # Lightning's answer to Ctrl-C: graceful shutdown, then exit(1)
