@@ -218,3 +218,27 @@ def test_files_honour_the_umask(tmp_path: Path) -> None:
         os.umask(previous)
     for name in ("config.yaml", "metrics.json", "checkpoints/best.ckpt"):
         assert (tmp_path / "run" / name).stat().st_mode & 0o777 == 0o640, name
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda r: r.pop("task") and None, r"expected the key 'task'; it is missing"),
+    (lambda r: r.update(task="clustering"), r"expected 'task' one of classification, "),
+    (lambda r: r.update(step_shape=[0]), r"expected 'step_shape' as a list of positive integers"),
+    (lambda r: r.update(num_outputs="2"), r"expected 'num_outputs' of type int; got '2'"),
+    (lambda r: r.update(classes=["a"]), r"expected 'classes' as 2 names; got \['a'\]"),
+    (lambda r: r.update(standardization={"mean": [0.0]}), r"expected 'standardization' as "),
+    (lambda r: "not json", r"preprocessing.json: not valid JSON"),
+])
+def test_a_hand_edited_record_is_one_line_naming_the_key(run: Path, edit: object, message: str,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    import json
+    import re
+
+    path = run / "preprocessing.json"
+    record = json.loads(path.read_text())
+    changed = edit(record)  # type: ignore[operator]
+    path.write_text(changed if isinstance(changed, str) else json.dumps(record))
+    assert main(["evaluate", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert re.search(message, err) and f"{path}" in err and "Traceback" not in err

@@ -209,7 +209,7 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         placeholder = torch.zeros(len(series.sequences), dtype=torch.long)
         data = SequenceDataset(series.sequences, placeholder, name="X")
         data = apply_record(data, self.record_, labelled=False)
-        outputs, _ = collect(SequenceTask(self.model_, self.record_["task"]), data)
+        outputs, _ = collect(SequenceTask(self.model_, self.record_.task), data)
         return outputs
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
@@ -231,11 +231,11 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
                 run.check_replaceable(flag="overwrite=True")
             except ValueError as error:
                 raise FileExistsError(str(error)) from None
-        record = {**self.record_, "labels": _labels_json(getattr(self, "classes_", None))}
+        record = self.record_.with_labels(_labels_json(getattr(self, "classes_", None)))
         with run.locked():
             run.clear()
             write_record(run.path, self.config_, record)
-            task = SequenceTask(self.model_, self.record_["task"])
+            task = SequenceTask(self.model_, self.record_.task)
             for checkpoint in (run.best, run.last):
                 save_checkpoint(task, checkpoint)
             metrics = {"data": ARRAYS, "model": self.config_.model,
@@ -248,10 +248,11 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         """A fitted estimator from a run directory (written by :meth:`save` or by
         ``timedist fit`` on signals of the same task)."""
         run_dir = Path(path)
-        config, record, spec = stored_run(run_dir)
-        if record["task"] != cls._task:
+        config, record = stored_run(run_dir)
+        spec = record.spec
+        if record.task != cls._task:
             raise ValueError(f"{run_dir}: expected a {cls._task} run for {cls.__name__}; got "
-                             f"a {record['task']} run")
+                             f"a {record.task} run")
         if len(spec.step_shape) != 1:
             raise ValueError(f"{run_dir}: expected a run on signals, steps (C,); got steps "
                              f"{spec.step_shape}")
@@ -266,7 +267,7 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         estimator.n_channels_ = spec.step_shape[0]
         estimator.n_features_in_, estimator.input_shape_ = estimator.n_channels_, None
         if cls._task == "classification":
-            labels = record.get("labels") or record["classes"]
+            labels = record.labels or record.classes
             estimator.classes_ = np.asarray(labels)
         return estimator
 
@@ -372,7 +373,7 @@ class TimeSeriesRegressor(RegressorMixin, _TimeSeriesEstimator):  # type: ignore
     def predict(self, X: Any) -> np.ndarray:
         """(N,) predicted targets, in y's units."""
         outputs = self._outputs(X)
-        scale = self.record_["target_scale"]
-        values = outputs.double() * torch.tensor(scale["std"]).double() + torch.tensor(
-            scale["mean"]).double()
+        scale = self.record_.target_scale
+        assert scale is not None  # a regression record always has one
+        values = outputs.double() * scale.std.double() + scale.mean.double()
         return values.reshape(len(values)).numpy()

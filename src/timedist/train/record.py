@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,74 +23,155 @@ from .config import ConfigError, RunConfig
 from .prepare import ModelSpec, Prepared, build_model, conform, legacy_model, normalized
 from .rundir import CheckpointError, RunDir, read_checkpoint
 
-__all__ = ["apply_record", "load_best", "load_run", "make_record", "spec_of", "stored_run",
+__all__ = ["RunRecord", "apply_record", "load_best", "load_run", "make_record", "stored_run",
            "write_record"]
 
 
-def _scale_dict(scale: Standardization | None) -> dict[str, Any] | None:
+TASKS = ("classification", "regression", "frames")
+
+
+def _scale_json(scale: Standardization | None) -> dict[str, Any] | None:
     return None if scale is None else {"mean": scale.mean.tolist(), "std": scale.std.tolist()}
 
 
-def _scale_from(entry: dict[str, Any] | None) -> Standardization | None:
-    return None if entry is None else Standardization(torch.tensor(entry["mean"]),
-                                                      torch.tensor(entry["std"]))
+@dataclass(frozen=True)
+class RunRecord:
+    """What a run keeps besides its config (``preprocessing.json``), typed.
+
+    ``spec`` (task, one step's shape, outputs, horizon, longest training sequence), the class
+    names in index order (classification), the original labels when JSON keeps their type
+    (the estimators), the input normalization and its statistics, the target scale
+    (regression), MASE's denominator (built-in series) and the longest training sequence.
+    """
+
+    spec: ModelSpec
+    classes: list[str] | None
+    normalize: str = "channel"
+    standardization: Standardization | None = None
+    target_scale: Standardization | None = None
+    naive_scale: float | None = None
+    labels: list[Any] | None = None
+
+    @property
+    def task(self) -> str:
+        return self.spec.task
+
+    def with_labels(self, labels: list[Any] | None) -> RunRecord:
+        return dataclasses.replace(self, labels=labels)
+
+    def to_json(self) -> str:
+        return json.dumps({**dataclasses.asdict(self.spec), "steps": self.spec.length,
+                           "classes": self.classes, "labels": self.labels,
+                           "normalize": self.normalize,
+                           "standardization": _scale_json(self.standardization),
+                           "target_scale": _scale_json(self.target_scale),
+                           "naive_scale": self.naive_scale}, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str, where: str) -> RunRecord:
+        """Parse and check a ``preprocessing.json``; a ConfigError names the key that is
+        wrong. Records of timedist 0.1 (no ``length``, ``normalize`` or ``labels``) load."""
+        try:
+            raw = json.loads(text)
+        except ValueError as error:
+            raise ConfigError(f"{where}: not valid JSON: {error}") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: expected a JSON object; got {type(raw).__name__}")
+
+        def get(key: str, kinds: tuple[type, ...], default: Any = ...) -> Any:
+            if key not in raw:
+                if default is ...:
+                    raise ConfigError(f"{where}: expected the key {key!r}; it is missing")
+                return default
+            value = raw[key]
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+                raise ConfigError(f"{where}: expected {key!r} of type {names}; got {value!r}")
+            return value
+
+        def ints(key: str, value: Any) -> tuple[int, ...]:
+            if not (isinstance(value, list) and all(isinstance(v, int) and v >= 1
+                                                    for v in value)):
+                raise ConfigError(f"{where}: expected {key!r} as a list of positive integers;"
+                                  f" got {value!r}")
+            return tuple(value)
+
+        def scale(key: str) -> Standardization | None:
+            entry = get(key, (dict, type(None)), None)
+            if entry is None:
+                return None
+            try:
+                mean = torch.as_tensor(entry["mean"], dtype=torch.float32)
+                std = torch.as_tensor(entry["std"], dtype=torch.float32)
+                return Standardization(mean, std)
+            except (KeyError, TypeError, ValueError, RuntimeError):
+                raise ConfigError(f"{where}: expected {key!r} as {{'mean': [...], 'std': "
+                                  f"[...]}} of numbers; got {entry!r}"[:300]) from None
+
+        task = get("task", (str,))
+        if task not in TASKS:
+            raise ConfigError(f"{where}: expected 'task' one of {', '.join(TASKS)}; got "
+                              f"{task!r}")
+        steps = get("steps", (int,), 0)
+        spec = ModelSpec(task, ints("step_shape", get("step_shape", (list,))),
+                         get("num_outputs", (int,)), get("horizon", (int,), 0),
+                         get("length", (int,), steps))
+        classes = get("classes", (list, type(None)), None)
+        if classes is not None and (not all(isinstance(c, str) for c in classes)
+                                    or len(classes) != spec.num_outputs):
+            raise ConfigError(f"{where}: expected 'classes' as {spec.num_outputs} names; got "
+                              f"{classes!r}"[:300])
+        return cls(spec, classes, get("normalize", (str,), "channel"), scale("standardization"),
+                   scale("target_scale"), get("naive_scale", (float, int, type(None)), None),
+                   get("labels", (list, type(None)), None))
 
 
-def make_record(prepared: Prepared, naive_scale: float | None = None) -> dict[str, Any]:
+def make_record(prepared: Prepared, naive_scale: float | None = None) -> RunRecord:
     """The record of a prepared run (``naive_scale``: MASE's denominator, built-in series)."""
     train = prepared.train
-    return {**dataclasses.asdict(prepared.spec), "classes": train.classes,
-            "normalize": prepared.config.normalize,
-            "standardization": _scale_dict(train.standardization),
-            "target_scale": _scale_dict(train.target_scale), "naive_scale": naive_scale,
-            "steps": int(train.lengths.max())}
+    return RunRecord(prepared.spec, train.classes, prepared.config.normalize,
+                     train.standardization, train.target_scale, naive_scale)
 
 
-def spec_of(record: dict[str, Any]) -> ModelSpec:
-    """The :class:`ModelSpec` a record describes (records of timedist 0.1 lack ``length``)."""
-    return ModelSpec(record["task"], tuple(record["step_shape"]), record["num_outputs"],
-                     record["horizon"], record.get("length", record.get("steps", 0)))
-
-
-def write_record(run_dir: Path, config: RunConfig, record: dict[str, Any]) -> None:
+def write_record(run_dir: Path, config: RunConfig, record: RunRecord) -> None:
     """``config.yaml`` and ``preprocessing.json`` into ``run_dir`` (atomically)."""
     run = RunDir(run_dir)
     run.path.mkdir(parents=True, exist_ok=True)
     config.save(run.config)
-    atomic_write_text(run.record, json.dumps(record, indent=1))
+    atomic_write_text(run.record, record.to_json())
 
 
-def apply_record(data: SequenceDataset, record: dict[str, Any], *, labelled: bool
+def apply_record(data: SequenceDataset, record: RunRecord, *, labelled: bool
                  ) -> SequenceDataset:
     """``data`` as the model saw its training data: checked against the training step shape
     (and task and classes when ``labelled``; labels re-indexed by name), normalized with the
     stored statistics, regression targets scaled with the stored target scale."""
-    data = conform(data, step_shape=record["step_shape"], task=record["task"],
-                   classes=record["classes"], labelled=labelled)
-    targets, target_scale = data.targets, _scale_from(record["target_scale"])
+    data = conform(data, step_shape=record.spec.step_shape, task=record.task,
+                   classes=record.classes, labelled=labelled)
+    targets, target_scale = data.targets, record.target_scale
     if labelled and target_scale is not None:
         targets = targets.reshape(len(targets), -1)  # (N,) -> (N, 1), as in training
         targets = (targets - target_scale.mean) / target_scale.std
     data = SequenceDataset(data.sequences, targets, classes=data.classes, name=data.name,
                            target_scale=target_scale)
-    scale = _scale_from(record["standardization"])
     if data.sequences[0].dim() != 2:  # image sequences: as stored
-        return data.with_standardization(scale)
-    return normalized(data, record.get("normalize", "channel"), scale)
+        return data.with_standardization(record.standardization)
+    return normalized(data, record.normalize, record.standardization)
 
 
-def stored_run(run_dir: str | Path) -> tuple[RunConfig, dict[str, Any], ModelSpec]:
-    """(config, record, spec) of a run directory; runs of timedist 0.1 get their model's
+def stored_run(run_dir: str | Path) -> tuple[RunConfig, RunRecord]:
+    """(config, record) of a run directory, checked; runs of timedist 0.1 get their model's
     name."""
     run = RunDir(Path(run_dir))
     if not run.is_run():
         raise ConfigError(f"{run.path}: not a timedist run directory (no config.yaml)")
     config = RunConfig.load(run.config)
-    record = json.loads(run.record.read_text())
-    spec = spec_of(record)
+    if not run.record.is_file():
+        raise ConfigError(f"{run.record}: missing; the run directory is incomplete")
+    record = RunRecord.from_json(run.record.read_text(encoding="utf-8"), str(run.record))
     if config.model is None:  # a run of timedist 0.1, which stored no model name
-        config = dataclasses.replace(config, model=legacy_model(spec))
-    return config, record, spec
+        config = dataclasses.replace(config, model=legacy_model(record.spec))
+    return config, record
 
 
 def load_best(model: nn.Module, run_dir: str | Path) -> Path:
@@ -114,7 +196,7 @@ def load_best(model: nn.Module, run_dir: str | Path) -> Path:
 def load_run(run_dir: str | Path) -> tuple[nn.Module, tuple[int, ...]]:
     """The model of a run with its best checkpoint's weights (eval mode), and the shape of a
     typical input: (2, T_max of training, *step). Needs no Lightning."""
-    config, record, spec = stored_run(run_dir)
-    model = build_model(config, spec)
+    config, record = stored_run(run_dir)
+    model = build_model(config, record.spec)
     load_best(model, run_dir)
-    return model.eval(), (2, int(record.get("steps", 8)), *record["step_shape"])
+    return model.eval(), (2, max(record.spec.length, 1), *record.spec.step_shape)

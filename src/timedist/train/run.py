@@ -37,7 +37,15 @@ from .defaults import MIN_SELECTION
 from .evaluation import baseline_metrics, collect, last_values, metrics_for, unscale
 from .module import NonFiniteLossError, SequenceTask
 from .prepare import ModelSpec, Prepared, build_model, prepare_data, read_sequences
-from .record import apply_record, load_best, load_run, make_record, stored_run, write_record
+from .record import (
+    RunRecord,
+    apply_record,
+    load_best,
+    load_run,
+    make_record,
+    stored_run,
+    write_record,
+)
 from .rundir import RunDir, read_checkpoint
 
 __all__ = ["ARRAYS", "RunResult", "TrainingError", "evaluate", "fit", "load_run", "load_weights",
@@ -435,7 +443,7 @@ def _restore(run_dir: Path, config: RunConfig, spec: ModelSpec) -> SequenceTask:
     return task
 
 
-def _own_file(path: str, stored: dict[str, Any], *, require_targets: bool) -> SequenceDataset:
+def _own_file(path: str, stored: RunRecord, *, require_targets: bool) -> SequenceDataset:
     """A user file with the run's input scaling and target scale (and class order)."""
     return apply_record(read_sequences(path, require_targets=require_targets), stored,
                         labelled=require_targets)
@@ -448,23 +456,23 @@ def evaluate(run_dir: str | Path, *, data: str | None = None,
     ``RUN_DIR/evaluation/``."""
     _quiet_lightning()
     run_dir = Path(run_dir)
-    config, stored, spec = stored_run(run_dir)
+    config, stored = stored_run(run_dir)
     if (data is None or data == config.data) and config.data == ARRAYS:
         raise ConfigError(f"{run_dir} was fitted in Python on arrays, so it has no test file;"
                           " pass --data FILE (a labelled .ts/.npz file)")
     if data is None or data == config.data:
         prepared = prepare_data(config)
         dataset = prepared.test or prepared.val or prepared.train
-        naive = stored.get("naive_scale")
+        naive = stored.naive_scale
     elif data in DATASETS:
         raise ConfigError(f"this run was trained on {config.data}; evaluate it on that or on a "
                           f"file of the same kind, not on {data}")
     else:
         dataset, naive = _own_file(data, stored, require_targets=True), None
-    task = _restore(run_dir, config, spec)
+    task = _restore(run_dir, config, stored.spec)
     out = RunDir(run_dir).evaluation
     out.mkdir(exist_ok=True)
-    result = _evaluate(out, stored["task"], dataset, task, naive_scale=naive)
+    result = _evaluate(out, stored.task, dataset, task, naive_scale=naive)
     result.metrics["evaluated_on"] = data or "test"
     _report(result, out / "evaluation.json", verbose, dataset.name)
     return result
@@ -477,15 +485,15 @@ def predict(run_dir: str | Path, input_path: str, output_path: str, *,
     (``y_pred`` (N, T_out, C, H, W)) for frames."""
     _quiet_lightning()
     run_dir = Path(run_dir)
-    config, stored, spec = stored_run(run_dir)
-    kind = stored["task"]
+    config, stored = stored_run(run_dir)
+    kind = stored.task
     output = Path(output_path)
     wanted = ".npz" if kind == "frames" else ".csv"
     if output.suffix != wanted:
         raise ConfigError(f"{output.name}: expected an output file ending in {wanted} for a "
                           f"{kind} run")
     dataset = _own_file(input_path, stored, require_targets=False)
-    task = _restore(run_dir, config, spec)
+    task = _restore(run_dir, config, stored.spec)
     outputs, _ = collect(task, dataset)
     if kind == "frames":
         def write_npz(handle: Any) -> None:
@@ -499,7 +507,7 @@ def predict(run_dir: str | Path, input_path: str, output_path: str, *,
             confidence, index = probabilities.max(-1)
             writer.writerow(["index", "prediction", "probability"])
             for i, (k, p) in enumerate(zip(index.tolist(), confidence.tolist(), strict=True)):
-                writer.writerow([i, stored["classes"][k], f"{p:.4f}"])
+                writer.writerow([i, (stored.classes or [])[k], f"{p:.4f}"])
         else:
             values = unscale(outputs, dataset).reshape(len(outputs), -1)
             writer.writerow(["index", *(f"prediction_{j}" if values.shape[1] > 1 else
