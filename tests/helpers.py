@@ -1,4 +1,5 @@
-"""The shared layer check every timedist layer goes through (Keras' ``run_layer_test``).
+"""Shared test helpers: the layer check every timedist layer goes through (Keras'
+``run_layer_test``), and ``snapshot`` of a folder (nothing the user had may change).
 
 ``check_layer(layer, *inputs)`` runs forward and backward, compares ``compute_output_shape``
 with the real output, round-trips ``state_dict`` and pickle, and compiles the layer with
@@ -117,3 +118,20 @@ def assert_golden(name: str, text: str) -> None:
     assert path.exists(), f"no golden file {path}; run with TIMEDIST_UPDATE_GOLDEN=1 to create it"
     expected = path.read_text()
     assert text == expected, f"output differs from {path} (TIMEDIST_UPDATE_GOLDEN=1 rewrites it)"
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file below ``folder`` -> a hash of its bytes (links: their target; empty
+    folders: a mark): compare two snapshots to prove that nothing the user had changed."""
+    import hashlib
+
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        key = str(path.relative_to(folder))
+        if path.is_symlink():
+            found[key] = "link:" + os.readlink(path)
+        elif path.is_file():
+            found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+        elif path.is_dir() and not any(path.iterdir()):
+            found[key] = "empty folder"
+    return found

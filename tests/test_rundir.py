@@ -4,7 +4,6 @@ leaves nothing behind. Every refusal is checked against a hash of the folder."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -13,25 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import snapshot
 
 from timedist.cli import main
 from timedist.estimators import TimeSeriesClassifier
 from timedist.train import SequenceTask, fit, resolve_config
 from timedist.train.rundir import RunDir
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every file below ``folder`` (links as their target's name) -> a hash of its bytes."""
-    found = {}
-    for path in sorted(folder.rglob("*")):
-        key = str(path.relative_to(folder))
-        if path.is_symlink():
-            found[key] = "link:" + os.readlink(path)
-        elif path.is_file():
-            found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-        elif path.is_dir() and not any(path.iterdir()):
-            found[key] = "empty folder"
-    return found
 
 
 def write_ts(path: Path, classes: bool = True, n: int = 16) -> Path:

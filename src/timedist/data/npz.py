@@ -9,6 +9,7 @@ is a missing value; infinities, and NaN targets, are errors. Other arrays are ig
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -26,18 +27,32 @@ def load_npz(path: str | Path, *, require_targets: bool = True) -> SequenceDatas
     without ``y`` (inputs to predict) loads with zero float targets.
     """
     name = Path(path).name
-    with np.load(path, allow_pickle=False) as arrays:
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{name}: expected a NumPy .npz archive (np.savez); could not read it "
+                         f"({str(error).split('.')[0]})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"{name}: expected a .npz archive of named arrays (np.savez); got a "
+                         f"single {type(archive).__name__} (a .npy file)")
+    with archive as arrays:
         needed = ("X", "y") if require_targets else ("X",)
         missing = [k for k in needed if k not in arrays]
         if missing:
             raise ValueError(f"{name}: expected arrays {' and '.join(map(repr, needed))} (and "
                              f"optional 'lengths'); missing {missing}, found "
                              f"{sorted(arrays.files)}")
-        x = arrays["X"]
-        lengths = arrays["lengths"] if "lengths" in arrays else None  # noqa: SIM401
-        count = len(x) if lengths is None or x.ndim != 2 else len(lengths)
-        y = arrays["y"] if "y" in arrays else np.zeros(count, dtype=np.float32)
-        order = [str(c) for c in arrays["classes"]] if "classes" in arrays else None
+        try:
+            x = arrays["X"]
+            lengths = arrays["lengths"] if "lengths" in arrays else None  # noqa: SIM401
+            count = len(x) if lengths is None or x.ndim != 2 else len(lengths)
+            y = arrays["y"] if "y" in arrays else np.zeros(count, dtype=np.float32)
+            order = [str(c) for c in arrays["classes"]] if "classes" in arrays else None
+        except ValueError:  # object arrays: loading them would unpickle
+            raise ValueError(f"{name}: expected arrays of numbers or strings; it holds Python "
+                             "objects (dtype=object), which are not loaded (unpickling runs "
+                             "code): save a padded X with 'lengths', or the ragged layout"
+                             ) from None
     if lengths is not None and (lengths.ndim != 1 or len(lengths) != len(y)):
         raise ValueError(f"{name}: expected lengths (N,) = ({len(y)},) for y of shape "
                          f"{y.shape}; got shape {lengths.shape}")

@@ -84,6 +84,8 @@ def read_sequences(path: str | Path, *, require_targets: bool = True) -> Sequenc
     if not path.name.endswith(FILE_SUFFIXES):
         raise ConfigError(f"{path.name}: expected a built-in dataset ({', '.join(DATASETS)}) "
                           f"or a file ending in {', '.join(FILE_SUFFIXES)}")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; expected a .ts/.ts.gz/.npz file")
     if not path.is_file():
         raise ConfigError(f"{path}: no such file")
     if path.suffix == ".npz":

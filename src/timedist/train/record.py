@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import platform
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +44,8 @@ class RunRecord:
     ``spec`` (task, one step's shape, outputs, horizon, longest training sequence), the class
     names in index order (classification), the original labels when JSON keeps their type
     (the estimators), the input normalization and its statistics, the target scale
-    (regression), MASE's denominator (built-in series) and the longest training sequence.
+    (regression), MASE's denominator (built-in series), and its provenance (timedist,
+    torch and Python versions, the command, when it was written).
     """
 
     spec: ModelSpec
@@ -51,6 +55,7 @@ class RunRecord:
     target_scale: Standardization | None = None
     naive_scale: float | None = None
     labels: list[Any] | None = None
+    provenance: dict[str, Any] | None = None
 
     @property
     def task(self) -> str:
@@ -65,7 +70,8 @@ class RunRecord:
                            "normalize": self.normalize,
                            "standardization": _scale_json(self.standardization),
                            "target_scale": _scale_json(self.target_scale),
-                           "naive_scale": self.naive_scale}, indent=1)
+                           "naive_scale": self.naive_scale,
+                           "provenance": self.provenance}, indent=1)
 
     @classmethod
     def from_json(cls, text: str, where: str) -> RunRecord:
@@ -123,14 +129,25 @@ class RunRecord:
                               f"{classes!r}"[:300])
         return cls(spec, classes, get("normalize", (str,), "channel"), scale("standardization"),
                    scale("target_scale"), get("naive_scale", (float, int, type(None)), None),
-                   get("labels", (list, type(None)), None))
+                   get("labels", (list, type(None)), None),
+                   get("provenance", (dict, type(None)), None))
 
 
 def make_record(prepared: Prepared, naive_scale: float | None = None) -> RunRecord:
     """The record of a prepared run (``naive_scale``: MASE's denominator, built-in series)."""
     train = prepared.train
     return RunRecord(prepared.spec, train.classes, prepared.config.normalize,
-                     train.standardization, train.target_scale, naive_scale)
+                     train.standardization, train.target_scale, naive_scale,
+                     provenance=_provenance())
+
+
+def _provenance() -> dict[str, Any]:
+    """Where a run came from: versions, the command, when."""
+    from .. import __version__
+
+    return {"timedist": __version__, "torch": torch.__version__,
+            "python": platform.python_version(), "command": " ".join(sys.argv),
+            "written": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
 def write_record(run_dir: Path, config: RunConfig, record: RunRecord) -> None:

@@ -1,0 +1,485 @@
+"""The bad-input table (issue 13): files, arrays, flags, configs, checkpoints, run directories
+and layer inputs a user might get wrong.
+
+Every command case runs in a fresh folder holding a finished rocket run (``run``), a finished
+network run (``net``), a good training file (``good.ts``, 2 channels, labels a/b) and whatever
+the case adds; the folder is hashed before and after. Each case asserts the exit status (1 at
+run time, 2 for usage errors), a message that names the offending file, argument or shape,
+no traceback, and that nothing in the folder changed. docs/reliability.md lists the table.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from helpers import snapshot
+
+import timedist
+from timedist.cli import main
+from timedist.estimators import TimeSeriesClassifier
+from timedist.models import FCN, RocketModel
+
+GOOD = "@problemName Good\n@classLabel true a b\n@data\n" + "\n".join(
+    ",".join(f"{(i * 3 + t * (1 + i % 2)) % 7 / 3:.3f}" for t in range(24)) + ":"
+    + ",".join(f"{(i + t) % 5 / 2:.3f}" for t in range(24)) + f":{'ab'[i % 2]}"
+    for i in range(16)) + "\n"
+
+
+def make_templates(root: Path) -> Path:
+    """A good training file, a finished rocket run and a finished network run in ``root``."""
+    (root / "good.ts").write_text(GOOD)
+    assert main(["fit", "--data", str(root / "good.ts"), "--out", str(root / "run"),
+                 "--members", "1", "--num-features", "168", "--quiet"]) == 0
+    assert main(["fit", "--data", str(root / "good.ts"), "--model", "fcn", "--epochs", "1",
+                 "--batch-size", "8", "--out", str(root / "net"), "--quiet"]) == 0
+    return root
+
+
+def make_work(templates: Path, folder: Path) -> Path:
+    """A fresh copy of the templates in ``folder`` for one case."""
+    for name in ("run", "net"):
+        shutil.copytree(templates / name, folder / name)
+    shutil.copy(templates / "good.ts", folder / "good.ts")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_templates(tmp_path_factory.mktemp("templates"))
+
+
+@pytest.fixture
+def work(templates: Path, tmp_path: Path) -> Path:
+    return make_work(templates, tmp_path)
+
+
+def ts(body: str, name: str = "bad.ts") -> Callable[[Path], list[str]]:
+    """A case whose training file is ``body``."""
+    def setup(w: Path) -> list[str]:
+        (w / name).write_text(body)
+        return ["fit", "--data", str(w / name), "--out", str(w / "new")]
+    return setup
+
+
+def npz(**arrays: Any) -> Callable[[Path], list[str]]:
+    def setup(w: Path) -> list[str]:
+        np.savez(w / "bad.npz", **arrays)
+        return ["fit", "--data", str(w / "bad.npz"), "--out", str(w / "new")]
+    return setup
+
+
+def fit_with(*flags: str) -> Callable[[Path], list[str]]:
+    return lambda w: ["fit", "--data", str(w / "good.ts"), "--out", str(w / "new"), *flags]
+
+
+def config(text: str, suffix: str = ".yaml") -> Callable[[Path], list[str]]:
+    def setup(w: Path) -> list[str]:
+        (w / f"c{suffix}").write_text(text)
+        return ["fit", "--config", str(w / f"c{suffix}"), "--out", str(w / "new")]
+    return setup
+
+
+def then(change: Callable[[Path], Any], *args: str) -> Callable[[Path], list[str]]:
+    """Change the folder (a damaged run, a planted file), then run ``args`` (``{w}`` = the
+    folder)."""
+    def setup(w: Path) -> list[str]:
+        change(w)
+        return [a.format(w=w) for a in args]
+    return setup
+
+
+def edit_json(path: str, **changes: Any) -> Callable[[Path], None]:
+    def change(w: Path) -> None:
+        record = json.loads((w / path).read_text())
+        record.update(changes)
+        (w / path).write_text(json.dumps(record))
+    return change
+
+
+def edit_yaml(path: str, **changes: Any) -> Callable[[Path], None]:
+    def change(w: Path) -> None:
+        stored = yaml.safe_load((w / path).read_text())
+        stored.update(changes)
+        (w / path).write_text(yaml.safe_dump(stored))
+    return change
+
+
+def write(path: str, data: bytes | str) -> Callable[[Path], None]:
+    def change(w: Path) -> None:
+        (w / path).parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, str):
+            (w / path).write_text(data)
+        else:
+            (w / path).write_bytes(data)
+    return change
+
+
+def truncate(path: str, size: int) -> Callable[[Path], None]:
+    return lambda w: (w / path).write_bytes((w / path).read_bytes()[:size])
+
+
+class Payload:
+    """A class a checkpoint must never make timedist build (weights_only)."""
+
+
+def foreign_pickle(path: str) -> Callable[[Path], None]:
+    return lambda w: torch.save({"state_dict": {}, "payload": Payload()}, w / path)
+
+
+def other_weights(path: str) -> Callable[[Path], None]:
+    return lambda w: torch.save({"state_dict": {"model.x": torch.zeros(2)}}, w / path)
+
+
+def other_channels(w: Path) -> None:
+    (w / "one.ts").write_text("@classLabel true a b\n@data\n1,2,3:a\n3,2,1:b\n")
+
+
+def unknown_labels(w: Path) -> None:
+    (w / "labels.ts").write_text(
+        "@classLabel true a c\n@data\n" + GOOD.split("@data\n")[1].splitlines()[0].rsplit(":", 1)[0]
+        + ":c\n")
+
+
+def regression_file(w: Path) -> None:
+    (w / "reg.ts").write_text("@targetLabel true\n@data\n1,2:3,4:0.5\n2,1:4,3:1.5\n")
+
+
+def plant_link(w: Path) -> None:
+    (w / "elsewhere").mkdir()
+    (w / "run" / "link").symlink_to(w / "elsewhere", target_is_directory=True)
+
+
+def gz(w: Path) -> None:
+    (w / "g.ts.gz").write_bytes(gzip.compress(b"@classLabel true a b\n@data\n1,x:a\n"))
+
+
+HEADER = "@classLabel true a b\n@data\n"
+CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
+    # .ts files
+    ("ts: a word among the values", ts(HEADER + "1,x:a\n"), 1,
+     r"bad\.ts, line 3: expected a number, '\?' or NaN; got 'x'"),
+    ("ts: an infinite value", ts(HEADER + "1,inf:a\n"), 1,
+     r"bad\.ts, line 3: expected a finite number"),
+    ("ts: channels of unequal length", ts(HEADER + "1,2:3:a\n"), 1,
+     r"bad\.ts, line 3: expected channels of equal length within a sample; got lengths \[2, 1\]"),
+    ("ts: a channel too many", ts("@dimensions 1\n" + HEADER + "1,2:3,4:a\n"), 1,
+     r"bad\.ts, line 4: expected 1 channels \(@dimensions\); got 2"),
+    ("ts: an undeclared label", ts(HEADER + "1,2:c\n"), 1,
+     r"bad\.ts, line 3: expected a label declared in @classLabel \['a', 'b'\]; got 'c'"),
+    ("ts: no @data", ts("@classLabel true a b\n1,2:a\n"), 1,
+     r"bad\.ts, line 2: expected '#', '%', '@' metadata or '@data'"),
+    ("ts: no samples", ts(HEADER), 1, r"bad\.ts: expected samples after '@data'; found none"),
+    ("ts: empty file", ts(""), 1, r"bad\.ts: expected an '@data' line before the samples"),
+    ("ts: time stamps", ts("@timeStamps true\n" + HEADER), 1,
+     r"bad\.ts, line 1: expected @timeStamps false"),
+    ("ts: @classLabel true without labels", ts("@classLabel true\n@data\n"), 1,
+     r"bad\.ts, line 1: expected the class labels after @classLabel true"),
+    ("ts: a boolean tag that is not", ts("@missing perhaps\n" + HEADER), 1,
+     r"bad\.ts, line 1: expected @missing true or false; got 'perhaps'"),
+    ("ts: univariate with two channels", ts("@univariate true\n" + HEADER + "1:2:a\n"), 1,
+     r"bad\.ts, line 4: expected 1 channel \(@univariate true\); got 2"),
+    ("ts: equalLength broken", ts("@equalLength true\n" + HEADER + "1,2:a\n1,2,3:b\n"), 1,
+     r"bad\.ts, line 5: expected 2 steps like line 4 \(@equalLength true\); got 3"),
+    ("ts: a missing regression target", ts("@targetLabel true\n@data\n1,2:?\n"), 1,
+     r"bad\.ts, line 3: expected a regression target; got '\?'"),
+    ("ts: no labels in a training file", ts("@data\n1,2\n2,3\n"), 1,
+     r"bad\.ts, line 1: expected '@classLabel true <labels>' or '@targetLabel true'"),
+    ("ts: one class only", ts(HEADER + "1,2:a\n2,3:a\n"), 1,
+     r"bad: expected at least 2 classes among the training samples; got only 'a'"),
+    ("ts: not UTF-8", then(write("bin.ts", b"\xff\xfe\x00\x81"), "fit", "--data", "{w}/bin.ts",
+                           "--out", "{w}/new"), 1, r"bin\.ts: expected a UTF-8 text file"),
+    ("ts: .gz that is not gzip", then(write("g.ts.gz", b"plain"), "fit", "--data",
+                                      "{w}/g.ts.gz", "--out", "{w}/new"), 1,
+     r"g\.ts\.gz: expected a gzip-compressed \.ts file"),
+    ("ts: bad value inside .gz", then(gz, "fit", "--data", "{w}/g.ts.gz", "--out", "{w}/new"), 1,
+     r"g\.ts\.gz, line 3: expected a number"),
+    ("file: no such file", lambda w: ["fit", "--data", str(w / "nope.ts"), "--out", str(w / "n")],
+     1, r"nope\.ts: no such file"),
+    ("file: a folder", then(lambda w: (w / "d.ts").mkdir(), "fit", "--data", "{w}/d.ts", "--out",
+                            "{w}/new"), 1, r"d\.ts: is a folder; expected a \.ts/\.ts\.gz/\.npz"),
+    ("file: another format", then(write("x.csv", "1,2\n"), "fit", "--data", "{w}/x.csv",
+                                  "--out", "{w}/new"), 1,
+     r"x\.csv: expected a built-in dataset \(japanese-vowels.*or a file ending in \.ts"),
+    # .npz files
+    ("npz: no y", npz(X=np.zeros((2, 3, 1))), 1, r"bad\.npz: expected arrays 'X' and 'y'"),
+    ("npz: X and y disagree", npz(X=np.zeros((3, 3, 1)), y=np.zeros(2)), 1,
+     r"bad\.npz: expected X \(N, T, C, \.\.\.\) with N = len\(y\) = 2; got shape \(3, 3, 1\)"),
+    ("npz: ragged lengths do not add up", npz(X=np.zeros((5, 1)), y=np.zeros(2),
+                                              lengths=np.array([2, 2])), 1,
+     r"bad\.npz: expected ragged X .* summing to 5; got lengths 4"),
+    ("npz: a length beyond T", npz(X=np.zeros((2, 3, 1)), y=np.zeros(2),
+                                   lengths=np.array([4, 1])), 1,
+     r"bad\.npz: expected lengths in \[1, T=3\]"),
+    ("npz: X of one dimension", npz(X=np.zeros(4), y=np.zeros(2)), 1,
+     r"bad\.npz: expected X \(N, T, C\) or ragged .*; got shape \(4,\)"),
+    ("npz: 2-D class labels", npz(X=np.zeros((2, 3, 1)), y=np.zeros((2, 2), dtype=int)), 1,
+     r"bad\.npz: expected class labels y \(N,\); got shape \(2, 2\)"),
+    ("npz: float lengths", npz(X=np.zeros((2, 3, 1)), y=np.zeros(2),
+                               lengths=np.array([2.0, 2.5])), 1,
+     r"bad\.npz: expected integer lengths; got dtype float64"),
+    ("npz: inf in X", npz(X=np.array([[[1.0], [np.inf]], [[0.0], [1.0]]]), y=np.zeros(2)), 1,
+     r"bad\.npz: expected finite values in X .*; got inf at X\[0, 1, 0\]"),
+    ("npz: a NaN target", npz(X=np.zeros((2, 3, 1)), y=np.array([1.0, np.nan])), 1,
+     r"bad\.npz: expected finite targets y; got nan for sample 1"),
+    ("npz: a label outside 'classes'", npz(X=np.zeros((2, 3, 1)), y=np.array(["a", "z"]),
+                                           classes=np.array(["a", "b"])), 1,
+     r"bad\.npz: expected labels among 'classes' \['a', 'b'\]; got \['z'\]"),
+    ("npz: text in X", npz(X=np.array([[["a"]], [["b"]]]), y=np.zeros(2)), 1,
+     r"bad\.npz: expected numbers in X; got dtype <U1"),
+    ("npz: Python objects", then(lambda w: np.savez(w / "o.npz", X=np.array(
+        [np.zeros(2), np.zeros(3)], dtype=object), y=np.zeros(2)), "fit", "--data",
+        "{w}/o.npz", "--out", "{w}/new"), 1, r"o\.npz: expected arrays of numbers or strings"),
+    ("npz: not an archive", then(write("g.npz", b"garbage"), "fit", "--data", "{w}/g.npz",
+                                 "--out", "{w}/new"), 1,
+     r"g\.npz: expected a NumPy \.npz archive \(np\.savez\)"),
+    ("npz: a .npy under .npz", then(lambda w: np.save(w / "a.npy", np.zeros(3)) or shutil.move(
+        w / "a.npy", w / "a.npz"), "fit", "--data", "{w}/a.npz", "--out", "{w}/new"), 1,
+     r"a\.npz: expected a \.npz archive of named arrays"),
+    ("npz: 1e8 as a label is one class", npz(X=np.zeros((2, 3, 1)),
+                                             y=np.array([100_000_000, 100_000_000])), 1,
+     r"bad\.npz: expected at least 2 classes among the training samples; got only "
+     r"'100000000'"),
+    # test files that do not fit the training file
+    ("test file: other channels", then(other_channels, "fit", "--data", "{w}/good.ts",
+                                       "--test-data", "{w}/one.ts", "--out", "{w}/new"), 1,
+     r"one: expected steps of shape \(2,\) like the training data; got \(1,\)"),
+    ("test file: unknown labels", then(unknown_labels, "fit", "--data", "{w}/good.ts",
+                                       "--test-data", "{w}/labels.ts", "--out", "{w}/new"), 1,
+     r"expected labels among the training classes \['a', 'b'\]; got \['c'\]"),
+    ("test file: regression for classification", then(
+        regression_file, "fit", "--data", "{w}/good.ts", "--test-data", "{w}/reg.ts", "--out",
+        "{w}/new"), 1, r"reg: expected classification targets like the training data; got "
+                       r"regression"),
+    ("test file: with a built-in dataset", lambda w: [
+        "fit", "--data", "japanese-vowels", "--test-data", str(w / "good.ts"), "--out",
+        str(w / "n")], 1, r"--test-data is for own files; japanese-vowels has its own test"),
+    # flags
+    ("flag: epochs 0", fit_with("--epochs", "0"), 1, r"expected epochs >= 1; got 0"),
+    ("flag: epochs not a number", fit_with("--epochs", "ten"), 2,
+     r"argument --epochs: invalid int value: 'ten'"),
+    ("flag: negative lr", fit_with("--lr", "-1"), 1, r"expected lr > 0; got -1\.0"),
+    ("flag: val-split 1.5", fit_with("--val-split", "1.5"), 1,
+     r"expected 0 <= val_split < 1; got 1\.5"),
+    ("flag: batch size 0", fit_with("--batch-size", "0"), 1, r"expected batch_size >= 1; got 0"),
+    ("flag: unknown model", fit_with("--model", "transformer"), 1,
+     r"unknown model 'transformer'; expected one of rocket, inception"),
+    ("flag: unknown cell", fit_with("--cell", "rnn"), 1,
+     r"expected cell one of lstm, gru; got 'rnn'"),
+    ("flag: unknown normalization", fit_with("--normalize", "minmax"), 1,
+     r"expected normalize one of channel, series, none; got 'minmax'"),
+    ("flag: unknown features", fit_with("--features", "rocket"), 1,
+     r"expected features one of minirocket\+hydra, .*; got 'rocket'"),
+    ("flag: members 0", fit_with("--members", "0"), 1, r"expected members >= 1; got 0"),
+    ("flag: dropout 1", fit_with("--dropout", "1"), 1, r"expected 0 <= dropout < 1; got 1\.0"),
+    ("flag: negative patience", fit_with("--patience", "-1"), 1,
+     r"expected patience >= 0 \(0: off\); got -1"),
+    ("flag: an unknown accelerator", fit_with("--accelerator", "tpu"), 1,
+     r"--accelerator: expected auto, cpu or gpu; got 'tpu'"),
+    ("flag: batch not divisible by devices", fit_with("--devices", "2", "--batch-size", "33"),
+     1, r"expected batch_size divisible by devices x num_nodes = 2 .*; got 33"),
+    ("flag: an unknown flag", fit_with("--epohcs", "3"), 2, r"unrecognized arguments: --epohcs"),
+    ("flag: subset leaves one to train", fit_with("--subset", "3", "--val-split", "0.5"), 1,
+     r"--val-split 0\.5 of 3 samples leaves 1 to train on; expected at least 2"),
+    ("flag: subset of one", fit_with("--subset", "1"), 1,
+     r"expected at least 2 training samples; got 1 \(--subset\)"),
+    ("flag: a model for frames on signals", fit_with("--model", "conv-lstm-forecaster"), 1,
+     r"model 'conv-lstm-forecaster' does not fit task 'classification'"),
+    ("flag: a signal model on frames", lambda w: [
+        "fit", "--data", "moving-digits", "--model", "rocket", "--subset", "8", "--out",
+        str(w / "n")], 1, r"model 'rocket' expects signals, steps \(C,\); got steps \(1, 32, 32\)"),
+    ("flag: --resume with a setting", lambda w: ["fit", "--resume", str(w / "net"), "--lr",
+                                                 "0.1"], 1,
+     r"--resume continues the stored config; drop --lr"),
+    ("flag: --resume of no run", lambda w: ["fit", "--resume", str(w / "nowhere")], 1,
+     r"nowhere/config\.yaml: no such config file"),
+    ("flag: explain with a negative size", lambda w: ["explain", "gru", "--hidden-size", "-1"],
+     2, r"argument --hidden-size: expected an integer >= 1; got '-1'"),
+    ("flag: explain --png into no folder", lambda w: [
+        "explain", "rnn", "--png", str(w / "no" / "x.png")], 1, r"--png .*x\.png: no such folder"),
+    ("flag: summary of a non-model", lambda w: ["summary", "os:path"], 2,
+     r"expected os:path to be an nn\.Module"),
+    ("flag: summary with the wrong input", lambda w: ["summary", "td-conv2d", "--input-size",
+                                                      "2,3,8,8"], 1,
+     r"timedist summary: error: TimeDistributed\(.*\): expected input"),
+    # config files
+    ("config: no such file", lambda w: ["fit", "--config", str(w / "none.yaml")], 1,
+     r"none\.yaml: no such config file"),
+    ("config: another suffix", config("epochs: 3\n", ".txt"), 1,
+     r"c\.txt: expected a \.yaml, \.yml or \.json config file"),
+    ("config: not YAML", config("epochs: [3\n"), 1, r"c\.yaml: not valid YAML"),
+    ("config: not JSON", config("{epochs: 3", ".json"), 1, r"c\.json: not valid JSON"),
+    ("config: an unknown key", config("epoch: 3\n"), 1,
+     r"unknown setting 'epoch'; expected some of data, "),
+    ("config: a wrong type", config("epochs: '3'\n"), 1,
+     r"expected epochs of type int or null \(chosen from the data\); got '3'"),
+    ("config: a list", config("- 3\n"), 1, r"c\.yaml: expected a mapping of settings; got list"),
+    # run directories
+    ("run dir: exists, no --overwrite", lambda w: [
+        "fit", "--data", str(w / "good.ts"), "--out", str(w / "run")], 1,
+     r"run: the run directory exists; pass --overwrite to replace it or --resume"),
+    ("run dir: a folder of the user's", then(write("mine/notes.txt", "mine"), "fit", "--data",
+                                             "{w}/good.ts", "--out", "{w}/mine", "--overwrite"),
+     1, r"mine: not a timedist run directory \(no config\.yaml\); refusing to overwrite it"),
+    ("run dir: a user's file inside", then(write("run/notes.txt", "mine"), "fit", "--data",
+                                           "{w}/good.ts", "--out", "{w}/run", "--overwrite"), 1,
+     r"--overwrite replaces only what timedist wrote, and this folder also holds notes\.txt"),
+    ("run dir: a user's checkpoint", then(write("run/checkpoints/mine.ckpt", b"x"), "fit",
+                                          "--data", "{w}/good.ts", "--out", "{w}/run",
+                                          "--overwrite"), 1,
+     r"also holds checkpoints/mine\.ckpt"),
+    ("run dir: a link inside", then(plant_link, "fit", "--data", "{w}/good.ts", "--out",
+                                    "{w}/run", "--overwrite"), 1, r"also holds link"),
+    ("run dir: a typo with --overwrite", lambda w: ["fit", "--data", str(w / "god.ts"), "--out",
+                                                    str(w / "run"), "--overwrite"], 1,
+     r"god\.ts: no such file"),
+    ("run dir: evaluate a folder that is not a run", lambda w: ["evaluate", str(w)], 1,
+     r": not a timedist run directory \(no config\.yaml\)"),
+    ("run dir: no preprocessing.json", then(lambda w: (w / "run" / "preprocessing.json").unlink(),
+                                            "evaluate", "{w}/run"), 1,
+     r"preprocessing\.json: missing; the run directory is incomplete"),
+    ("run dir: a hand-edited config", then(edit_yaml("run/config.yaml", members=-1),
+                                           "evaluate", "{w}/run"), 1,
+     r"expected members >= 1; got -1"),
+    ("run dir: a config key of the wrong type", then(edit_yaml("run/config.yaml", lr="fast"),
+                                                     "evaluate", "{w}/run"), 1,
+     r"expected lr of type float; got 'fast'"),
+    ("run dir: a record with another task", then(edit_json("run/preprocessing.json",
+                                                           task="clustering"),
+                                                 "evaluate", "{w}/run"), 1,
+     r"preprocessing\.json: expected 'task' one of classification, regression, frames"),
+    ("run dir: a record with a bad shape", then(edit_json("run/preprocessing.json",
+                                                          step_shape=[-2]),
+                                                "evaluate", "{w}/run"), 1,
+     r"expected 'step_shape' as a list of positive integers; got \[-2\]"),
+    ("run dir: predict to another format", lambda w: [
+        "predict", str(w / "run"), "--input", str(w / "good.ts"), "--output", str(w / "p.txt")],
+     1, r"p\.txt: expected an output file ending in \.csv for a classification run"),
+    ("run dir: predict other channels", then(other_channels, "predict", "{w}/run", "--input",
+                                             "{w}/one.ts", "--output", "{w}/p.csv"), 1,
+     r"expected steps of shape \(2,\) like the training data; got \(1,\)"),
+    ("run dir: evaluate on another dataset", lambda w: ["evaluate", str(w / "run"), "--data",
+                                                        "sunspots"], 1,
+     r"evaluate it on that or on a file of the same kind, not on sunspots"),
+    ("run dir: evaluate regression data", then(regression_file, "evaluate", "{w}/run",
+                                               "--data", "{w}/reg.ts"), 1,
+     r"expected classification targets like the training data; got regression"),
+    # checkpoints
+    ("checkpoint: empty", then(write("run/checkpoints/best.ckpt", b""), "evaluate", "{w}/run"),
+     1, r"best\.ckpt: not a readable checkpoint \(EOFError"),
+    ("checkpoint: truncated", then(truncate("run/checkpoints/best.ckpt", 3000), "evaluate",
+                                   "{w}/run"), 1, r"best\.ckpt: not a readable checkpoint"),
+    ("checkpoint: a foreign object", then(foreign_pickle("run/checkpoints/best.ckpt"),
+                                          "evaluate", "{w}/run"), 1,
+     r"best\.ckpt: not a readable checkpoint \(UnpicklingError"),
+    ("checkpoint: another model's weights", then(other_weights("run/checkpoints/best.ckpt"),
+                                                 "predict", "{w}/run", "--input", "{w}/good.ts",
+                                                 "--output", "{w}/p.csv"), 1,
+     r"best\.ckpt: its weights do not fit the model that config\.yaml describes"),
+    ("checkpoint: not a dict", then(lambda w: torch.save([1, 2], w / "run/checkpoints/best.ckpt"),
+                                    "evaluate", "{w}/run"), 1,
+     r"best\.ckpt: expected a checkpoint holding a state_dict; got list"),
+    ("checkpoint: missing best", then(lambda w: (w / "run/checkpoints/best.ckpt").unlink(),
+                                      "evaluate", "{w}/run"), 1,
+     r"no checkpoints/best\.ckpt \(did the run finish an epoch\?\)"),
+    ("checkpoint: resume from a truncated last", then(truncate("net/checkpoints/last.ckpt",
+                                                               4000), "fit", "--resume",
+                                                      "{w}/net"), 1,
+     r"last\.ckpt: not a readable checkpoint"),
+    ("checkpoint: resume without last", then(lambda w: (w / "net/checkpoints/last.ckpt").unlink(),
+                                             "fit", "--resume", "{w}/net"), 1,
+     r"net: no checkpoints/last\.ckpt to resume from"),
+]
+
+
+def run_cli(args: list[str]) -> int:
+    try:
+        return main(args)
+    except SystemExit as error:  # argparse's usage errors
+        return int(error.code or 0)
+
+
+@pytest.mark.parametrize(("setup", "status", "message"), [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_a_bad_input_is_one_clear_line_and_changes_nothing(
+        setup: Callable[[Path], list[str]], status: int, message: str, work: Path,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TIMEDIST_DEBUG", raising=False)
+    monkeypatch.chdir(work)
+    args = [a.replace("{w}", str(work)) for a in setup(work)]
+    before = snapshot(work)
+    assert run_cli(args) == status
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+    assert "Traceback" not in err
+    assert len([line for line in err.splitlines() if "error:" in line]) == 1, err
+    assert snapshot(work) == before
+
+
+# --- layer and estimator inputs (Python): the exception names the shape or value ------------
+
+def rocket() -> RocketModel:
+    return RocketModel(2, 10, 2, members=1, num_features=84).fit(
+        torch.randn(6, 10, 2), torch.arange(6) % 2)
+
+
+LAYER_CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
+    ("TimeDistributed: no time axis", lambda: timedist.TimeDistributed(torch.nn.Linear(3, 2))(
+        torch.randn(4, 3)), ValueError, r"TimeDistributed\(Linear\): expected input \(B, T, "
+                                        r"\.\.\.\) of rank >= 3; got shape \(4, 3\)"),
+    ("LSTM: other features", lambda: timedist.LSTM(3, 4)(torch.randn(2, 5, 6)), ValueError,
+     r"LSTM: expected input \(B, T, F\) with F=3 and T >= 1; got shape \(2, 5, 6\)"),
+    ("LSTM: float lengths", lambda: timedist.LSTM(3, 4)(torch.randn(2, 5, 3),
+                                                        lengths=torch.tensor([5.0, 2.5])),
+     ValueError, r"expected lengths \(B,\) = \(2,\) of integers in \[1, T=5\]; got shape \(2,\) "
+                 r"and dtype torch\.float32"),
+    ("LSTM: a length beyond T", lambda: timedist.LSTM(3, 4)(torch.randn(2, 5, 3),
+                                                            lengths=torch.tensor([6, 2])),
+     ValueError, r"with values \[6, 2\]"),
+    ("LSTM: a mask with a hole", lambda: timedist.LSTM(3, 4)(
+        torch.randn(1, 3, 3), mask=torch.tensor([[True, False, True]])), ValueError,
+     r"expected a \(B, T\) prefix mask .*whose sample 0 is \[1, 0, 1\]"),
+    ("ConvLSTM2d: other channels", lambda: timedist.ConvLSTM2d(3, 4, 3)(torch.randn(1, 2, 2, 5, 5)),
+     ValueError, r"ConvLSTM2d: expected input .* got shape \(1, 2, 2, 5, 5\)"),
+    ("RocketModel: other channels", lambda: rocket()(torch.randn(2, 10, 3)), ValueError,
+     r"RocketModel: expected input \(B, T, C\) with C=2; got shape \(2, 10, 3\)"),
+    ("FCN: no channel axis", lambda: FCN(1, 2)(torch.randn(4, 30)), ValueError,
+     r"FCN: expected input \(B, T, C\) with C=1; got shape \(4, 30\)"),
+    ("estimator: X of four axes", lambda: TimeSeriesClassifier(members=1).fit(
+        np.zeros((4, 5, 1, 1)), [0, 1, 0, 1]), ValueError,
+     r"expected X of shape \(N, T\) or \(N, T, C\); got shape \(4, 5, 1, 1\)"),
+    ("estimator: infinities", lambda: TimeSeriesClassifier(members=1).fit(
+        np.full((4, 5), np.inf), [0, 1, 0, 1]), ValueError, r"Input X contains infinity"),
+    ("estimator: one class", lambda: TimeSeriesClassifier(members=1).fit(
+        np.random.rand(4, 5), [1, 1, 1, 1]), ValueError,
+     r"expected at least 2 classes in y; got 1 class \(1\)"),
+    ("estimator: fewer targets", lambda: TimeSeriesClassifier(members=1).fit(
+        np.random.rand(4, 5), [0, 1, 0]), ValueError, r"inconsistent numbers|3 targets for 4"),
+    ("keras weights: a bias of the wrong length", lambda: timedist.LSTM(3, 4).load_keras_weights(
+        np.ones((3, 16)), np.ones((4, 16)), np.ones(12)), ValueError,
+     r"expected a Keras bias \(16,\); got shape \(12,\)"),
+    ("keras weights: a kernel of the wrong shape", lambda: timedist.GRU(3, 4).load_keras_weights(
+        np.ones((2, 12)), np.ones((4, 12)), np.ones((2, 12))), ValueError,
+     r"expected Keras kernel transposed to \(12, 3\); got shape \(12, 2\)"),
+]
+
+
+@pytest.mark.parametrize(("call", "kind", "message"), [c[1:] for c in LAYER_CASES],
+                         ids=[c[0] for c in LAYER_CASES])
+def test_a_bad_layer_input_names_the_shape(call: Callable[[], Any], kind: type[Exception],
+                                           message: str) -> None:
+    with pytest.raises(kind, match=message):
+        call()
+
+
+def test_the_table_is_large_enough() -> None:
+    assert len(CASES) + len(LAYER_CASES) >= 80
