@@ -38,8 +38,8 @@ from .train.config import CLOSED_FORM, RunConfig
 from .train.evaluation import collect
 from .train.module import SequenceTask
 from .train.prepare import build_model, prepare
-from .train.record import apply_record, make_record, write_record
-from .train.run import ARRAYS, load_weights, resolve_device, stored_run, train_network
+from .train.record import apply_record, load_best, make_record, write_record
+from .train.run import ARRAYS, resolve_device, stored_run, train_network
 from .train.rundir import RunDir
 
 __all__ = ["TimeSeriesClassifier", "TimeSeriesRegressor"]
@@ -184,7 +184,7 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
             with tempfile.TemporaryDirectory(prefix="timedist-") as scratch:
                 train_network(task, prepared, Path(scratch), verbose=self.verbose,
                               progress=self.verbose)
-                load_weights(task, Path(scratch))
+                load_best(task.model, Path(scratch))
         self.model_ = task.model.eval()
         self.config_ = prepared.config
         self.record_ = make_record(prepared)
@@ -257,7 +257,7 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
             raise ValueError(f"{run_dir}: expected a run on signals, steps (C,); got steps "
                              f"{spec.step_shape}")
         task = SequenceTask(build_model(config, spec), spec.task)
-        load_weights(task, run_dir)
+        load_best(task.model, run_dir)
         settings = {name: getattr(config, name) for name in _SETTINGS}
         if cls._task == "regression":
             settings["relative"] = config.relative

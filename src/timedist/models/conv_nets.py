@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from .._checks import shape_error
-from ..masking import lengths_to_mask, mask_to_lengths
+from ..masking import lengths_to_mask, resolve_lengths
 
 __all__ = ["FCN", "InceptionTime", "ResNet"]
 
@@ -59,8 +59,7 @@ class _Backbone(nn.Module):
         name = type(self).__name__
         if x.dim() != 3 or x.shape[-1] != self.in_channels:
             raise shape_error(name, f"input (B, T, C) with C={self.in_channels}", x.shape)
-        if mask is not None:
-            lengths = mask_to_lengths(mask, layer=name)
+        lengths = resolve_lengths(name, mask, lengths, x.shape[0], x.shape[1])
         keep = (lengths_to_mask(lengths.to(x.device), x.shape[1]).unsqueeze(1)
                 if lengths is not None else None)
         h = _keep(x.transpose(1, 2), keep)  # (B, C, T)

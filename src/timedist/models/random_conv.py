@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._checks import shape_error, value_error
+from ..masking import lengths_to_mask, resolve_lengths
 
 __all__ = ["HydraFeatures", "MultiRocketFeatures", "dilation_schedule", "minirocket_kernels"]
 
@@ -70,15 +71,11 @@ def dilation_schedule(length: int, per_kernel: int, max_dilations: int = 32
     return dilations.tolist(), features.tolist()
 
 
-def _valid_mask(lengths: Tensor, steps: int) -> Tensor:
-    return torch.arange(steps, device=lengths.device) < lengths.unsqueeze(-1)
-
-
 def _difference(x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
     """First difference along time of (B, C, T) with padding kept at zero; new lengths."""
     shorter = (lengths - 1).clamp_min(1)
     d = torch.diff(x, dim=-1) if x.shape[-1] > 1 else torch.zeros_like(x)
-    return d * _valid_mask(shorter, d.shape[-1]).unsqueeze(1), shorter
+    return d * lengths_to_mask(shorter, d.shape[-1]).unsqueeze(1), shorter
 
 
 def _quantiles(values: Tensor, valid: Tensor, q: Tensor) -> Tensor:
@@ -132,15 +129,22 @@ def _in_chunks(transform: Callable[[Tensor, Tensor], Tensor], x: Tensor, lengths
                       for i in range(0, len(x), size)])
 
 
+def _resolved(name: str, x: Tensor, lengths: Tensor | None, mask: Tensor | None) -> Tensor:
+    """(B,) int64 lengths of x (B, T, ...) on its device: validated ``lengths`` or prefix
+    ``mask`` (integers in [1, T]; errors name ``name``), or T for every sample."""
+    checked = resolve_lengths(name, mask, lengths, x.shape[0], x.shape[1])
+    if checked is None:
+        return torch.full((x.shape[0],), x.shape[1], dtype=torch.long, device=x.device)
+    return checked.to(x.device)
+
+
 def _checked_input(name: str, x: Tensor, lengths: Tensor | None, channels: int
                    ) -> tuple[Tensor, Tensor]:
     if x.dim() != 3 or x.shape[-1] != channels:
         raise shape_error(name, f"input (B, T, C) with C={channels}", x.shape)
-    if lengths is None:
-        lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.long, device=x.device)
-    lengths = lengths.to(x.device).long().clamp(1, x.shape[1])
+    lengths = _resolved(name, x, lengths, None)
     if bool((lengths < x.shape[1]).any()):  # padding reads as zeros, whatever it holds
-        x = torch.where(_valid_mask(lengths, x.shape[1]).unsqueeze(-1), x, 0.0)
+        x = torch.where(lengths_to_mask(lengths, x.shape[1]).unsqueeze(-1), x, 0.0)
     return x.transpose(1, 2), lengths
 
 
@@ -231,7 +235,7 @@ class MultiRocketFeatures(nn.Module):
                                      chosen.double()).to(series.dtype)  # (84, T)
                 response = _conv(mixed.unsqueeze(0), torch.eye(84, device=x.device),
                                  self.kernels, dilation=d)[0]  # (84, T)
-                valid = _valid_mask(valid_lengths[picks], series.shape[-1])
+                valid = lengths_to_mask(valid_lengths[picks], series.shape[-1])
                 q = (torch.arange(quantile, quantile + 84 * count, dtype=torch.float64)
                      * _GOLDEN % 1).view(84, count).to(series.dtype)
                 quantile += 84 * count
@@ -371,7 +375,7 @@ class HydraFeatures(nn.Module):
                 response = _conv(series, self.channels[i, r], self.weight[i, r], dilation=d)
                 response = response.view(len(x), half, k, -1)  # (B, G, K, T)
                 # Winners are found at every step; padded steps then add nothing.
-                valid = _valid_mask(valid_lengths, response.shape[-1]).unsqueeze(1)  # (B, 1, T)
+                valid = lengths_to_mask(valid_lengths, response.shape[-1]).unsqueeze(1)  # (B, 1, T)
                 scale = valid_lengths.to(x.dtype).view(-1, 1, 1)
                 top, winner = response.max(2)  # (B, G, T)
                 wins = torch.zeros(len(x), half, k, dtype=x.dtype, device=x.device)

@@ -20,8 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._checks import check_choice, shape_error, value_error
-from ..masking import mask_to_lengths
-from .random_conv import HydraFeatures, MultiRocketFeatures
+from .random_conv import HydraFeatures, MultiRocketFeatures, _resolved
 from .ridge import fit_temperature, ridge_cv
 
 __all__ = ["FEATURES", "RocketModel"]
@@ -154,11 +153,7 @@ class RocketModel(nn.Module):
         if x.dim() != 3 or x.shape[-1] != self.in_channels:
             raise shape_error("RocketModel", f"input (B, T, C) with C={self.in_channels}",
                               x.shape)
-        if mask is not None:
-            lengths = mask_to_lengths(mask, layer="RocketModel")
-        if lengths is None:
-            return torch.full((len(x),), x.shape[1], dtype=torch.long, device=x.device)
-        return lengths.to(x.device).long()
+        return _resolved("RocketModel", x, lengths, mask)
 
     def forward(self, x: Tensor, lengths: Tensor | None = None,
                 mask: Tensor | None = None) -> Tensor:

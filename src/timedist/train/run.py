@@ -15,7 +15,6 @@ import logging
 import os
 import signal
 import sys
-import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,8 +47,8 @@ from .record import (
 )
 from .rundir import RunDir, read_checkpoint
 
-__all__ = ["ARRAYS", "RunResult", "TrainingError", "evaluate", "fit", "load_run", "load_weights",
-           "predict", "resolve_device", "stored_run", "train_network"]
+__all__ = ["ARRAYS", "RunResult", "TrainingError", "evaluate", "fit", "load_run", "predict",
+           "resolve_device", "stored_run", "train_network"]
 
 RUN_DIR_ENV = "TIMEDIST_RUN_DIR"  # set by rank 0 so DDP workers use the same run directory
 ARRAYS = "(arrays)"  # config.data of a run fitted in Python on arrays (the estimators)
@@ -294,9 +293,9 @@ def _train_and_finish(task: SequenceTask, prepared: Prepared, run: RunDir, resum
 
 def train_network(task: SequenceTask, prepared: Prepared, run_dir: Path, *, resume: bool = False,
                   verbose: bool = False, progress: bool | None = False,
-                  callbacks: list[pl.Callback] | None = None) -> float | None:
-    """Train ``task`` with Lightning on ``prepared`` (checkpoints, metrics.csv in ``run_dir``);
-    the seconds taken, or None on a DDP worker process."""
+                  callbacks: list[pl.Callback] | None = None) -> None:
+    """Train ``task`` with Lightning on ``prepared`` (checkpoints, metrics.csv in ``run_dir``;
+    each epoch's seconds are in metrics.csv)."""
     _quiet_lightning()
     config = prepared.config
     train_loader, val_loader = _loaders(prepared, config)
@@ -304,7 +303,6 @@ def train_network(task: SequenceTask, prepared: Prepared, run_dir: Path, *, resu
     trainer = _trainer(config, run_dir, has_val=val_loader is not None,
                        selects=_selects(prepared), progress=show, verbose=verbose,
                        extra=callbacks or [])
-    started = time.perf_counter()
     sigint = signal.getsignal(signal.SIGINT)
     try:
         trainer.fit(task, train_loader, val_loader,
@@ -323,18 +321,12 @@ def train_network(task: SequenceTask, prepared: Prepared, run_dir: Path, *, resu
     finally:  # Lightning ignores SIGINT after a Ctrl-C; give it back to the caller
         if signal.getsignal(signal.SIGINT) is not sigint and sigint is not None:
             signal.signal(signal.SIGINT, sigint)
-    return time.perf_counter() - started if trainer.is_global_zero else None
-
-
-def load_weights(task: SequenceTask, run_dir: Path) -> Path:
-    """Load the run's best checkpoint into ``task.model`` (see ``record.load_best``)."""
-    return load_best(task.model, run_dir)
 
 
 def _finish(run_dir: Path, config: RunConfig, prepared: Prepared, task: SequenceTask,
             seconds: float, verbose: bool) -> RunResult:
     """Test the best checkpoint beside the baseline; write metrics.json and the plots."""
-    load_weights(task, run_dir)
+    load_best(task.model, run_dir)
     rows = read_metrics(RunDir(run_dir).metrics_csv)
     if prepared.test is not None:
         evaluated_on, dataset = "test", prepared.test
@@ -439,7 +431,7 @@ def _evaluate(run_dir: Path, kind: str, dataset: SequenceDataset, task: Sequence
 
 def _restore(run_dir: Path, config: RunConfig, spec: ModelSpec) -> SequenceTask:
     task = SequenceTask(build_model(config, spec), spec.task)
-    load_weights(task, run_dir)
+    load_best(task.model, run_dir)
     return task
 
 
