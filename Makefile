@@ -45,6 +45,7 @@ bench: $(VENV)/.stamp-dev $(VENV)/.stamp-bench
 	$(PY) benchmarks/recurrent.py
 	$(PY) benchmarks/conv_lstm.py
 	$(PY) benchmarks/training.py
+	$(PY) benchmarks/export.py
 	$(PY) benchmarks/own_data.py
 
 clean:

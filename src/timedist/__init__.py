@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from . import data, models, reference
 from .conv_recurrent import ConvLSTM1d, ConvLSTM2d, ConvLSTM3d
+from .export import export  # the function; its module is timedist.export's home too
 from .inspect import explain, summary
 from .masking import last_valid, lengths_to_mask, mask_to_lengths, reverse_valid
-from .recurrent import GRU, LSTM, RNN
-from .wrappers import Bidirectional, TimeDistributed
+from .recurrent import GRU, LSTM, RNN, Bidirectional
+from .time_distributed import TimeDistributed
 
 __version__ = "0.1.0"
 
@@ -28,6 +29,7 @@ __all__ = [
     "__version__",
     "data",
     "explain",
+    "export",
     "last_valid",
     "lengths_to_mask",
     "mask_to_lengths",

@@ -18,9 +18,21 @@ __all__ = [
     "layer_name",
     "shape_error",
     "standardize_tuple",
+    "tracing",
     "type_error",
     "value_error",
 ]
+
+
+def tracing() -> bool:
+    """True while torch.compile, torch.export (and so ONNX's exporter) or torch.jit traces.
+
+    Checks of tensor *values* (lengths in range, a mask's prefix form) and shortcuts decided on
+    values ("nothing is padded") need the data on the host: they run in eager mode only. A
+    traced graph takes the one value-independent path instead (selection with ``torch.where``,
+    no ``nonzero``, no packing), so it stays exact for every batch it is later run on.
+    """
+    return bool(torch.compiler.is_compiling() or torch._C._is_tracing())
 
 
 def format_shape(shape: Iterable[int]) -> str:

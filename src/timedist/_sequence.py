@@ -4,7 +4,11 @@
 sample), take the carried states of a ``stateful`` layer, check hx, reverse the valid steps for
 ``go_backwards``, run the recurrence (the layer's ``_run``), keep the final states if stateful,
 and shape the output (``return_sequences``, ``return_state``). Layers supply ``validate_input``,
-``_check_hx``, ``_run`` and, if they need more than the last valid step, ``_format_output``.
+``_check_hx``, ``_run``, ``_step`` and, if they need more than the last valid step,
+``_format_output``.
+
+``step(x_t, state=None) -> (y_t, state)`` runs one time step for streaming: fed a sequence one
+step at a time it gives what ``forward`` gives at each step.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 
 from torch import Tensor
 
-from ._checks import shape_error
+from ._checks import shape_error, tracing
 from .masking import last_valid, resolve_lengths, reverse_valid
 
 __all__ = ["SequenceLayer"]
@@ -62,6 +66,10 @@ class SequenceLayer:
         """(output sequence with zeros at padded steps, final states)."""
         raise NotImplementedError
 
+    def _step(self, x: Tensor, state: Any) -> tuple[Tensor, Any]:
+        """One step x_t -> (y_t, state), state checked or None (zeros)."""
+        raise NotImplementedError
+
     # -- the shared flow -----------------------------------------------------------------------
 
     def forward(
@@ -75,8 +83,22 @@ class SequenceLayer:
         """Run the layer; see the class docstring for every output shape."""
         batch, steps = self.validate_input(x)
         lengths = resolve_lengths(self._name, mask, lengths, batch, steps)
-        if lengths is not None and bool((lengths == steps).all()):
-            lengths = None  # nothing padded
+        return self._forward_resolved(x, hx, lengths, batch, steps)
+
+    def _forward_resolved(self, x: Tensor, hx: Any, lengths: Tensor | None, batch: int,
+                          steps: int) -> Any:
+        """forward() after x was validated ((B, T) = (batch, steps)) and lengths resolved to
+        (B,) or None, once (Bidirectional's entry for both directions)."""
+        if lengths is not None:
+            lengths = lengths.to(x.device)
+            if not tracing() and bool((lengths == steps).all()):
+                lengths = None  # nothing padded: the fast unmasked kernel (eager only)
+        if self.stateful and tracing():
+            raise ValueError(
+                f"{self._name}: expected stateful=False when compiled or exported (the carried "
+                "states live in Python between calls, which a graph cannot hold); got "
+                "stateful=True. Build the layer with return_state=True and pass the states "
+                "as hx, or use step(x_t, state)")
         if hx is None and self.stateful and self._states is not None:
             if self._state_batch(self._states) != batch:
                 stored = self._state_batch(self._states)
@@ -95,6 +117,20 @@ class SequenceLayer:
             self._states = _detach(state)
         output = self._format_output(out, lengths)
         return (output, state) if self.return_state else output
+
+    def step(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """One time step, for streaming: ``forward`` fed one step at a time.
+
+        x_t is one step of the input without the time dim ((B, F) for RNN/LSTM/GRU, (B, C, *S)
+        for ConvLSTM); ``state`` is None (zeros) or what the last call returned, in the
+        layout of ``hx``. Returns ``(y_t, state)``: y_t is what ``forward`` outputs at that
+        step with ``return_sequences=True``. Layers that look ahead (bidirectional,
+        go_backwards) have no step.
+        """
+        if self.go_backwards:
+            raise ValueError(f"{self._name}: expected go_backwards=False for step() (it reads "
+                             "the sequence from its end); got go_backwards=True")
+        return self._step(x, state)
 
     def reset_states(self) -> None:
         """Forget the states a ``stateful`` layer carries from one call to the next."""

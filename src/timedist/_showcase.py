@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from . import __version__
 from .recurrent import LSTM
-from .wrappers import TimeDistributed
+from .time_distributed import TimeDistributed
 
 __all__ = ["run_showcase"]
 

@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     on stderr), 2 for a usage error (argparse's), 130 for Ctrl-C during training."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command in ("fit", "evaluate", "predict"):
+    if args.command in ("fit", "evaluate", "predict", "export"):
         from .train_cli import run_training_command
 
         return run_training_command(args)

@@ -20,6 +20,7 @@ from ._checks import check_choice, shape_error, standardize_tuple, type_error, v
 from ._sequence import SequenceLayer
 from .folding import fold, unfold
 from .masking import lengths_to_mask
+from .recurrent.scan import masked_scan
 
 __all__ = ["ConvLSTM", "ConvLSTM1d", "ConvLSTM2d", "ConvLSTM3d"]
 
@@ -237,46 +238,58 @@ class ConvLSTM(SequenceLayer, nn.Module):
         return F.dropout(torch.ones_like(like), rate, training=True)
 
     def _run(self, x: Tensor, hx: Any, lengths: Tensor | None, steps: int) -> tuple[Tensor, Any]:
-        conv = _CONV[self.rank]
         xb = x if self.batch_first else x.transpose(0, 1)  # (B, T, C, *S)
         batch = xb.shape[0]
         shape = self.expected_state_shape(batch, tuple(xb.shape[3:]))
         h, c = (xb.new_zeros(shape), xb.new_zeros(shape)) if hx is None else hx
-        input_mask = self._dropout_mask(xb[:, 0], self.dropout)
-        state_mask = self._dropout_mask(h, self.recurrent_dropout)
-        valid = None if lengths is None else lengths_to_mask(lengths.to(x.device), steps)
+        valid = None if lengths is None else lengths_to_mask(lengths, steps)
         if valid is not None:  # padded steps selected away, not multiplied: NaN there stays out
             step_shape = (batch, steps) + (1,) * (xb.dim() - 2)
             xb = torch.where(valid.view(step_shape), xb, 0.0)  # of outputs and of gradients
+        input_mask = self._dropout_mask(xb[:, 0], self.dropout)
+        if input_mask is not None:
+            xb = xb * input_mask.unsqueeze(1)
+        inputs = xb if self._fused() else self._input_conv(xb)  # the input conv of all steps
+        cell = self._cell(self._dropout_mask(h, self.recurrent_dropout))
+        (h, c), out = masked_scan(cell, (h, c), (inputs.transpose(0, 1),),
+                                  None if valid is None else valid.t())
+        return (out.transpose(0, 1) if self.batch_first else out), (h, c)
+
+    def _cell(self, state_mask: Tensor | None) -> Any:
+        """``cell((h, c), x_t) -> (h, c)``: one step from x_t (B, C, *S) (fused) or from the
+        input convolution's gates (B, 4F, *S'); states (B, F, *S')."""
+        conv = _CONV[self.rank]
         unit = (1,) * self.rank  # the recurrent conv: stride 1, dilation 1
         fused = self._fused()
-        if fused:
-            weight = torch.cat([self.weight_ih, self.weight_hh], dim=1)
-        else:
-            gates_x = self._input_conv(xb if input_mask is None else xb * input_mask.unsqueeze(1))
-        outputs = []
-        for t in range(steps):
+        weight = torch.cat([self.weight_ih, self.weight_hh], dim=1) if fused else self.weight_hh
+
+        def cell(state: tuple[Tensor, Tensor], x_t: Tensor) -> tuple[Tensor, Tensor]:
+            h, c = state
             h_in = h if state_mask is None else h * state_mask
             if fused:
-                x_t = xb[:, t] if input_mask is None else xb[:, t] * input_mask
-                both, pad = _pad_same(torch.cat([x_t, h_in], dim=1), self.kernel_size,
-                                      unit, unit)
+                both, pad = _pad_same(torch.cat([x_t, h_in], dim=1), self.kernel_size, unit,
+                                      unit)
                 z = conv(both, weight, self.bias, 1, pad)
             else:
                 h_pad, pad = _pad_same(h_in, self.kernel_size, unit, unit)
-                z = gates_x[:, t] + conv(h_pad, self.weight_hh, None, 1, pad)
+                z = x_t + conv(h_pad, weight, None, 1, pad)
             i, f, g, o = z.chunk(4, dim=1)
-            c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            h_new = torch.sigmoid(o) * torch.tanh(c_new)
-            if valid is None:
-                h, c = h_new, c_new
-                outputs.append(h)
-                continue
-            keep = valid[:, t].view(batch, 1, *unit)  # (B, 1, 1, ...) over (B, F, *S')
-            h, c = torch.where(keep, h_new, h), torch.where(keep, c_new, c)
-            outputs.append(torch.where(keep, h_new, 0.0))
-        out = torch.stack(outputs, dim=1)
-        return (out if self.batch_first else out.transpose(0, 1)), (h, c)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            return torch.sigmoid(o) * torch.tanh(c), c
+
+        return cell
+
+    def _step(self, x: Tensor, state: Any) -> tuple[Tensor, Any]:
+        seq = x.unsqueeze(self._time_dim()) if isinstance(x, Tensor) else x
+        batch, _ = self.validate_input(seq)
+        shape = self.expected_state_shape(batch, tuple(x.shape[2:]))
+        if state is None:
+            state = (x.new_zeros(shape), x.new_zeros(shape))
+        else:
+            self._check_hx(state, seq, batch)
+        inputs = x if self._fused() else self._input_conv(x.unsqueeze(1))[:, 0]
+        h, c = self._cell(None)(tuple(state), inputs)
+        return h, (h, c)
 
     def load_keras_weights(self, kernel: Any, recurrent_kernel: Any, bias: Any = None) -> None:
         """Copy a Keras ConvLSTM{1,2,3}D's ``get_weights()`` (channels-last kernels).

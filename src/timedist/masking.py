@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._checks import shape_error, type_error
+from ._checks import shape_error, tracing, type_error
 
 __all__ = [
     "last_valid",
@@ -36,9 +36,11 @@ def mask_to_lengths(mask: Tensor, *, layer: str = "mask_to_lengths") -> Tensor:
     """(B, T) prefix mask -> (B,) int64 lengths (the number of valid steps of each sample).
 
     Raises ValueError (naming ``layer``) if a sample's valid steps are not a prefix (a hole, or
-    padding first).
+    padding first); the check runs in eager mode only (a traced graph counts the valid steps).
     """
     lengths = mask.sum(dim=1)
+    if tracing():
+        return lengths.long()
     wrong = (lengths_to_mask(lengths, mask.shape[1]) != mask).any(dim=1).nonzero()
     if wrong.numel():
         b = int(wrong[0])
@@ -69,7 +71,7 @@ def _check_lengths(layer: str, lengths: object, batch: int, steps: int, minimum:
         raise shape_error(layer, expected, lengths.shape, where=f"and dtype {lengths.dtype}")
     if tuple(lengths.shape) != (batch,):
         raise shape_error(layer, expected, lengths.shape)
-    if batch and not bool(((lengths >= minimum) & (lengths <= steps)).all()):  # one sync
+    if batch and not tracing() and not bool(((lengths >= minimum) & (lengths <= steps)).all()):
         raise shape_error(layer, expected, lengths.shape, where=f"with values {lengths.tolist()}")
     return lengths.long()
 
@@ -103,8 +105,9 @@ def resolve_lengths(
 ) -> Tensor | None:
     """Validate ``lengths`` (B,) ints in [minimum, T], or a (B, T) *prefix* ``mask``.
 
-    Returns (B,) int64 lengths on the input's device, or None when neither is given. A mask with
-    holes (valid steps after padding) is an error, as are the errors of :func:`resolve_mask`.
+    Returns (B,) int64 lengths, or None when neither is given. A mask with holes (valid steps
+    after padding) is an error, as are the errors of :func:`resolve_mask`. Value checks run in
+    eager mode only; shapes and dtypes are checked always.
     """
     if mask is not None and lengths is not None:
         raise ValueError(f"{layer}: expected mask or lengths, not both")

@@ -72,8 +72,22 @@ def add_training_commands(commands: Any) -> None:
     predict.add_argument("--input", required=True, help=".ts/.npz samples (labels not needed)")
     predict.add_argument("--output", required=True,
                          help=".csv (labels, values) or .npz (frames)")
-    _add_debug(evaluate)
-    _add_debug(predict)
+    predict.add_argument("--model", metavar="FILE.onnx",
+                         help="predict with the run exported by timedist export, in onnxruntime "
+                         "(default: the best checkpoint, in torch)")
+    export = commands.add_parser(
+        "export", help="export a run's best model with its preprocessing to ONNX or .pt2")
+    export.add_argument("run_dir", metavar="RUN_DIR")
+    export.add_argument("--format", choices=("onnx", "pt2"), default="onnx",
+                        help="onnx (default; runs in onnxruntime) or pt2 (torch.export)")
+    export.add_argument("--out", metavar="FILE", help="the file to write (default: "
+                        "RUN_DIR/model.onnx, model-step.onnx with --streaming, or .pt2)")
+    export.add_argument("--streaming", action="store_true",
+                        help="export the one-step model (x_t, state) -> (y_t, state) of a "
+                        "recurrent run, for real-time use")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    for command in (evaluate, predict, export):
+        _add_debug(command)
 
 
 def _fit(args: argparse.Namespace) -> int:
@@ -97,8 +111,23 @@ def _fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .export import export_run
+    from .train.rundir import RunDir
+
+    out = args.out
+    if out is None:
+        out = str(RunDir(Path(args.run_dir)).exported(args.format, streaming=args.streaming))
+    elif not out.endswith("." + args.format):
+        raise ValueError(f"--out {out}: expected a file ending in .{args.format} for --format "
+                         f"{args.format}")
+    report = export_run(args.run_dir, out, streaming=args.streaming, overwrite=args.overwrite)
+    print(report.summary())
+    return 0
+
+
 def run_training_command(args: argparse.Namespace) -> int:
-    """Run ``fit``/``evaluate``/``predict``; a known failure -> one line on stderr, 1."""
+    """Run ``fit``/``evaluate``/``predict``/``export``; a known failure -> one line on stderr, 1."""
     try:
         from .train import TrainingError
     except ImportError as error:  # the train extra is missing
@@ -108,12 +137,14 @@ def run_training_command(args: argparse.Namespace) -> int:
     try:
         if args.command == "fit":
             return _fit(args)
+        if args.command == "export":
+            return _export(args)
         from .train import evaluate, predict
 
         if args.command == "evaluate":
             evaluate(args.run_dir, data=args.data)
         else:
-            predict(args.run_dir, args.input, args.output)
+            predict(args.run_dir, args.input, args.output, model=args.model)
         return 0
     except (ValueError, TypeError, OSError, TrainingError) as error:
         from .cli import debugging

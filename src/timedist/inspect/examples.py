@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from ..recurrent import LSTM
-from ..wrappers import TimeDistributed
+from ..time_distributed import TimeDistributed
 
 __all__ = ["EXAMPLES", "Example"]
 

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from .. import reference
-from ..wrappers import TimeDistributed
+from ..time_distributed import TimeDistributed
 
 __all__ = ["Explanation", "explain", "explain_conv2d", "explain_rnn", "explain_time_distributed"]
 

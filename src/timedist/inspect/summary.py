@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils import _pytree as pytree
 
-from ..wrappers import TimeDistributed
+from ..time_distributed import TimeDistributed
 
 __all__ = ["LayerRow", "ModelSummary", "summary"]
 

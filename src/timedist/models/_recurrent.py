@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from torch import nn
-
 from ..recurrent import GRU, LSTM
 
 __all__ = ["recurrent_core"]
@@ -11,9 +9,9 @@ __all__ = ["recurrent_core"]
 
 def recurrent_core(input_size: int, hidden_size: int, *, num_layers: int = 1,
                    bidirectional: bool = False, cell: str = "lstm", dropout: float = 0.0,
-                   return_sequences: bool = False) -> nn.Module:
+                   return_sequences: bool = False) -> LSTM | GRU:
     """LSTM or GRU (B, T, F) -> (B, D*U) (or (B, T, D*U) with ``return_sequences``)."""
-    classes: dict[str, type[nn.Module]] = {"lstm": LSTM, "gru": GRU}
+    classes: dict[str, type[LSTM] | type[GRU]] = {"lstm": LSTM, "gru": GRU}
     if cell not in classes:
         raise ValueError(f"expected cell 'lstm' or 'gru'; got {cell!r}")
     return classes[cell](input_size, hidden_size, num_layers=num_layers,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
 from .._checks import shape_error
-from ..wrappers import TimeDistributed
+from ..time_distributed import TimeDistributed
 from ._recurrent import recurrent_core
 
-__all__ = ["CNNLSTM", "frame_encoder", "subsequence_encoder", "to_subsequences"]
+__all__ = ["CNNLSTM", "GridMaxPool1d", "frame_encoder", "subsequence_encoder", "to_subsequences"]
 
 
 def _conv_block(in_channels: int, out_channels: int) -> list[nn.Module]:
@@ -34,8 +36,28 @@ def subsequence_encoder(in_channels: int, features: int = 64, width: int = 64) -
     return nn.Sequential(
         nn.Conv1d(in_channels, width, 3, padding=1), nn.ReLU(),
         nn.Conv1d(width, width, 3, padding=1), nn.ReLU(),
-        nn.AdaptiveMaxPool1d(4), nn.Flatten(), nn.Linear(width * 4, features), nn.ReLU(),
+        GridMaxPool1d(4), nn.Flatten(), nn.Linear(width * 4, features), nn.ReLU(),
     )
+
+
+class GridMaxPool1d(nn.Module):
+    """``nn.AdaptiveMaxPool1d(bins)`` (the same bins and result) written with slices, which
+    torch.export and ONNX translate for any length (torch's operator has no ONNX form).
+
+    Shape: (N, C, L) -> (N, C, bins), L >= bins.
+    """
+
+    def __init__(self, bins: int) -> None:
+        super().__init__()
+        self.bins = bins
+
+    def extra_repr(self) -> str:
+        return f"bins={self.bins}"
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, k = x.shape[-1], self.bins  # bin i covers [floor(i n / k), ceil((i + 1) n / k))
+        return torch.stack([x[..., i * n // k : ((i + 1) * n + k - 1) // k].amax(-1)
+                            for i in range(k)], -1)
 
 
 def to_subsequences(x: Tensor, n: int) -> Tensor:
@@ -88,3 +110,13 @@ class CNNLSTM(nn.Module):
         features = self.encoder(x, lengths=lengths, mask=mask)  # (B, T, encoder_features)
         out: Tensor = self.head(self.dropout(self.rnn(features, lengths=lengths, mask=mask)))
         return out
+
+    def step(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """Streaming: one frame x_t (B, *step) -> (outputs (B, num_outputs) for the clip seen so
+        far, state). Not with ``subsequences`` (a window is split, not streamed)."""
+        if self.subsequences:
+            raise ValueError(f"CNNLSTM: expected subsequences=0 for step(); got "
+                             f"{self.subsequences} (each window is split into steps)")
+        h, state = self.rnn.step(self.encoder.module(x), state)
+        out: Tensor = self.head(self.dropout(h))
+        return out, state

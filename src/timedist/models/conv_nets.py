@@ -131,6 +131,15 @@ class ResNet(_Backbone):
                                      _Residual(2 * width, 2 * width)])
 
 
+def _max_pool3(x: Tensor) -> Tensor:
+    """Max-pooling of (B, C, T) over 3 steps, stride 1, padded: ``MaxPool1d(3, 1, 1)`` as the
+    maximum of three shifted copies (torch's max_pool1d fixes T when exported)."""
+    padded = nn.functional.pad(x, (1, 1), value=-torch.inf)
+    steps = x.shape[-1]
+    return torch.maximum(torch.maximum(padded[..., :steps], padded[..., 1 : steps + 1]),
+                         padded[..., 2:])
+
+
 class _Inception(nn.Module):
     """Bottleneck, three parallel convolutions and a max-pool branch, concatenated, BN, ReLU."""
 
@@ -143,13 +152,12 @@ class _Inception(nn.Module):
         odd = [k - 1 + k % 2 for k in kernels]
         self.convs = nn.ModuleList(nn.Conv1d(width, filters, k, padding=k // 2, bias=False)
                                    for k in odd)
-        self.pool = nn.MaxPool1d(3, stride=1, padding=1)
         self.pool_conv = nn.Conv1d(in_channels, filters, 1, bias=False)
         self.norm = nn.Sequential(nn.BatchNorm1d(filters * (len(kernels) + 1)), nn.ReLU())
 
     def forward(self, x: Tensor, keep: Keep) -> Tensor:
         h = self.bottleneck(x)  # 1x1, no bias: padding stays zero
-        pooled = self.pool_conv(_keep(self.pool(_keep(x, keep, -torch.inf)), keep))
+        pooled = self.pool_conv(_keep(_max_pool3(_keep(x, keep, -torch.inf)), keep))
         return _keep(self.norm(torch.cat([c(h) for c in self.convs] + [pooled], 1)), keep)
 
 

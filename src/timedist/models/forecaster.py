@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
 from ..conv_recurrent import ConvLSTM2d
-from ..wrappers import TimeDistributed
+from ..time_distributed import TimeDistributed
 
 __all__ = ["ConvLSTMForecaster"]
 
@@ -34,5 +36,15 @@ class ConvLSTMForecaster(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         _, (h, c) = self.encoder(x)  # (B, hidden, H, W) each
+        return self._forecast(h, c)
+
+    def _forecast(self, h: Tensor, c: Tensor) -> Tensor:
+        """The next ``horizon`` frames from the encoder's states (B, hidden, H, W)."""
         steps = h.unsqueeze(1).expand(-1, self.horizon, *h.shape[1:])  # the last state as input
         return torch.sigmoid(self.to_frame(self.forecaster(steps, (h, c))))
+
+    def step(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """Streaming: one frame x_t (B, C, H, W) -> (the forecast (B, horizon, C, H, W) from the
+        frames read so far, the encoder's state)."""
+        _, state = self.encoder.step(x, state)
+        return self._forecast(*state), state

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._checks import shape_error, value_error
+from .._checks import shape_error, tracing, value_error
 from ..masking import lengths_to_mask, resolve_lengths
 
 __all__ = ["HydraFeatures", "MultiRocketFeatures", "dilation_schedule", "minirocket_kernels"]
@@ -103,7 +103,14 @@ def _conv(x: Tensor, channels: Tensor, weight: Tensor, *, dilation: int) -> Tens
     sizes, and a response compared with a bias taken from that very response would flip), and
     the taps are elementwise, each output computed in the same order."""
     if x.shape[1] == 1:  # one channel: nothing to mix, and torch's float64 convolution wins
-        out = F.conv1d(x.double(), weight.double(), dilation=dilation, padding=4 * dilation)
+        if tracing():  # onnxruntime has no float64 Conv: the same sum as a float64 matmul
+            steps, pad = x.shape[-1], 4 * dilation
+            padded = F.pad(x[:, 0].double(), (pad, pad))  # (B, T + 8d)
+            taps = torch.stack([padded[:, j * dilation : j * dilation + steps]
+                                for j in range(KERNEL)], -1)  # (B, T, 9)
+            out = (taps @ weight.view(-1, KERNEL).double().t()).transpose(1, 2)
+        else:
+            out = F.conv1d(x.double(), weight.double(), dilation=dilation, padding=4 * dilation)
         return out.to(x.dtype)
     mixed = torch.einsum("bct,gc->bgt", x.double(), channels.double()).to(x.dtype)
     groups, steps = len(channels), x.shape[-1]
@@ -123,7 +130,7 @@ def _in_chunks(transform: Callable[[Tensor, Tensor], Tensor], x: Tensor, lengths
     """``transform`` over chunks of the batch, so its intermediates stay near WORKING_SET
     elements (twice as fast as one pass at T=1500: docs/benchmarks.md)."""
     size = max(1, WORKING_SET // max(per_series, 1))
-    if len(x) <= size:
+    if tracing() or len(x) <= size:  # a traced graph takes any B in one piece
         return transform(x, lengths)
     return torch.cat([transform(x[i : i + size], lengths[i : i + size])
                       for i in range(0, len(x), size)])
@@ -143,7 +150,8 @@ def _checked_input(name: str, x: Tensor, lengths: Tensor | None, channels: int
     if x.dim() != 3 or x.shape[-1] != channels:
         raise shape_error(name, f"input (B, T, C) with C={channels}", x.shape)
     lengths = _resolved(name, x, lengths, None)
-    if bool((lengths < x.shape[1]).any()):  # padding reads as zeros, whatever it holds
+    if tracing() or bool((lengths < x.shape[1]).any()):  # padding reads as zeros, whatever
+        # it holds (eager mode skips the copy when nothing is padded)
         x = torch.where(lengths_to_mask(lengths, x.shape[1]).unsqueeze(-1), x, 0.0)
     return x.transpose(1, 2), lengths
 
@@ -373,12 +381,12 @@ class HydraFeatures(nn.Module):
         for i, d in enumerate(self.dilations):
             for r, (series, valid_lengths) in enumerate(inputs):
                 response = _conv(series, self.channels[i, r], self.weight[i, r], dilation=d)
-                response = response.view(len(x), half, k, -1)  # (B, G, K, T)
+                response = response.view(x.shape[0], half, k, -1)  # (B, G, K, T)
                 # Winners are found at every step; padded steps then add nothing.
                 valid = lengths_to_mask(valid_lengths, response.shape[-1]).unsqueeze(1)  # (B, 1, T)
                 scale = valid_lengths.to(x.dtype).view(-1, 1, 1)
                 top, winner = response.max(2)  # (B, G, T)
-                wins = torch.zeros(len(x), half, k, dtype=x.dtype, device=x.device)
+                wins = torch.zeros(x.shape[0], half, k, dtype=x.dtype, device=x.device)
                 wins.scatter_add_(-1, winner, torch.where(valid, top, 0.0))
                 _, loser = response.min(2)  # (argmin is ~6x slower on the CPU)
                 losses = torch.zeros_like(wins)

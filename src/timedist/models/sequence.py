@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import Tensor, nn
 
 from ..masking import last_valid, mask_to_lengths
@@ -33,6 +35,13 @@ class SequenceClassifier(nn.Module):
                 mask: Tensor | None = None) -> Tensor:
         out: Tensor = self.head(self.dropout(self.rnn(x, lengths=lengths, mask=mask)))
         return out
+
+    def step(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """Streaming: x_t (B, F) -> (logits (B, num_classes) of the sequence read so far,
+        state). Unidirectional models only (a backward direction needs the future)."""
+        h, state = self.rnn.step(x, state)
+        out: Tensor = self.head(self.dropout(h))
+        return out, state
 
 
 class SequenceRegressor(nn.Module):
@@ -72,3 +81,12 @@ class SequenceRegressor(nn.Module):
             last = x[:, -1, 0] if lengths is None else last_valid(x[..., 0], lengths)
             out = out + last.unsqueeze(-1)
         return out
+
+    def step(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """Streaming: x_t (B, F) -> (the output for the sequence read so far (B, outputs) —
+        step t's output with ``per_step`` — and the state). Unidirectional models only."""
+        h, state = self.rnn.step(x, state)
+        out: Tensor = self.head(h)
+        if self.relative:
+            out = out + x[:, :1]
+        return out, state

@@ -24,6 +24,7 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from torch import Tensor
 from torch.utils.data import DataLoader
 
 from ..data import DATASETS, SequenceDataset, pad_collate
@@ -35,7 +36,7 @@ from .config import CLOSED_FORM, ConfigError, RunConfig
 from .defaults import MIN_SELECTION
 from .evaluation import baseline_metrics, collect, last_values, metrics_for, unscale
 from .module import NonFiniteLossError, SequenceTask
-from .prepare import ModelSpec, Prepared, build_model, prepare_data, read_sequences
+from .prepare import ModelSpec, Prepared, build_model, conform, prepare_data, read_sequences
 from .record import (
     RunRecord,
     apply_record,
@@ -471,11 +472,11 @@ def evaluate(run_dir: str | Path, *, data: str | None = None,
 
 
 def predict(run_dir: str | Path, input_path: str, output_path: str, *,
-            verbose: bool = True) -> Path:
+            model: str | Path | None = None, verbose: bool = True) -> Path:
     """Predict every sample of ``input_path`` (.ts/.npz; labels not needed) with the run's
-    best checkpoint: a CSV (index, prediction[, probability]) for labels and values, an NPZ
+    best checkpoint — or with ``model``, the run exported to ONNX (``timedist export``), run in
+    onnxruntime: a CSV (index, prediction[, probability]) for labels and values, an NPZ
     (``y_pred`` (N, T_out, C, H, W)) for frames."""
-    _quiet_lightning()
     run_dir = Path(run_dir)
     config, stored = stored_run(run_dir)
     kind = stored.task
@@ -484,28 +485,46 @@ def predict(run_dir: str | Path, input_path: str, output_path: str, *,
     if output.suffix != wanted:
         raise ConfigError(f"{output.name}: expected an output file ending in {wanted} for a "
                           f"{kind} run")
-    dataset = _own_file(input_path, stored, require_targets=False)
-    task = _restore(run_dir, config, stored.spec)
-    outputs, _ = collect(task, dataset)
+    if model is not None:
+        from .deployed import onnx_predictions
+
+        raw = conform(read_sequences(input_path, require_targets=False),
+                      step_shape=stored.spec.step_shape, task=kind, classes=stored.classes,
+                      labelled=False)
+        outputs = onnx_predictions(model, raw, stored)
+    else:
+        _quiet_lightning()
+        dataset = _own_file(input_path, stored, require_targets=False)
+        outputs, _ = collect(_restore(run_dir, config, stored.spec), dataset)
+        if kind == "classification":
+            outputs = outputs.softmax(-1)
+        elif kind == "regression":
+            outputs = unscale(outputs, dataset)
+    _write_predictions(output, kind, outputs, stored.classes)
+    _say(verbose, f"wrote {len(outputs)} predictions to {output}")
+    return output
+
+
+def _write_predictions(output: Path, kind: str, outputs: Tensor,
+                       classes: list[str] | None) -> None:
+    """Probabilities (N, K) -> label and its probability; values (N, ...) -> one column each;
+    frames -> an NPZ. Written atomically."""
     if kind == "frames":
         def write_npz(handle: Any) -> None:
             np.savez(handle, y_pred=outputs.numpy())
         atomic_write(output, write_npz)
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    if kind == "classification":
+        confidence, index = outputs.max(-1)
+        writer.writerow(["index", "prediction", "probability"])
+        for i, (k, p) in enumerate(zip(index.tolist(), confidence.tolist(), strict=True)):
+            writer.writerow([i, (classes or [])[k], f"{p:.4f}"])
     else:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        if kind == "classification":
-            probabilities = outputs.softmax(-1)
-            confidence, index = probabilities.max(-1)
-            writer.writerow(["index", "prediction", "probability"])
-            for i, (k, p) in enumerate(zip(index.tolist(), confidence.tolist(), strict=True)):
-                writer.writerow([i, (stored.classes or [])[k], f"{p:.4f}"])
-        else:
-            values = unscale(outputs, dataset).reshape(len(outputs), -1)
-            writer.writerow(["index", *(f"prediction_{j}" if values.shape[1] > 1 else
-                                        "prediction" for j in range(values.shape[1]))])
-            for i, row in enumerate(values.tolist()):
-                writer.writerow([i, *(f"{v:.6g}" for v in row)])
-        atomic_write_text(output, buffer.getvalue())
-    _say(verbose, f"wrote {len(outputs)} predictions to {output}")
-    return output
+        values = outputs.reshape(len(outputs), -1)
+        writer.writerow(["index", *(f"prediction_{j}" if values.shape[1] > 1 else
+                                    "prediction" for j in range(values.shape[1]))])
+        for i, row in enumerate(values.tolist()):
+            writer.writerow([i, *(f"{v:.6g}" for v in row)])
+    atomic_write_text(output, buffer.getvalue())

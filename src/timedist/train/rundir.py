@@ -5,6 +5,7 @@ The layout users' scripts read (docs/training.md)::
 
     config.yaml  preprocessing.json  metrics.csv  metrics.json  <plots>.png
     checkpoints/best.ckpt  checkpoints/last.ckpt  evaluation/  .timedist.lock
+    model.onnx  model-step.onnx  model.pt2  model-step.pt2   (timedist export)
 
 A run is complete when ``metrics.json`` exists: ``fit`` writes it last. ``--overwrite``
 removes only the files listed here (and the temporary files of their atomic writes); any
@@ -39,7 +40,8 @@ CHECKPOINTS, EVALUATION, LOCK = "checkpoints", "evaluation", ".timedist.lock"
 CHECKPOINT_FILES = ("best.ckpt", "last.ckpt")
 PLOTS = ("learning_curves.png", "confusion_matrix.png", "examples.png", "predicted_vs_true.png",
          "forecast.png")
-_TOP = (CONFIG, RECORD, METRICS_CSV, METRICS_JSON, LOCK, *PLOTS)
+EXPORTS = tuple(f"{name}.{fmt}" for name in ("model", "model-step") for fmt in ("onnx", "pt2"))
+_TOP = (CONFIG, RECORD, METRICS_CSV, METRICS_JSON, LOCK, *PLOTS, *EXPORTS)
 _EVALUATION = ("evaluation.json", *(p for p in PLOTS if p != "learning_curves.png"))
 
 
@@ -93,6 +95,10 @@ class RunDir:
     @property
     def record(self) -> Path:
         return self.path / RECORD
+
+    def exported(self, fmt: str = "onnx", *, streaming: bool = False) -> Path:
+        """Where ``timedist export`` writes by default: model.onnx, model-step.onnx, .pt2."""
+        return self.path / f"{'model-step' if streaming else 'model'}.{fmt}"
 
     @property
     def metrics_csv(self) -> Path:

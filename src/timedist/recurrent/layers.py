@@ -14,13 +14,11 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ._checks import check_choice, shape_error, type_error, value_error
-from ._merge import MERGE_MODES, merge_directions
-from ._sequence import SequenceLayer
-from .masking import lengths_to_mask
+from .._checks import check_choice, shape_error, type_error, value_error
+from .._merge import MERGE_MODES, merge_directions
+from .._sequence import SequenceLayer
+from . import kernel
 
 __all__ = ["GRU", "LSTM", "RNN", "RecurrentMixin"]
 
@@ -139,74 +137,26 @@ class RecurrentMixin(SequenceLayer):
                 hint = f"It looks batch-first: pass {name}.transpose(0, 1)" if batch_major else ""
                 raise shape_error(self._name, f"{name} {shape} in {note}", tensor.shape, hint=hint)
 
-    def _torch_forward(self, x: Any, hx: Any) -> tuple[Any, Any]:
-        """torch.nn.RNN/LSTM/GRU.forward (the next class after the Keras flow in the MRO)."""
-        return super(SequenceLayer, self).forward(x, hx)  # type: ignore[misc, no-any-return]
-
     def _run(self, x: Tensor, hx: Any, lengths: Tensor | None, steps: int) -> tuple[Tensor, Any]:
-        """torch's forward; packed when some sample is shorter than T (see below)."""
-        if lengths is None:
-            out, state = self._torch_forward(x, hx)
-            return out, state
-        if not (self.return_state or self.stateful) and x.device.type == "cpu":
-            return self._run_unpacked(x, hx, lengths, steps), None
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=self.batch_first,
-                                      enforce_sorted=False)
-        out, state = self._torch_forward(packed, hx)
-        out, _ = pad_packed_sequence(out, batch_first=self.batch_first, total_length=steps)
-        return out, state
+        """All layers and directions through the kernel ``kernel.run`` chooses."""
+        return kernel.run(self, x, hx, lengths,  # type: ignore[arg-type]
+                          need_states=self.return_state or self.stateful)
 
-    def _run_unpacked(self, x: Tensor, hx: Any, lengths: Tensor, steps: int) -> Tensor:
-        """The exact output (B, T, D*U) of padded input without packing; no final states.
-
-        A forward RNN never looks ahead, so padding after the valid steps cannot change the
-        outputs at valid steps; the backward direction runs forward over the reversed valid
-        steps (layer by layer, as torch does). On the CPU torch's fused kernel on the padded
-        batch is 3-5x faster than its packed path (docs/benchmarks.md). Final states would
-        include padded steps, which is why whoever asks for states gets packing. Padded inputs
-        and outputs are zeroed, so NaN padding reaches neither outputs nor gradients.
-        """
-        valid = lengths_to_mask(lengths.to(x.device), steps)
-        valid = (valid if self.batch_first else valid.t()).unsqueeze(-1)
-        x = x.masked_fill(~valid, 0)
-        if not self.bidirectional:
-            out: Tensor = self._torch_forward(x, hx)[0]
-            return out.masked_fill(~valid, 0)
-        for layer in range(self.num_layers):
-            forward = self._run_direction(layer, 0, x, hx)
-            backward = self._run_direction(layer, 1, self._reverse(x, lengths), hx)
-            x = torch.cat([forward, self._reverse(backward, lengths)], -1).masked_fill(~valid, 0)
-            if self.training and self.dropout and layer < self.num_layers - 1:
-                x = nn.functional.dropout(x, self.dropout, training=True)
-        return x
-
-    def _run_direction(self, layer: int, direction: int, x: Tensor, hx: Any) -> Tensor:
-        """One layer, one direction, with this module's weights, on x (B, T, ·)."""
-        template = self._template(x.shape[-1])
-        suffix = f"_l{layer}" + ("_reverse" if direction else "")
-        weights = {name: getattr(self, name.replace("_l0", suffix))
-                   for name, _ in template.named_parameters()}
-        row = slice(layer * 2 + direction, layer * 2 + direction + 1)
-        h = None if hx is None else (
-            (hx[0][row], hx[1][row]) if isinstance(hx, (tuple, list)) else hx[row])
-        out: Tensor = functional_call(template, weights, (x, h))[0]
-        return out
-
-    def _template(self, input_size: int) -> nn.RNNBase:
-        """A one-layer, one-direction torch module of this configuration (weights unused;
-        built under ``fork_rng`` so that a first call leaves the global generator as it was:
-        a draw here would shift later dropout masks and break exact resumption)."""
-        templates: dict[int, nn.RNNBase] = self.__dict__.setdefault("_templates", {})
-        if input_size not in templates:
-            base = next(c for c in type(self).__mro__ if c in (nn.LSTM, nn.GRU, nn.RNN))
-            options: dict[str, Any] = {"bias": self.bias, "batch_first": self.batch_first}
-            if base is nn.LSTM:
-                options["proj_size"] = self.proj_size
-            if base is nn.RNN:
-                options["nonlinearity"] = self.nonlinearity
-            with torch.random.fork_rng(devices=[]):
-                templates[input_size] = base(input_size, self.hidden_size, **options)
-        return templates[input_size]
+    def _step(self, x: Tensor, state: Any) -> tuple[Tensor, Any]:
+        if x.dim() != 2 or x.shape[-1] != self.input_size:
+            raise shape_error(self._name, f"one step x_t (B, F) with F={self.input_size}",
+                              x.shape)
+        if self.bidirectional:
+            raise ValueError(f"{self._name}: expected a unidirectional layer for step() (a "
+                             "backward direction needs the future); got bidirectional=True")
+        rows = self.expected_state_shape(x.shape[0])
+        if state is None:
+            state = kernel.initial_state(self, None, x.unsqueeze(1))  # type: ignore[arg-type]
+        else:
+            self._check_hx(state, x.unsqueeze(self._time_dim()), rows[1])
+        y, new = kernel.step_layer(self, x,  # type: ignore[arg-type]
+                                   tuple(state) if isinstance(state, (tuple, list)) else (state,))
+        return y, (new if isinstance(self, nn.LSTM) else new[0])
 
     def _state_batch(self, state: Any) -> int:
         h = state[0] if isinstance(state, tuple) else state

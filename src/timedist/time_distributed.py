@@ -1,12 +1,7 @@
-"""Wrappers: layers that apply another module in a temporal way.
-
-``TimeDistributed`` applies a module to every time step with shared weights; ``Bidirectional``
-runs a recurrent layer over the sequence in both directions and merges the two.
-"""
+"""``TimeDistributed``: apply a module to every time step with shared weights."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import chain
@@ -19,29 +14,14 @@ from torch.utils import _pytree as pytree
 from torch.utils.checkpoint import checkpoint as _checkpoint
 
 from . import _tree
-from ._checks import check_choice, check_optional_positive_int, layer_name, shape_error, type_error
-from ._merge import MERGE_MODES, merge_directions
+from ._checks import check_choice, check_optional_positive_int, shape_error, tracing
+from ._wrapper import Wrapper
 from .folding import choose_swap, fold, unfold
-from .masking import resolve_lengths, resolve_mask, reverse_valid
+from .masking import resolve_mask
 
-__all__ = ["Bidirectional", "TimeDistributed", "Wrapper"]
+__all__ = ["TimeDistributed"]
 
 _MODES = ("merge", "loop")
-
-
-class Wrapper(nn.Module):
-    """Base of the layers that wrap another module (TimeDistributed, Bidirectional).
-
-    It checks that the wrapped object is an ``nn.Module`` and names the wrapper in messages;
-    each subclass registers the wrapped module(s) under its own attribute names.
-    """
-
-    def __init__(self, module: nn.Module) -> None:
-        super().__init__()
-        if not isinstance(module, nn.Module):
-            raise type_error(type(self).__name__, "an nn.Module to wrap", module)
-        self.name = layer_name(type(self).__name__, module)
-        """``"TimeDistributed(Conv2d)"``: how error messages name this layer."""
 
 
 def _on_meta(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -120,6 +100,11 @@ class TimeDistributed(Wrapper):
           ``module`` takes for one item, e.g. (C, H, W) for ``nn.Conv2d``.
         - Output: ``module``'s output structure with each tensor leaf (N, *S') unfolded to
           (B, T, *S') (or (T, B, *S')).
+
+    Compiled or exported (torch.compile, torch.export, ONNX), a masked call runs ``module`` on
+    every step (padded ones on zeros) and selects the valid outputs, so the graph has no
+    data-dependent shapes; ``mode="loop"`` in eval mode runs as "merge" (the same result for a
+    module that treats items independently) so that T stays symbolic.
 
     Example:
         >>> import torch, timedist
@@ -241,7 +226,7 @@ class TimeDistributed(Wrapper):
         valid = resolve_mask(self.name, mask, lengths, batch, steps)
         if valid is not None:
             valid = valid.to(leaves[0].device)
-        if self.mode == "loop" and batch * steps > 0:
+        if self.mode == "loop" and batch * steps > 0 and (self.training or not tracing()):
             return self._forward_loop(leaves, spec, valid, kwargs)
         return self._forward_merge(leaves, spec, valid, kwargs)
 
@@ -254,10 +239,26 @@ class TimeDistributed(Wrapper):
         items = [fold(x, swap) for x in leaves]
         index = None
         if valid is not None:  # the mask, laid out and folded like the inputs: (N,)
-            index = _valid_index(fold(valid if self.batch_first else valid.t(), swap))
+            keep = fold(valid if self.batch_first else valid.t(), swap)
+            if tracing():  # selection instead of a gather: no data-dependent shapes
+                return self._forward_selected(items, keep, spec, kwargs, leading, swap)
+            index = _valid_index(keep)
         desc = partial(self._folded_desc, leading, index)
         out = self._gather_run_scatter(items, index, spec, kwargs, desc)
         return _tree.map_tensors(partial(unfold, leading=leading, swap=swap), out)
+
+    def _forward_selected(self, items: list[Tensor], keep: Tensor, spec: Any,
+                          kwargs: dict[str, Any], leading: tuple[int, int], swap: bool) -> Any:
+        """The traced masked path: every folded item (N, ...) runs, padded ones on zeros, and
+        their outputs are selected to zero (``torch.where``: padding never reaches a valid
+        output or a gradient). Eager mode gathers the valid items instead, which is faster."""
+
+        def select(x: Tensor) -> Tensor:
+            return torch.where(keep.view(-1, *([1] * (x.dim() - 1))), x, 0)
+
+        desc = partial(self._folded_desc, leading, None)
+        out = self._run([select(x) for x in items], spec, kwargs, desc)
+        return _tree.map_tensors(lambda y: unfold(select(y), leading=leading, swap=swap), out)
 
     def _forward_loop(
         self, leaves: list[Tensor], spec: Any, valid: Tensor | None, kwargs: dict[str, Any]
@@ -357,138 +358,3 @@ class TimeDistributed(Wrapper):
             return z + anchor if isinstance(anchor, Tensor) and t.is_floating_point() else z
 
         return _tree.map_tensors(zeros, out)
-
-
-_RECURRENT_API = ("go_backwards", "return_sequences", "return_state", "batch_first", "feature_dim")
-
-
-def _check_recurrent(owner: str, layer: object, role: str) -> None:
-    if not isinstance(layer, nn.Module) or not all(hasattr(layer, a) for a in _RECURRENT_API):
-        raise type_error(owner, f"{role} to be a timedist recurrent layer (RNN, LSTM, GRU, "
-                         "ConvLSTM)", layer)
-    if getattr(layer, "bidirectional", False):
-        raise ValueError(f"{owner}: expected a unidirectional {role}; got "
-                         f"{type(layer).__name__}(bidirectional=True), already bidirectional")
-
-
-class Bidirectional(Wrapper):
-    """Run a recurrent layer forward and backward in time and merge the two (Keras' wrapper).
-
-    ``forward_layer`` is ``layer``; ``backward_layer`` is a deep copy with fresh weights and
-    ``go_backwards`` flipped (or the given one). The backward output is re-aligned in time (only
-    the valid steps are reversed when lengths are given) and merged with ``merge_mode``:
-    ``"concat"`` (features of the forward direction first), ``"sum"``, ``"mul"``, ``"ave"`` or
-    None (the pair). ``return_sequences``, ``return_state`` and ``batch_first`` come from
-    ``layer``.
-
-    ``forward(x, hx=None, *, lengths=None, mask=None)``: ``hx`` is None or a pair
-    ``(forward_hx, backward_hx)`` in the wrapped layer's own format.
-
-    Shape (for RNN/LSTM/GRU with U units; ConvLSTM merges along its channel dimension):
-        - Input: (B, T, F) (or (T, B, F)); lengths (B,) or mask (B, T) prefix.
-        - Output: (B, T, 2U) for "concat", (B, T, U) for sum/mul/ave, a pair for None;
-          (B, 2U) etc. with ``return_sequences=False`` (forward at the last valid step, backward
-          at step 0).
-        - ``return_state=True``: ``(output, forward_state, backward_state)``, each state in the
-          wrapped layer's format, e.g. ``(h_n, c_n)`` with h_n (L, B, U) for an LSTM.
-
-    ``Bidirectional(LSTM(F, U))`` computes what ``LSTM(F, U, bidirectional=True)`` does when the
-    weights are copied across; with ``num_layers > 1`` they differ (torch feeds both directions
-    of layer l to layer l+1; Bidirectional stacks two independent multi-layer RNNs, as Keras).
-
-    Example:
-        >>> import torch, timedist
-        >>> layer = timedist.Bidirectional(timedist.GRU(8, 16), merge_mode="sum")
-        >>> layer(torch.randn(4, 10, 8), lengths=torch.tensor([10, 2, 5, 7])).shape
-        torch.Size([4, 10, 16])
-    """
-
-    def __init__(
-        self,
-        layer: nn.Module,
-        *,
-        merge_mode: str | None = "concat",
-        backward_layer: nn.Module | None = None,
-    ) -> None:
-        super().__init__(layer)
-        _check_recurrent(self.name, layer, "layer")
-        check_choice(self.name, "merge_mode", merge_mode, MERGE_MODES)
-        if backward_layer is None:
-            backward_layer = copy.deepcopy(layer)
-            backward_layer.go_backwards = not layer.go_backwards  # type: ignore[assignment]
-            reset = getattr(backward_layer, "reset_parameters", None)
-            if callable(reset):
-                reset()
-        else:
-            _check_recurrent(self.name, backward_layer, "backward_layer")
-            for attr in ("return_sequences", "return_state", "batch_first"):
-                if getattr(backward_layer, attr) != getattr(layer, attr):
-                    raise ValueError(
-                        f"{self.name}: expected backward_layer.{attr} == layer.{attr} = "
-                        f"{getattr(layer, attr)}; got {getattr(backward_layer, attr)}"
-                    )
-            if backward_layer.go_backwards == layer.go_backwards:
-                raise ValueError(f"{self.name}: expected backward_layer.go_backwards = "
-                                 f"{not layer.go_backwards} (the opposite of layer's); got "
-                                 f"{backward_layer.go_backwards}")
-        self.forward_layer = layer
-        self.backward_layer = backward_layer
-        self.merge_mode = merge_mode
-
-    @property
-    def return_sequences(self) -> bool:
-        return bool(self.forward_layer.return_sequences)
-
-    @property
-    def return_state(self) -> bool:
-        return bool(self.forward_layer.return_state)
-
-    @property
-    def batch_first(self) -> bool:
-        return bool(self.forward_layer.batch_first)
-
-    def extra_repr(self) -> str:
-        return "" if self.merge_mode == "concat" else f"merge_mode={self.merge_mode!r}"
-
-    def compute_output_shape(self, input_shape: tuple[int, ...]) -> Any:
-        """The output's shape(s) for an input of ``input_shape`` (nothing is computed)."""
-        inner = self.forward_layer.compute_output_shape(input_shape)  # type: ignore[operator]
-        out, state = inner if self.return_state else (inner, None)
-        if self.merge_mode == "concat":
-            dims = list(out)
-            dims[self.forward_layer.feature_dim] *= 2  # type: ignore[index]
-            out = torch.Size(dims)
-        merged = (out, out) if self.merge_mode is None else out
-        return (merged, state, state) if self.return_state else merged
-
-    def reset_states(self) -> None:
-        """Forget the carried states of both directions (``stateful`` layers)."""
-        for layer in (self.forward_layer, self.backward_layer):
-            layer.reset_states()  # type: ignore[operator]
-
-    def forward(
-        self,
-        x: Tensor,
-        hx: Any = None,
-        *,
-        lengths: Tensor | None = None,
-        mask: Tensor | None = None,
-    ) -> Any:
-        """Both directions, re-aligned and merged; see the class docstring for shapes."""
-        if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
-            raise type_error(self.name, "hx = (forward_hx, backward_hx)", hx)
-        hx_f, hx_b = (None, None) if hx is None else hx
-        out_f = self.forward_layer(x, hx_f, lengths=lengths, mask=mask)
-        out_b = self.backward_layer(x, hx_b, lengths=lengths, mask=mask)
-        (y_f, state_f), (y_b, state_b) = (
-            (out_f, out_b) if self.return_state else ((out_f, None), (out_b, None))
-        )
-        if self.return_sequences:  # backward outputs come in reversed order: put them back
-            tdim = 1 if self.batch_first else 0
-            batch, steps = x.shape[1 - tdim], x.shape[tdim]
-            valid = resolve_lengths(self.name, mask, lengths, batch, steps)
-            y_b = (y_b.flip(tdim) if valid is None
-                   else reverse_valid(y_b, valid, batch_first=self.batch_first))
-        dim: int = getattr(self.forward_layer, "feature_dim")  # noqa: B009
-        merged = merge_directions(y_f, y_b, self.merge_mode, dim=dim)
-        return (merged, state_f, state_b) if self.return_state else merged
