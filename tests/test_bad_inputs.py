@@ -373,6 +373,28 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("run dir: evaluate regression data", then(regression_file, "evaluate", "{w}/run",
                                                "--data", "{w}/reg.ts"), 1,
      r"expected classification targets like the training data; got regression"),
+    # export and predict --model (docs/deploy.md)
+    ("export: no run there", lambda w: ["export", str(w / "nothing")], 1,
+     r"nothing: not a timedist run directory \(no config\.yaml\)"),
+    ("export: a file of the user's in the way", then(write("run/model.onnx", "mine"),
+                                                     "export", "{w}/run"), 1,
+     r"model\.onnx: exists; pass overwrite=True \(--overwrite\) to replace it"),
+    ("export: --out of another format", lambda w: ["export", str(w / "run"), "--format", "pt2",
+                                                   "--out", str(w / "m.onnx")], 1,
+     r"--out .*m\.onnx: expected a file ending in \.pt2 for --format pt2"),
+    ("export: an unknown format", lambda w: ["export", str(w / "run"), "--format", "tflite"], 2,
+     r"argument --format: invalid choice: 'tflite'"),
+    ("export: streaming a model that reads whole series", lambda w: [
+        "export", str(w / "run"), "--streaming"], 1,
+     r"expected a recurrent model for streaming; got RocketModel"),
+    ("predict --model: not an ONNX file", lambda w: [
+        "predict", str(w / "run"), "--input", str(w / "good.ts"), "--output", str(w / "p.csv"),
+        "--model", str(w / "good.ts")], 1,
+     r"good\.ts: expected an \.onnx file written by timedist export"),
+    ("predict --model: another run's file", then(
+        lambda w: timedist.export(timedist.GRU(2, 3), torch.randn(2, 5, 2), w / "gru.onnx"),
+        "predict", "{w}/run", "--input", "{w}/good.ts", "--output", "{w}/p.csv", "--model",
+        "{w}/gru.onnx"), 1, r"gru\.onnx: exported from another run \(timedist\.task is None"),
     # checkpoints
     ("checkpoint: empty", then(write("run/checkpoints/best.ckpt", b""), "evaluate", "{w}/run"),
      1, r"best\.ckpt: not a readable checkpoint \(EOFError"),

@@ -125,7 +125,7 @@ class SequenceLayer:
         for ConvLSTM); ``state`` is None (zeros) or what the last call returned, in the
         layout of ``hx``. Returns ``(y_t, state)``: y_t is what ``forward`` outputs at that
         step with ``return_sequences=True``. Layers that look ahead (bidirectional,
-        go_backwards) have no step.
+        go_backwards) have no step. Dropout is not applied: streaming is inference.
         """
         if self.go_backwards:
             raise ValueError(f"{self._name}: expected go_backwards=False for step() (it reads "

@@ -132,7 +132,7 @@ def export(model: nn.Module, example_inputs: Tensor | tuple[Tensor, ...], path: 
         for shape in _check_shapes(x, time_major, multiple):
             new = _like(x, lengths, shape, time_major)
             with torch.no_grad():
-                got, want = run(*new), wrapped(*new)
+                got, want = _run_graph(run, new, path), wrapped(*new)
             report.checks.append((tuple(new[0].shape), _compare(got, want, path)))
     _write(path, writer)
     report.seconds = time.perf_counter() - started
@@ -197,7 +197,8 @@ def export_step(model: nn.Module, x: Tensor, path: str | Path, *, check: bool = 
         got_state, want_state, error = zeros, zeros, 0.0
         for frame in frames:
             with torch.no_grad():
-                got, want = run(frame, *got_state), step(frame, *want_state)
+                got = _run_graph(run, (frame, *got_state), path)
+                want = step(frame, *want_state)
             error = max(error, _compare(got, want, path))
             got_state, want_state = list(got[1:]), list(want[1:])
         report.checks.append((tuple(frames.shape[1:]), error))
@@ -340,6 +341,17 @@ def _like(x: Tensor, lengths: Tensor | None, shape: tuple[int, int], time_major:
     keep = torch.arange(steps) < valid.unsqueeze(1)
     new = torch.where(keep.view(batch, steps, *[1] * (new.dim() - 2)), new, torch.nan)
     return (new.transpose(0, 1) if time_major else new), valid.to(lengths.dtype)
+
+
+def _run_graph(run: Any, args: tuple[Tensor, ...], path: Path) -> Any:
+    """The exported graph on ``args``; a failure is an ExportError naming the input shape (a
+    graph that fixed a size it should not have: nothing is written)."""
+    try:
+        return run(*args)
+    except Exception as error:  # onnxruntime and torch raise many kinds
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ExportError(f"{path.name}: the exported graph fails at input shape "
+                          f"{tuple(args[0].shape)} ({first[:300]}); not written") from error
 
 
 def _compare(got: Any, want: Any, path: Path) -> float:

@@ -104,7 +104,8 @@ class TimeDistributed(Wrapper):
     Compiled or exported (torch.compile, torch.export, ONNX), a masked call runs ``module`` on
     every step (padded ones on zeros) and selects the valid outputs, so the graph has no
     data-dependent shapes; ``mode="loop"`` in eval mode runs as "merge" (the same result for a
-    module that treats items independently) so that T stays symbolic.
+    module that treats items independently) so that T stays symbolic, and ``chunk_size`` is
+    not applied (the number of chunks would fix B*T).
 
     Example:
         >>> import torch, timedist
@@ -310,7 +311,7 @@ class TimeDistributed(Wrapper):
         n = items[0].shape[0]
         if n == 0:
             return self._zeros(items, spec, kwargs)
-        if self.chunk_size is None or n <= self.chunk_size:
+        if self.chunk_size is None or tracing() or n <= self.chunk_size:  # a graph: one call
             return self._call(items, spec, kwargs, desc)
         pieces = zip(*(torch.split(x, self.chunk_size) for x in items), strict=True)
         outs = [self._call(list(p), spec, kwargs, desc) for p in pieces]

@@ -219,7 +219,5 @@ def step_layer(module: nn.RNNBase, x: Tensor, state: State) -> tuple[Tensor, Sta
         new = _cell(module, weights)(tuple(s[layer] for s in state),
                                      _input_projection(module, weights, x))
         news.append(new)
-        x = new[0]
-        if module.training and module.dropout and layer < module.num_layers - 1:
-            x = nn.functional.dropout(x, module.dropout, training=True)
+        x = new[0]  # no inter-layer dropout: streaming is inference
     return news[-1][0], tuple(torch.stack([n[i] for n in news]) for i in range(len(news[0])))
