@@ -198,3 +198,20 @@ def test_export_and_predict_errors(signals: Path, tmp_path: Path,
                  str(tmp_path / "p.csv"), "--model", str(other)]) == 1
     assert "exported from another run" in capsys.readouterr().err
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_export_of_windows_split_into_subsequences(tmp_path: Path) -> None:
+    """CNNLSTM(subsequences=n) takes (B, L, C) windows: L stays dynamic in multiples of n, and
+    its pooling (GridMaxPool1d, AdaptiveMaxPool1d's bins) exports for any sub-sequence length."""
+    torch.manual_seed(0)
+    model = models.CNNLSTM(models.subsequence_encoder(2, 8, 4), 8, 3, hidden_size=8,
+                           subsequences=4).eval()
+    report = export(model, torch.randn(2, 40, 2), tmp_path / "har.onnx")
+    assert [shape for shape, _ in report.checks] == [(4, 52, 2), (1, 32, 2)]
+    session = ort.InferenceSession(str(tmp_path / "har.onnx"))
+    x = torch.randn(3, 44, 2)  # sub-sequences of 11: bins overlap, as torch's do
+    (got,) = session.run(None, {"x": x.numpy()})
+    np.testing.assert_allclose(got, model(x).detach().numpy(), atol=1e-5)
+    pooled = torch.randn(2, 3, 11)
+    torch.testing.assert_close(models.cnn_lstm.GridMaxPool1d(4)(pooled),
+                               nn.AdaptiveMaxPool1d(4)(pooled))
