@@ -46,6 +46,7 @@ bench: $(VENV)/.stamp-dev $(VENV)/.stamp-bench
 	$(PY) benchmarks/conv_lstm.py
 	$(PY) benchmarks/training.py
 	$(PY) benchmarks/export.py
+	$(PY) benchmarks/decoders.py
 	$(PY) benchmarks/own_data.py
 
 clean:

@@ -31,6 +31,8 @@ def test_time_distributed_benchmark_smoke(tmp_path: Path) -> None:
     ("conv_lstm.py", ["| timedist (automatic) |", "| plain per-step cat([x, h]) |"]),
     ("training.py", ["| timedist CNNLSTM, plain loop |", "| Keras 3 (torch backend) |"]),
     ("export.py", ["| onnxruntime |", "| torch.compile (inductor) |", "| masked scan (eager) |"]),
+    ("decoders.py", ["| timedist read_clip (PyAV, one reused scaler) |",
+                     "| ClipDataset, DataLoader(num_workers=2) |"]),
 ])
 def test_benchmark_smoke(script: str, expected: list[str]) -> None:
     result = subprocess.run(

@@ -1,0 +1,378 @@
+"""Own videos: find clips on disk, decode them, sample frames, and a streaming ``ClipDataset``.
+
+Layouts (what UCF101/HMDB51, torchvision's ``ImageFolder`` and ``ffmpeg -i clip.mp4
+%05d.png`` give): ``ROOT/<label>/<clip>.{mp4,avi,mkv,webm,mov,gif}`` or
+``ROOT/<label>/<clip>/<frame>.{jpg,jpeg,png}``, optionally under ``ROOT/train``, ``val``,
+``test``; or a CSV manifest with columns ``path,label[,start,end]`` (seconds; paths relative
+to the manifest). Labels are the folder names, sorted.
+
+Videos are decoded with PyAV (FFmpeg; the ``video`` extra), chosen by measurement
+(docs/benchmarks.md): it installs as one wheel with its own FFmpeg (torchcodec needs system
+FFmpeg libraries, absent here; decord's last release is from 2021), names what is wrong with
+a broken file and gives exact timestamps for manifest windows; OpenCV decodes 1.5-2x faster
+per clip but reports a broken file only as "no frame". Frame folders are read with Pillow.
+
+Shapes: a decoded clip is uint8 (N, H, W, C); a dataset item is float (T, C, H, W) in [0, 1]
+with T <= ``frames`` (shorter clips keep their length: ``pad_collate`` gives ``lengths``).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import Dataset
+
+__all__ = [
+    "FRAME_SUFFIXES",
+    "SPLITS",
+    "VIDEO_SUFFIXES",
+    "Clip",
+    "ClipDataset",
+    "ClipError",
+    "check_clips",
+    "class_counts",
+    "find_clips",
+    "imbalance",
+    "read_clip",
+    "sample_indices",
+]
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".gif")
+FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
+SPLITS = ("train", "val", "test")
+
+
+class ClipError(ValueError):
+    """A clip that cannot be read (unreadable, truncated, no frames), or a bad layout; the
+    message names the file."""
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One clip: a video file or a folder of frames, its label, and an optional time window
+    (seconds) from a manifest."""
+
+    path: Path
+    label: str
+    start: float | None = None
+    end: float | None = None
+
+
+# -- finding clips -----------------------------------------------------------------------------
+
+
+def find_clips(root: str | Path) -> dict[str, list[Clip]]:
+    """The clips under ``root`` (a folder or a ``.csv`` manifest) by split.
+
+    Returns ``{"all": [...]}`` for a folder of label folders, or ``{"train": ..., "val": ...,
+    "test": ...}`` (those present) for a folder with split folders; a manifest gives
+    ``{"all": ...}``. Clips are sorted by label, then path. Raises ClipError naming the folder
+    when it holds no clips.
+    """
+    root = Path(root)
+    if root.suffix.lower() == ".csv":
+        return {"all": _read_manifest(root)}
+    if not root.is_dir():
+        raise ClipError(f"{root}: expected a folder of clips or a .csv manifest; not found")
+    splits = [s for s in SPLITS if (root / s).is_dir()]
+    found = {s: _label_folders(root / s) for s in splits} if splits else {
+        "all": _label_folders(root)}
+    for split, clips in found.items():
+        if not clips:
+            where = root / split if split != "all" else root
+            raise ClipError(f"{where}: expected <label>/<clip>{{{','.join(VIDEO_SUFFIXES)}}} or "
+                            f"<label>/<clip>/<frame>{{{','.join(FRAME_SUFFIXES)}}}; found no "
+                            "clips")
+    return found
+
+
+def _is_frame_folder(path: Path) -> bool:
+    return path.is_dir() and any(f.suffix.lower() in FRAME_SUFFIXES for f in path.iterdir())
+
+
+def _label_folders(root: Path) -> list[Clip]:
+    clips = []
+    for label in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for item in sorted(label.iterdir()):
+            if item.name.startswith("."):
+                continue
+            if (item.suffix.lower() in VIDEO_SUFFIXES and item.is_file()) or _is_frame_folder(item):
+                clips.append(Clip(item, label.name))
+    return clips
+
+
+def _read_manifest(path: Path) -> list[Clip]:
+    """``path,label[,start,end]`` rows (a header row is required); errors name the line."""
+    if not path.is_file():
+        raise ClipError(f"{path}: no such manifest")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    if not rows or [c.strip().lower() for c in rows[0][:2]] != ["path", "label"]:
+        raise ClipError(f"{path}: line 1: expected the header path,label[,start,end]; got "
+                        f"{','.join(rows[0]) if rows else 'an empty file'}")
+    clips = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) not in (2, 4):
+            raise ClipError(f"{path}: line {number}: expected 2 or 4 columns "
+                            f"(path,label[,start,end]); got {len(row)}")
+        clip_path = (path.parent / row[0].strip()).resolve()
+        window: list[float | None] = [None, None]
+        if len(row) == 4:
+            try:
+                window = [float(row[2]), float(row[3])]
+            except ValueError:
+                raise ClipError(f"{path}: line {number}: expected start and end in seconds; "
+                                f"got {row[2]!r}, {row[3]!r}") from None
+            if not 0 <= window[0] < window[1]:  # type: ignore[operator]
+                raise ClipError(f"{path}: line {number}: expected 0 <= start < end; got "
+                                f"{window[0]}, {window[1]}")
+        clips.append(Clip(clip_path, row[1].strip(), window[0], window[1]))
+    if not clips:
+        raise ClipError(f"{path}: expected at least one clip row; found none")
+    return sorted(clips, key=lambda c: (c.label, str(c.path)))
+
+
+def check_clips(clips: Sequence[Clip], *, skip_bad: bool = False,
+                progress: Callable[[int, int], None] | None = None
+                ) -> tuple[list[Clip], list[tuple[Clip, str]]]:
+    """Open every clip and decode its first frame, before any training starts.
+
+    Returns (the readable clips, [(bad clip, reason)]). Without ``skip_bad`` the first bad clip
+    raises its ClipError (naming the file); with it, bad clips are returned for a warning
+    that lists them. ``progress(done, total)`` is called after each clip.
+    """
+    good, bad = [], []
+    for done, clip in enumerate(clips, start=1):
+        try:
+            _first_frame(clip)
+            good.append(clip)
+        except ClipError as error:
+            if not skip_bad:
+                raise
+            bad.append((clip, str(error)))
+        if progress is not None:
+            progress(done, len(clips))
+    return good, bad
+
+
+def _first_frame(clip: Clip) -> None:
+    """Raise ClipError unless the clip has a decodable frame (in its window)."""
+    if clip.path.is_dir():
+        _read_frames(clip.path, limit=1)
+        return
+    import av
+
+    try:
+        with av.open(str(clip.path)) as container:
+            if not container.streams.video:
+                raise ClipError(f"{clip.path}: no video stream")
+            for _ in container.decode(container.streams.video[0]):
+                return
+    except av.error.FFmpegError as error:
+        raise ClipError(f"{clip.path}: not a readable video ({error})") from None
+    raise ClipError(f"{clip.path}: no frames")
+
+
+def class_counts(clips: Sequence[Clip]) -> dict[str, int]:
+    """Clips per label, labels sorted; :func:`imbalance` says when it matters."""
+    counts: dict[str, int] = {}
+    for clip in sorted(clips, key=lambda c: c.label):
+        counts[clip.label] = counts.get(clip.label, 0) + 1
+    return counts
+
+
+def imbalance(counts: dict[str, int], ratio: float = 3.0) -> str | None:
+    """A one-line note when the largest class has ``ratio`` times the clips of the smallest
+    (accuracy then flatters a model that favours the large class), else None."""
+    if len(counts) < 2:
+        return None
+    small, large = min(counts, key=counts.__getitem__), max(counts, key=counts.__getitem__)
+    if counts[large] < ratio * counts[small]:
+        return None
+    return (f"classes are imbalanced: {large!r} has {counts[large]} clips, {small!r} has "
+            f"{counts[small]} ({counts[large] / counts[small]:.1f}x)")
+
+
+# -- decoding ------------------------------------------------------------------------------------
+
+
+def read_clip(clip: Clip | str | Path) -> tuple[Tensor, float]:
+    """All frames of a clip (within its window) as uint8 (N, H, W, 3), and its frame rate
+    (frames per second; 0 for a frame folder, whose rate is unknown). ClipError names the file
+    when it is unreadable, truncated before its first frame, or has no frames."""
+    clip = clip if isinstance(clip, Clip) else Clip(Path(clip), "")
+    if clip.path.is_dir():
+        return _read_frames(clip.path), 0.0
+    return _read_video(clip)
+
+
+def _read_frames(folder: Path, limit: int | None = None) -> Tensor:
+    from PIL import Image, UnidentifiedImageError
+
+    files = sorted(f for f in folder.iterdir() if f.suffix.lower() in FRAME_SUFFIXES)[:limit]
+    if not files:
+        raise ClipError(f"{folder}: expected frames {'/'.join(FRAME_SUFFIXES)}; found none")
+    frames = []
+    for file in files:
+        try:
+            with Image.open(file) as image:
+                frames.append(np.asarray(image.convert("RGB")))
+        except (OSError, UnidentifiedImageError) as error:
+            raise ClipError(f"{file}: not a readable image ({error})") from None
+        if frames[-1].shape != frames[0].shape:
+            raise ClipError(f"{file}: expected every frame of {folder.name} to be "
+                            f"{frames[0].shape[1]}x{frames[0].shape[0]}; got "
+                            f"{frames[-1].shape[1]}x{frames[-1].shape[0]}")
+    return torch.from_numpy(np.stack(frames))
+
+
+def _read_video(clip: Clip) -> tuple[Tensor, float]:
+    import av
+    from av.video.reformatter import VideoReformatter
+
+    # One scaler for the whole clip: PyAV's frame.to_ndarray("rgb24") builds a new one per
+    # frame, 2.5x slower at 64x64 (docs/benchmarks.md); the result is bit-identical.
+    scaler = VideoReformatter()
+    frames: list[np.ndarray] = []
+    try:
+        with av.open(str(clip.path)) as container:
+            if not container.streams.video:
+                raise ClipError(f"{clip.path}: no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "NONE"  # DataLoader workers are the parallelism
+            rate = float(stream.average_rate or stream.guessed_rate or 0)
+            base = float(stream.time_base) if stream.time_base else 0.0
+            for frame in container.decode(stream):
+                if clip.start is not None and frame.pts is not None and base:
+                    second = frame.pts * base
+                    if second < clip.start:
+                        continue
+                    if clip.end is not None and second >= clip.end:
+                        break
+                frames.append(scaler.reformat(frame, format="rgb24").to_ndarray())
+    except av.error.FFmpegError as error:
+        raise ClipError(f"{clip.path}: not a readable video ({error})") from None
+    if not frames:
+        raise ClipError(f"{clip.path}: no frames" + (
+            f" between {clip.start} and {clip.end} s" if clip.start is not None else ""))
+    return torch.from_numpy(np.stack(frames)), rate
+
+
+# -- sampling and the dataset ----------------------------------------------------------------------
+
+
+def sample_indices(total: int, frames: int, *, train: bool = False,
+                   generator: torch.Generator | None = None, fps: float | None = None,
+                   rate: float = 0.0) -> Tensor:
+    """Which of a clip's ``total`` decoded frames to keep: (T,) int64, T = min(frames, what the
+    clip has).
+
+    Evaluation (``train=False``): ``frames`` indices spread uniformly over the clip, each at
+    the centre of its segment (TSN's test sampling). Training: a random temporal crop — the
+    same spacing over a random window of the clip (at least ``frames`` long), so epochs see
+    different moments. With ``fps`` (and the clip's ``rate``), frames are taken every
+    ``rate / fps`` decoded frames instead of spread over the clip: a window of ``frames``
+    at that rate, centred for evaluation, at a random start for training.
+    """
+    if total < 1:
+        raise ValueError(f"sample_indices: expected a clip with frames; got total={total}")
+    if fps is not None and rate > 0:
+        step = max(rate / fps, 1.0)
+        span = min(total, math.floor(step * (frames - 1)) + 1)
+        count = min(frames, math.floor((span - 1) / step) + 1)
+    else:
+        step, span, count = 0.0, total, min(frames, total)
+    if train and total > span:
+        start = int(torch.randint(0, total - span + 1, (1,), generator=generator))
+    elif train and fps is None and total > count:  # a random window at least `frames` long
+        span = int(torch.randint(count, total + 1, (1,), generator=generator))
+        start = int(torch.randint(0, total - span + 1, (1,), generator=generator))
+    else:
+        start = (total - span) // 2
+    if step:
+        offsets = (torch.arange(count) * step).floor().long()
+    else:
+        offsets = ((torch.arange(count) + 0.5) * span / count).floor().long()
+    return (start + offsets).clamp(max=total - 1)
+
+
+class ClipDataset(Dataset[tuple[Tensor, Tensor]]):
+    """Clips decoded on demand (in DataLoader workers), sampled, resized and cropped.
+
+    Args:
+        clips: from :func:`find_clips`.
+        frames: T, the frames kept per clip (fewer if a clip is shorter).
+        size: the output (H, W) (an int for square frames): the shorter side is resized to
+            fit, then a centre crop (evaluation) or a random crop (training).
+        classes: label names in index order (default: the clips' labels, sorted).
+        train: random temporal and spatial crops (else centred, uniform).
+        grayscale: one channel (ITU-R 601 luma) instead of three.
+        fps: sample at this rate instead of spreading ``frames`` over the clip.
+        seed: the random crops' seed (item i of epoch e uses ``seed + i`` mixed with
+            ``epoch``; set :attr:`epoch` between epochs).
+
+    Items: (x (T, C, H, W) float in [0, 1], label index () int64).
+    """
+
+    def __init__(self, clips: Sequence[Clip], frames: int, size: int | tuple[int, int], *,
+                 classes: Sequence[str] | None = None, train: bool = False,
+                 grayscale: bool = False, fps: float | None = None, seed: int = 0) -> None:
+        self.clips = list(clips)
+        self.frames = frames
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        self.classes = list(classes) if classes is not None else sorted(
+            {c.label for c in self.clips})
+        unknown = sorted({c.label for c in self.clips} - set(self.classes))
+        if unknown:
+            raise ClipError(f"expected labels among {self.classes}; got {unknown}")
+        self.train, self.grayscale, self.fps, self.seed = train, grayscale, fps, seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.grayscale else 3
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        clip = self.clips[index]
+        video, rate = read_clip(clip)
+        generator = torch.Generator().manual_seed(
+            (self.seed * 1_000_003 + self.epoch) * 1_000_003 + index)
+        keep = sample_indices(len(video), self.frames, train=self.train, generator=generator,
+                              fps=self.fps, rate=rate)
+        x = video[keep].permute(0, 3, 1, 2).float() / 255.0  # (T, 3, H, W)
+        if self.grayscale:
+            x = (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        x = _resize_crop(x, self.size, generator if self.train else None)
+        return x, torch.tensor(self.classes.index(clip.label))
+
+
+def _resize_crop(x: Tensor, size: tuple[int, ...], generator: torch.Generator | None
+                 ) -> Tensor:
+    """(T, C, H, W) -> (T, C, *size): the shorter side scaled to cover ``size`` (antialiased),
+    then a centre crop (``generator`` None) or a random one."""
+    height, width = x.shape[-2:]
+    scale = max(size[0] / height, size[1] / width)
+    target = (max(size[0], round(height * scale)), max(size[1], round(width * scale)))
+    if target != (height, width):
+        x = F.interpolate(x, size=target, mode="bilinear", antialias=True,
+                          align_corners=False).clamp(0, 1)
+    spare = (target[0] - size[0], target[1] - size[1])
+    if generator is None:
+        top, left = spare[0] // 2, spare[1] // 2
+    else:
+        top = int(torch.randint(0, spare[0] + 1, (1,), generator=generator))
+        left = int(torch.randint(0, spare[1] + 1, (1,), generator=generator))
+    return x[..., top : top + size[0], left : left + size[1]]
