@@ -203,3 +203,21 @@ def test_bad_clips_are_found_before_training(tmp_path: Path) -> None:
     assert imbalance({"run": 2, "walk": 4}) is None
     assert imbalance({"run": 1, "walk": 4}) == ("classes are imbalanced: 'walk' has 4 clips, "
                                                 "'run' has 1 (4.0x)")
+
+
+def test_the_cache_gives_the_same_items_and_notices_edits(tmp_path: Path) -> None:
+    import os
+
+    root = tmp_path / "data"
+    path = write_video(_mkdir(root / "a") / "c.mp4", frames(20, 32))
+    clips = find_clips(root)["all"]
+    plain = ClipDataset(clips, frames=6, size=24, train=True, seed=1)
+    cached = ClipDataset(clips, frames=6, size=24, train=True, seed=1, cache=tmp_path / "cache")
+    first = cached[0][0]
+    assert sorted(p.suffix for p in (tmp_path / "cache").iterdir()) == [".json", ".npy"]
+    torch.testing.assert_close(first, plain[0][0], rtol=0, atol=0)
+    torch.testing.assert_close(cached[0][0], first, rtol=0, atol=0)  # from the cache
+    write_video(path, frames(20, 32, seed=5))  # the user edits the clip
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    torch.testing.assert_close(cached[0][0], plain[0][0], rtol=0, atol=0)
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 2

@@ -104,7 +104,7 @@ def test_a_full_disk_during_a_checkpoint_write(tmp_path: Path,
         saves[0] += 1
         if saves[0] < 3:
             return original(self, checkpoint, path, storage_options)
-        from timedist.train._atomic import atomic_write
+        from timedist._atomic import atomic_write
 
         def partial(handle: Any) -> None:
             handle.write(b"half")

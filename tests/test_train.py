@@ -226,7 +226,7 @@ def test_a_kill_while_writing_keeps_the_previous_file(tmp_path: Path) -> None:
     torch.save({"epoch": 1}, target)
     script = f"""
 import os, signal
-from timedist.train._atomic import atomic_write
+from timedist._atomic import atomic_write
 def write(handle):
     handle.write(b"half a checkpoint")
     handle.flush()
@@ -239,7 +239,7 @@ atomic_write({str(target)!r}, write)
 
 
 def test_atomic_write_cleans_up_after_an_error(tmp_path: Path) -> None:
-    from timedist.train._atomic import atomic_write
+    from timedist._atomic import atomic_write
 
     def fail(handle: Any) -> None:
         handle.write(b"partial")

@@ -31,8 +31,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch import Tensor
 
+from ._atomic import atomic_write_text
 from .data import SequenceDataset
-from .train._atomic import atomic_write_text
 from .train.closed_form import fit_closed_form, save_checkpoint
 from .train.config import CLOSED_FORM, RunConfig
 from .train.evaluation import collect

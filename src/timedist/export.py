@@ -301,7 +301,7 @@ def _names(run: Any, kind: str, default: list[str]) -> list[str]:
 
 
 def _write(path: Path, writer: Any) -> None:
-    from .train._atomic import atomic_write
+    from ._atomic import atomic_write
 
     atomic_write(path, writer)
 

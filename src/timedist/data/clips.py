@@ -318,6 +318,10 @@ class ClipDataset(Dataset[tuple[Tensor, Tensor]]):
         train: random temporal and spatial crops (else centred, uniform).
         grayscale: one channel (ITU-R 601 luma) instead of three.
         fps: sample at this rate instead of spreading ``frames`` over the clip.
+        cache: a folder for decoded clips (uint8 ``.npy``, read back memory-mapped so only the
+            sampled frames are read): epochs after the first skip decoding. Keyed by the
+            clip's path, size, modification time and window, so an edited file is decoded
+            anew; only files named ``<key>.npy``/``.json`` are written there, atomically.
         seed: the random crops' seed (item i of epoch e uses ``seed + i`` mixed with
             ``epoch``; set :attr:`epoch` between epochs).
 
@@ -326,8 +330,10 @@ class ClipDataset(Dataset[tuple[Tensor, Tensor]]):
 
     def __init__(self, clips: Sequence[Clip], frames: int, size: int | tuple[int, int], *,
                  classes: Sequence[str] | None = None, train: bool = False,
-                 grayscale: bool = False, fps: float | None = None, seed: int = 0) -> None:
+                 grayscale: bool = False, fps: float | None = None,
+                 cache: str | Path | None = None, seed: int = 0) -> None:
         self.clips = list(clips)
+        self.cache = None if cache is None else Path(cache)
         self.frames = frames
         self.size = (size, size) if isinstance(size, int) else tuple(size)
         self.classes = list(classes) if classes is not None else sorted(
@@ -347,16 +353,43 @@ class ClipDataset(Dataset[tuple[Tensor, Tensor]]):
 
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         clip = self.clips[index]
-        video, rate = read_clip(clip)
+        video, rate = read_clip(clip) if self.cache is None else _cached(clip, self.cache)
         generator = torch.Generator().manual_seed(
             (self.seed * 1_000_003 + self.epoch) * 1_000_003 + index)
         keep = sample_indices(len(video), self.frames, train=self.train, generator=generator,
                               fps=self.fps, rate=rate)
-        x = video[keep].permute(0, 3, 1, 2).float() / 255.0  # (T, 3, H, W)
+        # a cached clip is memory-mapped: indexing it reads only the sampled frames
+        x = torch.from_numpy(video[keep.numpy()]) if isinstance(video, np.ndarray) else video[keep]
+        x = x.permute(0, 3, 1, 2).float() / 255.0  # (T, 3, H, W)
         if self.grayscale:
             x = (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
         x = _resize_crop(x, self.size, generator if self.train else None)
         return x, torch.tensor(self.classes.index(clip.label))
+
+
+def _cached(clip: Clip, folder: Path) -> tuple[np.ndarray, float]:
+    """The clip's frames from the cache (memory-mapped (N, H, W, 3) uint8) — decoded and
+    stored first if absent."""
+    import hashlib
+    import json
+
+    from .._atomic import atomic_write, atomic_write_text
+
+    stat = clip.path.stat()
+    identity = f"{clip.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{clip.start}|{clip.end}"
+    key = hashlib.sha256(identity.encode()).hexdigest()[:32]
+    frames, meta = folder / f"{key}.npy", folder / f"{key}.json"
+    if frames.is_file() and meta.is_file():
+        try:
+            rate = float(json.loads(meta.read_text())["rate"])
+            return np.load(frames, mmap_mode="r"), rate
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged entry is decoded again and replaced
+    video, rate = read_clip(clip)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(frames, lambda handle: np.save(handle, video.numpy()))
+    atomic_write_text(meta, json.dumps({"rate": rate, "clip": str(clip.path)}))
+    return video.numpy(), rate
 
 
 def _resize_crop(x: Tensor, size: tuple[int, ...], generator: torch.Generator | None

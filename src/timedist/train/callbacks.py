@@ -22,7 +22,7 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from torch.utils.data import Sampler
 
-from ._atomic import atomic_write, atomic_write_text
+from .._atomic import atomic_write, atomic_write_text
 
 __all__ = ["AtomicCheckpointIO", "EpochLog", "EpochShuffle", "read_metrics",
            "write_metrics"]

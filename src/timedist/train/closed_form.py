@@ -14,8 +14,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .._atomic import atomic_write
 from ..data import SequenceDataset, pad_collate
-from ._atomic import atomic_write
 from .module import SequenceTask
 
 __all__ = ["fit_closed_form", "save_checkpoint"]

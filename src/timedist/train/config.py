@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from ._atomic import atomic_write_text
+from .._atomic import atomic_write_text
 
 __all__ = ["CLOSED_FORM", "DATASET_DEFAULTS", "MODELS", "NORMALIZATIONS", "ConfigError",
            "RunConfig", "load_config_file",

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import Tensor
 
-from ._atomic import atomic_write
+from .._atomic import atomic_write
 
 __all__ = ["confusion_matrix", "forecast_frames", "frame_strip", "learning_curves",
            "predicted_vs_true"]

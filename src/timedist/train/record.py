@@ -20,8 +20,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._atomic import atomic_write_text
 from ..data import SequenceDataset, Standardization
-from ._atomic import atomic_write_text
 from .config import ConfigError, RunConfig
 from .prepare import ModelSpec, Prepared, build_model, conform, legacy_model, normalized
 from .rundir import CheckpointError, RunDir, read_checkpoint

@@ -27,9 +27,9 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from torch import Tensor
 from torch.utils.data import DataLoader
 
+from .._atomic import atomic_write, atomic_write_text
 from ..data import DATASETS, SequenceDataset, pad_collate
 from . import plots
-from ._atomic import atomic_write, atomic_write_text
 from .callbacks import AtomicCheckpointIO, EpochLog, EpochShuffle, read_metrics, write_metrics
 from .closed_form import fit_closed_form, save_checkpoint
 from .config import CLOSED_FORM, ConfigError, RunConfig

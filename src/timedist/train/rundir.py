@@ -75,7 +75,7 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
 
 def _written_name(name: str, names: tuple[str, ...]) -> bool:
     """``name`` is one of ``names``, or the temporary file of an atomic write of one
-    (``.<name>.<random>.tmp``, see ``_atomic.py``)."""
+    (``.<name>.<random>.tmp``, see ``timedist/_atomic.py``)."""
     if name in names:
         return True
     return name.startswith(".") and name.endswith(".tmp") and any(
