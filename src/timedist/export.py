@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
 import time
 import warnings
@@ -147,13 +146,12 @@ def export_run(run_dir: str | Path, path: str | Path | None = None, *, streaming
     probabilities or values in the data's units out) to ``path`` (default
     ``RUN_DIR/model.onnx``, or ``model-step.onnx`` with ``streaming``); class names and the
     task go into the ONNX metadata."""
-    from .train.deployed import deployed_run
+    from .train.deployed import deployed_run, run_metadata
     from .train.rundir import RunDir
 
     model, record, shape = deployed_run(run_dir)
     path = RunDir(Path(run_dir)).exported(streaming=streaming) if path is None else Path(path)
-    metadata = {"timedist.task": record.task, "timedist.classes": json.dumps(record.classes),
-                "timedist.step_shape": json.dumps(list(record.spec.step_shape))}
+    metadata = run_metadata(record)
     gen = torch.Generator().manual_seed(0)
     if streaming:
         return export_step(model, torch.randn(shape[0], *shape[2:], generator=gen), path,

@@ -49,7 +49,7 @@ def kind(module: nn.RNNBase) -> str:
     return "rnn_relu" if module.nonlinearity == "relu" else "rnn_tanh"
 
 
-def choose(module: nn.RNNBase, x: Tensor, lengths: Tensor | None, need_states: bool) -> str:
+def choose(x: Tensor, lengths: Tensor | None, need_states: bool) -> str:
     """The kernel for this call: "scan", "fused", "unpacked" or "packed" (see the module doc)."""
     if tracing():
         return "scan"
@@ -66,7 +66,7 @@ def run(module: nn.RNNBase, x: Tensor, hx: Any, lengths: Tensor | None,
 
     The state is h_n (L*D, B, U) (``(h_n, c_n)`` for an LSTM), or None from "unpacked".
     """
-    how = choose(module, x, lengths, need_states)
+    how = choose(x, lengths, need_states)
     forward = _torch_class(module).forward
     if how == "fused":
         out, state = forward(module, x, hx)

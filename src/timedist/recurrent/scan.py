@@ -43,7 +43,7 @@ def masked_scan(
     def body(carry: State, xs: tuple[Tensor, ...]) -> tuple[State, Tensor]:
         if valid is None:
             new = cell(carry, *xs)
-            return new, new[0].clone()  # the scan operator refuses an output aliasing a carry
+            return new, new[0]
         *x_t, v = xs
         new = cell(carry, *x_t)
         keep = v.view(v.shape[0], *([1] * (new[0].dim() - 1)))

@@ -8,6 +8,7 @@ timedist, no torch and no sidecar file: onnxruntime and numpy run it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from ..data import SequenceDataset, pad_collate
 from ..masking import lengths_to_mask
 from .record import RunRecord, load_best, stored_run
 
-__all__ = ["Deployed", "deployed_run", "onnx_predictions"]
+__all__ = ["Deployed", "deployed_run", "onnx_predictions", "run_metadata"]
 
 
 class Deployed(nn.Module):
@@ -105,6 +106,13 @@ def deployed_run(run_dir: str | Path) -> tuple[Deployed, RunRecord, tuple[int, .
     return Deployed(model, record).eval(), record, shape
 
 
+def run_metadata(record: RunRecord) -> dict[str, str]:
+    """What an exported run's ONNX file carries about its run (task, class names in index
+    order, one step's shape), and what ``onnx_predictions`` checks a file against."""
+    return {"timedist.task": record.task, "timedist.classes": json.dumps(record.classes),
+            "timedist.step_shape": json.dumps(list(record.spec.step_shape))}
+
+
 def onnx_predictions(path: str | Path, data: SequenceDataset, record: RunRecord,
                      batch_size: int = 256) -> Tensor:
     """Run a run's exported ONNX file (``timedist export``) on raw ``data`` in onnxruntime.
@@ -113,8 +121,6 @@ def onnx_predictions(path: str | Path, data: SequenceDataset, record: RunRecord,
     (N, outputs) or frames. The file's metadata must match the run (task, classes, step
     shape): a file of another run is one error naming both.
     """
-    import json
-
     import numpy as np
     import onnxruntime
 
@@ -123,9 +129,7 @@ def onnx_predictions(path: str | Path, data: SequenceDataset, record: RunRecord,
         raise ValueError(f"{path}: expected an .onnx file written by timedist export")
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     meta = session.get_modelmeta().custom_metadata_map
-    expected = {"timedist.task": record.task, "timedist.classes": json.dumps(record.classes),
-                "timedist.step_shape": json.dumps(list(record.spec.step_shape))}
-    for key, value in expected.items():
+    for key, value in run_metadata(record).items():
         if meta.get(key) != value:
             raise ValueError(f"{path}: exported from another run ({key} is "
                              f"{meta.get(key)!r}; this run's is {value!r})")
