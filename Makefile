@@ -47,6 +47,7 @@ bench: $(VENV)/.stamp-dev $(VENV)/.stamp-bench
 	$(PY) benchmarks/training.py
 	$(PY) benchmarks/export.py
 	$(PY) benchmarks/decoders.py
+	$(PY) benchmarks/own_videos.py
 	$(PY) benchmarks/own_data.py
 
 clean:

@@ -27,6 +27,7 @@ from timedist.data.clips import read_clip
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import bench_main, machine_line
+from clip_folders import write_video
 
 
 def _clip(size: int, n: int = 32) -> np.ndarray:
@@ -36,18 +37,6 @@ def _clip(size: int, n: int = 32) -> np.ndarray:
         left = (t * 3) % (size - 8)
         out[t, 4:12, left : left + 8] = 255
     return out
-
-
-def _write(path: Path, frames: np.ndarray) -> None:
-    import av
-
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        stream.options = {"crf": "18"}
-        for image in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        out.mux(stream.encode())
 
 
 def _decoders() -> dict[str, Callable[[str], np.ndarray]]:
@@ -103,7 +92,7 @@ def run(quick: bool, rounds: int) -> None:
             paths = []
             for i in range(count):
                 paths.append(str(Path(folder) / f"c{size}_{i}.mp4"))
-                _write(Path(paths[-1]), frames)
+                write_video(Path(paths[-1]), frames)
             pngs = Path(folder) / f"png{size}"
             pngs.mkdir()
             for t, image in enumerate(frames):
@@ -136,7 +125,7 @@ def _loader(quick: bool, rounds: int) -> None:
         for label in ("a", "b"):
             (root / label).mkdir(parents=True)
             for i in range(count // 2):
-                _write(root / label / f"{i}.mp4", _clip(128, 48))
+                write_video(root / label / f"{i}.mp4", _clip(128, 48))
         clips = find_clips(root)["all"]
         data = ClipDataset(clips, frames=16, size=64)
         loader = DataLoader(data, batch_size=8, num_workers=2, collate_fn=pad_collate,

@@ -1,6 +1,8 @@
 """Shared test helpers: the layer check every timedist layer goes through (Keras'
 ``run_layer_test``), and ``snapshot`` of a folder (nothing the user had may change).
 
+``frames``/``write_video``/``write_pngs`` make own clips on disk (PyAV, Pillow) for the clip tests.
+
 ``check_layer(layer, *inputs)`` runs forward and backward, compares ``compute_output_shape``
 with the real output, round-trips ``state_dict`` and pickle, and compiles the layer with
 ``torch.compile(fullgraph=True)``; every comparison is asserted.
@@ -14,6 +16,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.utils import _pytree as pytree
@@ -135,3 +138,42 @@ def snapshot(folder: Path) -> dict[str, str]:
         elif path.is_dir() and not any(path.iterdir()):
             found[key] = "empty folder"
     return found
+
+
+def frames(n: int, size: int, seed: int = 0, top: int | None = None) -> np.ndarray:
+    """(n, size, size, 3) uint8: a bright square moving right on a smooth background (what
+    a lossy codec keeps well), at row ``top`` (default: a random row drawn from ``seed``)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size]
+    base = np.stack([x * 200 // size, y * 200 // size, np.full_like(x, 60)], -1)
+    out = np.repeat(base[None], n, 0).astype(np.uint8)
+    top = int(rng.integers(0, size - 8)) if top is None else top
+    for t in range(n):
+        left = (t * 2) % (size - 8)
+        out[t, top : top + 8, left : left + 8] = 255
+    return out
+
+
+def write_video(path: Path, clip: np.ndarray, fps: int = 10) -> Path:
+    """(N, H, W, 3) uint8 -> an H.264 file (crf 10) written with PyAV."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = clip.shape[2], clip.shape[1], "yuv420p"
+        stream.options = {"crf": "10"}
+        for image in clip:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        out.mux(stream.encode())
+    return path
+
+
+def write_pngs(folder: Path, clip: np.ndarray) -> Path:
+    """(N, H, W, 3) uint8 -> ``folder/00000.png`` ... (Pillow)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    for t, image in enumerate(clip):
+        Image.fromarray(image).save(folder / f"{t:05d}.png")
+    return folder

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from helpers import snapshot
+from helpers import frames, snapshot, write_pngs, write_video
 
 import timedist
 from timedist.cli import main
@@ -164,6 +164,29 @@ def gz(w: Path) -> None:
 
 
 HEADER = "@classLabel true a b\n@data\n"
+def clips(*paths: str, broken: str | None = None) -> Callable[[Path], None]:
+    """Small H.264 clips at ``paths`` (``label/name.mp4`` under the case's folder); a file of
+    zeros at ``broken``."""
+    def change(w: Path) -> None:
+        for i, path in enumerate(paths):
+            write_video(w / path, frames(4, 16, seed=i))
+        if broken:
+            (w / broken).parent.mkdir(parents=True, exist_ok=True)
+            (w / broken).write_bytes(bytes(300))
+    return change
+
+
+def odd_frame(w: Path) -> None:
+    write_pngs(w / "clips/a/c1", frames(3, 16))
+    write_pngs(w / "clips/b/c2", frames(3, 16))
+    write_pngs(w / "odd", frames(1, 20))
+    (w / "odd/00000.png").rename(w / "clips/b/c2/00003.png")
+
+
+def fit_clips(source: str = "{w}/clips", *flags: str) -> tuple[str, ...]:
+    return ("fit", "--data", source, "--out", "{w}/new", *flags)
+
+
 CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     # .ts files
     ("ts: a word among the values", ts(HEADER + "1,x:a\n"), 1,
@@ -209,7 +232,47 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
                             "{w}/new"), 1, r"d\.ts: is a folder; expected a \.ts/\.ts\.gz/\.npz"),
     ("file: another format", then(write("x.csv", "1,2\n"), "fit", "--data", "{w}/x.csv",
                                   "--out", "{w}/new"), 1,
-     r"x\.csv: expected a built-in dataset \(japanese-vowels.*or a file ending in \.ts"),
+     r"x\.csv: line 1: expected a clip manifest with the header path,label\[,start,end\] "
+     r"\(signals go in \.ts/\.ts\.gz/\.npz files\); got 1,2"),
+    # own videos
+    ("clips: an unreadable video", then(clips("clips/a/1.mp4", "clips/b/2.mp4",
+                                              broken="clips/b/3.mp4"), *fit_clips()), 1,
+     r"clips/b/3\.mp4: not a readable video \("),
+    ("clips: a folder without clips", then(write("clips/a/notes.txt", "x"), *fit_clips()), 1,
+     r"clips: expected <label>/<clip>\{\.mp4,.*\} or <label>/<clip>/<frame>\{\.jpg,.*\}; found "
+     r"no clips"),
+    ("clips: frames of two sizes", then(odd_frame, *fit_clips()), 1,
+     r"c2/00003\.png: expected every frame of c2 to be 16x16; got 20x20"),
+    ("clips: a manifest row of 3 columns", then(write("m.csv", "path,label\na.mp4,x,1\n"),
+                                                *fit_clips("{w}/m.csv")), 1,
+     r"m\.csv: line 2: expected 2 or 4 columns \(path,label\[,start,end\]\); got 3"),
+    ("clips: a manifest window that ends first", then(
+        write("m.csv", "path,label,start,end\na.mp4,x,2,1\n"), *fit_clips("{w}/m.csv")), 1,
+     r"m\.csv: line 2: expected 0 <= start < end; got 2\.0, 1\.0"),
+    ("clips: a manifest path that is not there", then(
+        write("m.csv", "path,label\nnope.mp4,x\n"), *fit_clips("{w}/m.csv")), 1,
+     r"nope\.mp4: no such clip"),
+    ("clips: a test label never trained on", then(
+        clips("clips/train/a/1.mp4", "clips/train/a/2.mp4", "clips/train/b/3.mp4",
+              "clips/train/b/4.mp4", "clips/test/c/5.mp4"), *fit_clips()), 1,
+     r"clips \(test\): expected labels among the training classes \['a', 'b'\]; got \['c'\]"),
+    ("clips: --val-split beside a val/ folder", then(
+        clips("clips/train/a/1.mp4", "clips/train/b/2.mp4", "clips/val/a/3.mp4"),
+        *fit_clips("{w}/clips", "--val-split", "0.2")), 1,
+     r"--val-split 0\.2: .*clips has a val/ folder; drop one of them"),
+    ("clips: --shuffle-frames", then(clips("clips/a/1.mp4", "clips/b/2.mp4"),
+                                     *fit_clips("{w}/clips", "--shuffle-frames")), 1,
+     r"--shuffle-frames is for data held in memory \(\.ts/\.npz\); own videos cannot use it"),
+    ("clips: --fps 0", then(clips("clips/a/1.mp4", "clips/b/2.mp4"),
+                            *fit_clips("{w}/clips", "--fps", "0")), 1,
+     r"expected fps > 0 \(frames per second\); got 0\.0"),
+    ("clips: --frames 0", then(clips("clips/a/1.mp4", "clips/b/2.mp4"),
+                               *fit_clips("{w}/clips", "--frames", "0")), 1,
+     r"expected frames >= 1; got 0"),
+    ("clips: test clips for a signal run", lambda w: [
+        "fit", "--data", str(w / "good.ts"), "--test-data", str(w), "--out", str(w / "new")], 1,
+     r"--test-data .*: expected a test file \.ts/\.ts\.gz/\.npz for .*good\.ts \(folders of "
+     r"clips test runs on clips\)"),
     # .npz files
     ("npz: no y", npz(X=np.zeros((2, 3, 1))), 1, r"bad\.npz: expected arrays 'X' and 'y'"),
     ("npz: X and y disagree", npz(X=np.zeros((3, 3, 1)), y=np.zeros(2)), 1,

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import frames, write_pngs, write_video
 
 from timedist.data import pad_collate
 from timedist.data.clips import (
@@ -20,39 +21,7 @@ from timedist.data.clips import (
 )
 
 av = pytest.importorskip("av")
-Image = pytest.importorskip("PIL.Image")
-
-
-def frames(n: int, size: int, seed: int = 0) -> np.ndarray:
-    """(n, size, size, 3) uint8: a bright square moving right on a smooth background (what
-    a lossy codec keeps well)."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:size, 0:size]
-    base = np.stack([x * 200 // size, y * 200 // size, np.full_like(x, 60)], -1)
-    out = np.repeat(base[None], n, 0).astype(np.uint8)
-    top = int(rng.integers(0, size - 8))
-    for t in range(n):
-        left = (t * 2) % (size - 8)
-        out[t, top : top + 8, left : left + 8] = 255
-    return out
-
-
-def write_video(path: Path, clip: np.ndarray, fps: int = 10) -> Path:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = clip.shape[2], clip.shape[1], "yuv420p"
-        stream.options = {"crf": "10"}
-        for image in clip:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        out.mux(stream.encode())
-    return path
-
-
-def write_pngs(folder: Path, clip: np.ndarray) -> Path:
-    folder.mkdir(parents=True)
-    for t, image in enumerate(clip):
-        Image.fromarray(image).save(folder / f"{t:05d}.png")
-    return folder
+pytest.importorskip("PIL.Image")
 
 
 def test_png_frames_are_read_exactly(tmp_path: Path) -> None:
@@ -127,7 +96,7 @@ def test_a_truncated_video_is_an_error_or_its_frames(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    ("file,class\n", r"line 1: expected the header path,label\[,start,end\]"),
+    ("file,class\n", r"line 1: expected a clip manifest with the header path,label\[,start,end\]"),
     ("path,label\na.mp4\n", r"line 2: expected 2 or 4 columns"),
     ("path,label,start,end\na.mp4,x,2,1\n", r"line 2: expected 0 <= start < end; got 2.0, 1.0"),
     ("path,label,start,end\na.mp4,x,one,2\n", r"line 2: expected start and end in seconds"),
@@ -176,7 +145,8 @@ def test_dataset_items_and_lengths(tmp_path: Path) -> None:
     assert batch.lengths.tolist() == [8, 3] and batch.x.shape == (2, 8, 3, 32, 32)
     gray = ClipDataset(clips, frames=8, size=(24, 32), grayscale=True, train=True)
     assert gray[1][0].shape == (3, 1, 24, 32)
-    with pytest.raises(ClipError, match=r"expected labels among \['a'\]; got \['b'\]"):
+    with pytest.raises(ClipError, match=r"clips: expected labels among the training "
+                       r"classes \['a'\]; got \['b'\]"):
         ClipDataset(clips, frames=4, size=8, classes=["a"])
 
 

@@ -179,6 +179,7 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         task = SequenceTask(model, prepared.task, lr=config.lr,
                             weight_decay=config.weight_decay, seed=config.seed)
         if prepared.config.model in CLOSED_FORM:
+            assert isinstance(prepared.train, SequenceDataset)
             fit_closed_form(task, prepared.train, resolve_device(config.accelerator))
         else:
             with tempfile.TemporaryDirectory(prefix="timedist-") as scratch:

@@ -64,12 +64,15 @@ def add_training_commands(commands: Any) -> None:
     evaluate = commands.add_parser(
         "evaluate", help="test a run's best checkpoint (its test split or a labelled file)")
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
-    evaluate.add_argument("--data", help="a labelled .ts/.npz file (default: the run's test "
-                          "split)")
+    evaluate.add_argument("--data", "--test-data", dest="data",
+                          help="a labelled .ts/.npz file, or for a run on clips a folder or "
+                          ".csv manifest of labelled clips (default: the run's test split)")
     predict = commands.add_parser(
         "predict", help="predict a file with a run's best checkpoint")
     predict.add_argument("run_dir", metavar="RUN_DIR")
-    predict.add_argument("--input", required=True, help=".ts/.npz samples (labels not needed)")
+    predict.add_argument("--input", required=True, help=".ts/.npz samples, or for a run on "
+                         "clips a video, a folder of frames or a folder of them (labels not "
+                         "needed)")
     predict.add_argument("--output", required=True,
                          help=".csv (labels, values) or .npz (frames)")
     predict.add_argument("--model", metavar="FILE.onnx",
@@ -126,6 +129,16 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _message(error: BaseException) -> str:
+    """The error's message; for one raised in a DataLoader worker (a clip that fails past its
+    first frame), torch re-raises it with the worker's traceback: only its own last line."""
+    text = str(error)
+    if "DataLoader worker process" in text and "Original Traceback" in text:
+        last = text.strip().splitlines()[-1]  # "package.module.ClipError: <message>"
+        text = last.split(": ", 1)[1] if ": " in last else last
+    return text
+
+
 def run_training_command(args: argparse.Namespace) -> int:
     """Run ``fit``/``evaluate``/``predict``/``export``; a known failure -> one line on stderr, 1."""
     try:
@@ -151,7 +164,7 @@ def run_training_command(args: argparse.Namespace) -> int:
 
         if debugging(args):
             raise
-        print(f"timedist {args.command}: error: {error}", file=sys.stderr)
+        print(f"timedist {args.command}: error: {_message(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as error:
         print(f"timedist {args.command}: {error or 'interrupted'}", file=sys.stderr)

@@ -40,6 +40,8 @@ __all__ = [
     "check_clips",
     "class_counts",
     "find_clips",
+    "find_inputs",
+    "frame_size",
     "imbalance",
     "read_clip",
     "sample_indices",
@@ -94,6 +96,30 @@ def find_clips(root: str | Path) -> dict[str, list[Clip]]:
     return found
 
 
+def find_inputs(path: str | Path) -> list[Clip]:
+    """Clips to predict, without labels: one video file, one frame folder, or every video and
+    frame folder under a folder (at any depth, sorted by path). ClipError names the path when
+    there is none."""
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
+        return [Clip(path, "")]
+    if _is_frame_folder(path):
+        return [Clip(path, "")]
+    if not path.is_dir():
+        raise ClipError(f"{path}: expected a video ({', '.join(VIDEO_SUFFIXES)}), a folder of "
+                        "frames or a folder of clips; not found" if not path.exists() else
+                        f"{path}: expected a video ({', '.join(VIDEO_SUFFIXES)}), a folder of "
+                        f"frames or a folder of clips; got a {path.suffix or 'plain'} file")
+    found = sorted(p for p in path.rglob("*") if not any(part.startswith(".") for part in
+                                                         p.relative_to(path).parts)
+                   and ((p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+                        or _is_frame_folder(p)))
+    if not found:
+        raise ClipError(f"{path}: expected videos ({', '.join(VIDEO_SUFFIXES)}) or folders of "
+                        f"frames ({', '.join(FRAME_SUFFIXES)}); found none")
+    return [Clip(p, "") for p in found]
+
+
 def _is_frame_folder(path: Path) -> bool:
     return path.is_dir() and any(f.suffix.lower() in FRAME_SUFFIXES for f in path.iterdir())
 
@@ -116,7 +142,8 @@ def _read_manifest(path: Path) -> list[Clip]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))
     if not rows or [c.strip().lower() for c in rows[0][:2]] != ["path", "label"]:
-        raise ClipError(f"{path}: line 1: expected the header path,label[,start,end]; got "
+        raise ClipError(f"{path}: line 1: expected a clip manifest with the header "
+                        "path,label[,start,end] (signals go in .ts/.ts.gz/.npz files); got "
                         f"{','.join(rows[0]) if rows else 'an empty file'}")
     clips = []
     for number, row in enumerate(rows[1:], start=2):
@@ -136,6 +163,9 @@ def _read_manifest(path: Path) -> list[Clip]:
             if not 0 <= window[0] < window[1]:  # type: ignore[operator]
                 raise ClipError(f"{path}: line {number}: expected 0 <= start < end; got "
                                 f"{window[0]}, {window[1]}")
+        if not clip_path.exists():
+            raise ClipError(f"{path}: line {number}: {row[0].strip()}: no such clip (paths are "
+                            f"relative to the manifest's folder)")
         clips.append(Clip(clip_path, row[1].strip(), window[0], window[1]))
     if not clips:
         raise ClipError(f"{path}: expected at least one clip row; found none")
@@ -154,7 +184,7 @@ def check_clips(clips: Sequence[Clip], *, skip_bad: bool = False,
     good, bad = [], []
     for done, clip in enumerate(clips, start=1):
         try:
-            _first_frame(clip)
+            frame_size(clip)
             good.append(clip)
         except ClipError as error:
             if not skip_bad:
@@ -165,19 +195,21 @@ def check_clips(clips: Sequence[Clip], *, skip_bad: bool = False,
     return good, bad
 
 
-def _first_frame(clip: Clip) -> None:
-    """Raise ClipError unless the clip has a decodable frame (in its window)."""
+def frame_size(clip: Clip) -> tuple[int, int]:
+    """(H, W) of the clip's first frame; ClipError (naming the file) unless it has a decodable
+    frame."""
     if clip.path.is_dir():
-        _read_frames(clip.path, limit=1)
-        return
+        return tuple(_read_frames(clip.path, limit=1).shape[1:3])  # type: ignore[return-value]
     import av
 
     try:
         with av.open(str(clip.path)) as container:
             if not container.streams.video:
                 raise ClipError(f"{clip.path}: no video stream")
-            for _ in container.decode(container.streams.video[0]):
-                return
+            stream = container.streams.video[0]
+            stream.thread_type = "NONE"  # no decoder threads in a process that forks workers
+            for frame in container.decode(stream):
+                return frame.height, frame.width
     except av.error.FFmpegError as error:
         raise ClipError(f"{clip.path}: not a readable video ({error})") from None
     raise ClipError(f"{clip.path}: no frames")
@@ -310,7 +342,7 @@ class ClipDataset(Dataset[tuple[Tensor, Tensor]]):
     """Clips decoded on demand (in DataLoader workers), sampled, resized and cropped.
 
     Args:
-        clips: from :func:`find_clips`.
+        clips: from :func:`find_clips` (or :func:`find_inputs`, with ``labelled=False``).
         frames: T, the frames kept per clip (fewer if a clip is shorter).
         size: the output (H, W) (an int for square frames): the shorter side is resized to
             fit, then a centre crop (evaluation) or a random crop (training).
@@ -324,32 +356,91 @@ class ClipDataset(Dataset[tuple[Tensor, Tensor]]):
             anew; only files named ``<key>.npy``/``.json`` are written there, atomically.
         seed: the random crops' seed (item i of epoch e uses ``seed + i`` mixed with
             ``epoch``; set :attr:`epoch` between epochs).
+        labelled: False for clips without labels (items then carry the label -1).
+        name: what messages call this set of clips.
 
-    Items: (x (T, C, H, W) float in [0, 1], label index () int64).
+    Items: (x (T, C, H, W) float in [0, 1], label index () int64). Like
+    :class:`~timedist.data.SequenceDataset` it has ``classes``, ``targets`` (N,),
+    ``step_shape`` (C, H, W) and ``max_length`` (T); its lengths are known only once decoded.
     """
+
+    standardization = None  # pixels in [0, 1], as the model sees them
+    target_scale = None
 
     def __init__(self, clips: Sequence[Clip], frames: int, size: int | tuple[int, int], *,
                  classes: Sequence[str] | None = None, train: bool = False,
                  grayscale: bool = False, fps: float | None = None,
-                 cache: str | Path | None = None, seed: int = 0) -> None:
+                 cache: str | Path | None = None, seed: int = 0, labelled: bool = True,
+                 name: str = "clips") -> None:
         self.clips = list(clips)
         self.cache = None if cache is None else Path(cache)
         self.frames = frames
-        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        self.size = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+        self.labelled, self.name = labelled, name
         self.classes = list(classes) if classes is not None else sorted(
             {c.label for c in self.clips})
-        unknown = sorted({c.label for c in self.clips} - set(self.classes))
+        unknown = sorted({c.label for c in self.clips} - set(self.classes)) if labelled else []
         if unknown:
-            raise ClipError(f"expected labels among {self.classes}; got {unknown}")
+            raise ClipError(f"{name}: expected labels among the training classes "
+                            f"{self.classes}; got {unknown}")
         self.train, self.grayscale, self.fps, self.seed = train, grayscale, fps, seed
         self.epoch = 0
 
     def __len__(self) -> int:
         return len(self.clips)
 
+    def __repr__(self) -> str:
+        return (f"ClipDataset({self.name!r}, N={len(self)}, T<={self.frames}, step "
+                f"{self.step_shape}, {len(self.classes)} classes)")
+
     @property
     def channels(self) -> int:
         return 1 if self.grayscale else 3
+
+    @property
+    def step_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of one frame as the model sees it."""
+        return (self.channels, *self.size)  # type: ignore[return-value]
+
+    @property
+    def max_length(self) -> int:
+        return self.frames
+
+    @property
+    def task(self) -> str:
+        return "classification"
+
+    @property
+    def targets(self) -> Tensor:
+        """(N,) int64 label indices (-1 without labels)."""
+        index = {c: i for i, c in enumerate(self.classes)}
+        return torch.tensor([index.get(c.label, -1) if self.labelled else -1
+                             for c in self.clips], dtype=torch.long)
+
+    def _like(self, clips: Sequence[Clip], **changes: object) -> ClipDataset:
+        settings: dict[str, object] = dict(
+            frames=self.frames, size=self.size, classes=self.classes, train=self.train,
+            grayscale=self.grayscale, fps=self.fps, cache=self.cache, seed=self.seed,
+            labelled=self.labelled, name=self.name)
+        return ClipDataset(clips, **{**settings, **changes})  # type: ignore[arg-type]
+
+    def subset(self, indices: Sequence[int]) -> ClipDataset:
+        """The clips at ``indices``, same settings."""
+        return self._like([self.clips[i] for i in indices])
+
+    def split(self, fraction: float, *, seed: int = 0) -> tuple[ClipDataset, ClipDataset]:
+        """A seeded random (rest, held-out) split, as :meth:`SequenceDataset.split`; the
+        held-out part is sampled for evaluation (centred, no random crops)."""
+        if not 0 < fraction < 1:
+            raise ValueError(f"{self.name}: expected 0 < fraction < 1; got {fraction}")
+        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed)).tolist()
+        held = max(1, round(fraction * len(self)))
+        return (self.subset(sorted(order[held:])),
+                self._like([self.clips[i] for i in sorted(order[:held])], train=False))
+
+    def evaluation(self) -> ClipDataset:
+        """The same clips sampled for evaluation (centred, uniform; no random crops)."""
+        return self._like(self.clips, train=False)
 
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         clip = self.clips[index]
@@ -364,7 +455,8 @@ class ClipDataset(Dataset[tuple[Tensor, Tensor]]):
         if self.grayscale:
             x = (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
         x = _resize_crop(x, self.size, generator if self.train else None)
-        return x, torch.tensor(self.classes.index(clip.label))
+        label = self.classes.index(clip.label) if self.labelled else -1
+        return x, torch.tensor(label)
 
 
 def _cached(clip: Clip, folder: Path) -> tuple[np.ndarray, float]:

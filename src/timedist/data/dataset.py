@@ -95,6 +95,16 @@ class SequenceDataset(Dataset[tuple[Tensor, Tensor]]):
         return torch.tensor([s.shape[0] for s in self.sequences], dtype=torch.long)
 
     @property
+    def step_shape(self) -> tuple[int, ...]:
+        """One step's shape: (C,) or (C, H, W)."""
+        return tuple(self.sequences[0].shape[1:]) if self.sequences else ()
+
+    @property
+    def max_length(self) -> int:
+        """The longest T_i (0 when empty)."""
+        return max((s.shape[0] for s in self.sequences), default=0)
+
+    @property
     def channels(self) -> int:
         """C."""
         return int(self.sequences[0].shape[-1]) if self.sequences else 0

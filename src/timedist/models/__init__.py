@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .cnn_lstm import CNNLSTM, frame_encoder, subsequence_encoder, to_subsequences
+from .cnn_lstm import CNNLSTM, frame_blocks, frame_encoder, subsequence_encoder, to_subsequences
 from .conv_nets import FCN, InceptionTime, ResNet
 from .forecaster import ConvLSTMForecaster
 from .random_conv import HydraFeatures, MultiRocketFeatures
@@ -20,6 +20,7 @@ __all__ = [
     "RocketModel",
     "SequenceClassifier",
     "SequenceRegressor",
+    "frame_blocks",
     "frame_encoder",
     "subsequence_encoder",
     "to_subsequences",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Any
 
 import torch
@@ -11,7 +13,8 @@ from .._checks import shape_error
 from ..time_distributed import TimeDistributed
 from ._recurrent import recurrent_core
 
-__all__ = ["CNNLSTM", "GridMaxPool1d", "frame_encoder", "subsequence_encoder", "to_subsequences"]
+__all__ = ["CNNLSTM", "GridMaxPool1d", "frame_blocks", "frame_encoder", "subsequence_encoder",
+           "to_subsequences"]
 
 
 def _conv_block(in_channels: int, out_channels: int) -> list[nn.Module]:
@@ -19,16 +22,29 @@ def _conv_block(in_channels: int, out_channels: int) -> list[nn.Module]:
             nn.BatchNorm2d(out_channels), nn.ReLU()]
 
 
-def frame_encoder(in_channels: int, features: int = 128, width: int = 32) -> nn.Sequential:
-    """(C, H, W) -> (features,): three stride-2 conv-BN-ReLU blocks (width, 2 width, 2 width
+def frame_encoder(in_channels: int, features: int = 128, width: int = 32,
+                  blocks: int = 3) -> nn.Sequential:
+    """(C, H, W) -> (features,): ``blocks`` stride-2 conv-BN-ReLU blocks (width, then 2 width
     channels; each keeps a quarter of the pixels: ~4x cheaper to train than full-resolution
     convolutions with max-pooling), a 4x4 grid (keeps coarse position, which motion needs;
-    global pooling would discard it) and a linear layer."""
+    global pooling would discard it) and a linear layer. :func:`frame_blocks` sizes
+    ``blocks`` for a frame size."""
+    channels = [in_channels, width, *[2 * width] * (blocks - 1)]
+    layers = [m for pair in itertools.pairwise(channels) for m in _conv_block(*pair)]
     return nn.Sequential(
-        *_conv_block(in_channels, width), *_conv_block(width, 2 * width),
-        *_conv_block(2 * width, 2 * width),
-        nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(2 * width * 16, features), nn.ReLU(),
+        *layers, nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(2 * width * 16, features),
+        nn.ReLU(),
     )
+
+
+def frame_blocks(height: int, width: int) -> int:
+    """Stride-2 blocks for (H, W) frames: enough to bring the shorter side to about 4 pixels
+    before the 4x4 grid (32 -> 3, 64 -> 4, 128 -> 5), at least 3.
+
+    >>> frame_blocks(32, 32), frame_blocks(64, 48), frame_blocks(128, 128), frame_blocks(8, 8)
+    (3, 4, 5, 3)
+    """
+    return max(3, math.ceil(math.log2(max(min(height, width), 1) / 4)))
 
 
 def subsequence_encoder(in_channels: int, features: int = 64, width: int = 64) -> nn.Sequential:

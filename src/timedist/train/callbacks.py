@@ -4,6 +4,8 @@
 - :class:`EpochShuffle`: the data order of epoch e depends only on (seed, e); with the
   per-step seeding of :class:`~timedist.train.SequenceTask` a run resumed after epoch k
   repeats epochs k+1.. exactly.
+- :class:`ClipEpoch`: the random crops of own clips change with the epoch, drawn from
+  (seed, epoch, clip) like the order.
 - :class:`EpochLog`: one row per epoch in ``metrics.csv`` (kept across a resume) and one
   printed line per epoch.
 """
@@ -24,7 +26,7 @@ from torch.utils.data import Sampler
 
 from .._atomic import atomic_write, atomic_write_text
 
-__all__ = ["AtomicCheckpointIO", "EpochLog", "EpochShuffle", "read_metrics",
+__all__ = ["AtomicCheckpointIO", "ClipEpoch", "EpochLog", "EpochShuffle", "read_metrics",
            "write_metrics"]
 
 
@@ -39,10 +41,11 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 class EpochShuffle(Sampler[int]):
     """A random order of ``size`` indices drawn from (seed, epoch); Lightning calls
-    ``set_epoch`` before each epoch."""
+    ``set_epoch`` before each epoch. ``epoch``: where a resumed run starts (DataLoader
+    workers draw the first indices when Lightning creates the loader, before ``set_epoch``)."""
 
-    def __init__(self, size: int, seed: int) -> None:
-        self.size, self.seed, self.epoch = size, seed, 0
+    def __init__(self, size: int, seed: int, epoch: int = 0) -> None:
+        self.size, self.seed, self.epoch = size, seed, epoch
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -53,6 +56,16 @@ class EpochShuffle(Sampler[int]):
 
     def __len__(self) -> int:
         return self.size
+
+
+class ClipEpoch(pl.Callback):
+    """Sets the training ClipDataset's ``epoch`` before each epoch's loader is created (its
+    workers copy the dataset then), so each epoch sees new random crops."""
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        loader = trainer.train_dataloader
+        if loader is not None and hasattr(loader.dataset, "epoch"):
+            loader.dataset.epoch = trainer.current_epoch
 
 
 def read_metrics(path: Path) -> list[dict[str, str]]:

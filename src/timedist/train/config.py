@@ -40,7 +40,8 @@ CLOSED_FORM = ("rocket",)  # fitted without optimizer steps (no epochs, no Light
 NORMALIZATIONS = ("channel", "series", "none")
 
 
-GROUPS = {"data": "data", "model": "model", "training": "training",
+GROUPS = {"data": "data", "clips": "own videos (--data FOLDER or manifest.csv)",
+          "model": "model", "training": "training",
           "placement": "where it runs (Lightning)"}
 
 
@@ -58,8 +59,11 @@ class RunConfig:
     ``config.yaml`` holds the values chosen, so it reproduces the run."""
 
     data: str = _setting("moving-digits", "data", "a built-in dataset ({datasets}; default "
-                         "moving-digits) or a training file .ts/.npz")
-    test_data: str | None = _setting(None, "data", "a test file for own data (.ts/.npz)")
+                         "moving-digits), a training file .ts/.npz, or own videos: a folder "
+                         "of <label>/<clip> (optionally under train/ val/ test/) or a .csv "
+                         "manifest (path,label[,start,end])")
+    test_data: str | None = _setting(None, "data", "a test file for own data (.ts/.npz), or "
+                                     "a folder/manifest of test clips")
     val_split: float | None = _setting(
         None, "data", "fraction of the training data held out for validation (0: none; "
         "default: chosen from the data; a checkpoint is chosen on it only with >= 100 samples)")
@@ -70,6 +74,20 @@ class RunConfig:
                            "trial (default 0: all)")
     shuffle_frames: bool = _setting(False, "data", "shuffle each sample's steps in time (an "
                                     "ablation: what does the order add?)")
+    frames: int = _setting(16, "clips", "frames per clip, spread uniformly over it (random "
+                           "temporal crops in training; default 16)")
+    fps: float | None = _setting(None, "clips", "sample frames at this rate (frames per "
+                                 "second) instead of spreading --frames over the clip")
+    size: int | None = _setting(None, "clips", "frame side in pixels after resizing the "
+                                "shorter side and cropping (random crops in training; default: "
+                                "the clips' shorter side, at most 64)")
+    grayscale: bool = _setting(False, "clips", "one channel instead of three")
+    cache: str | None = _setting(None, "clips", "a folder for decoded clips (uint8 on disk): "
+                                 "epochs after the first skip decoding")
+    skip_bad: bool = _setting(False, "clips", "skip unreadable clips with a warning listing "
+                              "them (default: stop at the first, naming it)")
+    workers: int | None = _setting(None, "clips", "DataLoader processes decoding clips "
+                                   "(default: the CPU cores, at most 4)")
     model: str | None = _setting(None, "model", "one of {models} (default: chosen from the "
                                  "data; rocket for signals)")
     features: str = _setting("minirocket+hydra", "model", "rocket: the feature families, one "
@@ -132,14 +150,18 @@ class RunConfig:
                 raise ConfigError(f"expected {name} one of {', '.join(allowed)}; got "
                                   f"{getattr(self, name)!r}")
         positive = ("hidden_size", "num_layers", "subsequences", "epochs", "steps",
-                    "batch_size", "devices", "num_nodes", "members", "num_features")
+                    "batch_size", "devices", "num_nodes", "members", "num_features",
+                    "frames", "size")
         for name in positive:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"expected {name} >= 1; got {value}")
-        for name in ("patience", "subset"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"expected {name} >= 0 (0: off); got {getattr(self, name)}")
+        for name in ("patience", "subset", "workers"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ConfigError(f"expected {name} >= 0 (0: off); got {value}")
+        if self.fps is not None and not self.fps > 0:
+            raise ConfigError(f"expected fps > 0 (frames per second); got {self.fps}")
         if self.val_split is not None and not 0 <= self.val_split < 1:
             raise ConfigError(f"expected 0 <= val_split < 1; got {self.val_split}")
         if not 0 <= self.dropout < 1:

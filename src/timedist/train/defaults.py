@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from ..data import SequenceDataset
+from ..data import Samples
 from .config import CLOSED_FORM, RunConfig
 
 __all__ = ["MIN_SELECTION", "STEPS", "choose_defaults", "rocket_size"]
@@ -53,8 +53,8 @@ def rocket_size(samples: int, steps: int, num_features: int, channels: int = 1
     return members, num_features
 
 
-def _signal_model(train: SequenceDataset) -> tuple[str, str]:
-    step = tuple(train.sequences[0].shape[1:])
+def _signal_model(train: Samples) -> tuple[str, str]:
+    step = train.step_shape
     if train.task == "regression" and train.targets.dim() >= 4:
         return "conv-lstm-forecaster", "frame targets"
     if len(step) == 3:
@@ -63,11 +63,12 @@ def _signal_model(train: SequenceDataset) -> tuple[str, str]:
                       "convolution features + ridge")
 
 
-def choose_defaults(config: RunConfig, train: SequenceDataset) -> tuple[RunConfig, list[str]]:
+def choose_defaults(config: RunConfig, train: Samples) -> tuple[RunConfig, list[str]]:
     """``config`` with every unset (None) setting chosen for ``train``, and one line per
     choice saying why.
 
     >>> import torch
+    >>> from timedist.data import SequenceDataset
     >>> data = SequenceDataset([torch.randn(150, 1)] * 50, torch.arange(50) % 2, classes=["a", "b"])
     >>> config, why = choose_defaults(RunConfig(data="mine.ts"), data)
     >>> config.model, config.members, config.val_split
@@ -75,7 +76,7 @@ def choose_defaults(config: RunConfig, train: SequenceDataset) -> tuple[RunConfi
     """
     changes: dict[str, object] = {}
     reasons: list[str] = []
-    n, steps = len(train), int(train.lengths.max()) if len(train) else 0
+    n, steps = len(train), train.max_length
     model = config.model
     if model is None:
         model, why = _signal_model(train)
@@ -87,7 +88,7 @@ def choose_defaults(config: RunConfig, train: SequenceDataset) -> tuple[RunConfi
             reasons.append(f"no validation split (the ridge penalty is chosen by leave-one-out "
                            f"on all {n} samples)")
         if config.members is None:
-            channels = int(train.sequences[0].shape[1]) if len(train) else 1
+            channels = train.step_shape[0] if len(train) else 1
             members, features = rocket_size(n, steps, config.num_features, channels)
             changes["members"] = members
             why = f"{n} samples x {steps} steps" + (f" x {channels} channels"

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..data import SequenceDataset, pad_collate
+from ..data import Samples, pad_collate
 from ..masking import lengths_to_mask
 from .record import RunRecord, load_best, stored_run
 
@@ -113,7 +113,7 @@ def run_metadata(record: RunRecord) -> dict[str, str]:
             "timedist.step_shape": json.dumps(list(record.spec.step_shape))}
 
 
-def onnx_predictions(path: str | Path, data: SequenceDataset, record: RunRecord,
+def onnx_predictions(path: str | Path, data: Samples, record: RunRecord,
                      batch_size: int = 256) -> Tensor:
     """Run a run's exported ONNX file (``timedist export``) on raw ``data`` in onnxruntime.
 

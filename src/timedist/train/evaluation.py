@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from ..data import SequenceDataset, pad_collate
+from ..data import Samples, SequenceDataset, pad_collate
 from .baselines import mean_predictor_rmse, nearest_neighbour_predictions
 from .module import SequenceTask
 
@@ -24,13 +24,15 @@ __all__ = ["baseline_metrics", "collect", "last_values", "metrics_for", "unscale
 
 
 @torch.no_grad()
-def collect(task: SequenceTask, dataset: SequenceDataset, batch_size: int = 256
+def collect(task: SequenceTask, dataset: Samples, batch_size: int = 256, *, workers: int = 0
             ) -> tuple[Tensor, Tensor]:
-    """(outputs (N, ...), targets (N, ...)) of ``task.model`` over ``dataset`` in eval mode,
-    computed on the model's device, returned on the CPU."""
+    """(outputs (N, ...), targets (N, ...)) of ``task.model`` over ``dataset`` (read by
+    ``workers`` processes) in eval mode, computed on the model's device, returned on the
+    CPU."""
     task.eval()
     device = next(task.parameters()).device
-    loader = DataLoader(dataset, batch_size=batch_size, collate_fn=pad_collate)
+    loader = DataLoader(dataset, batch_size=batch_size, collate_fn=pad_collate,
+                        num_workers=workers)
     outputs, targets = [], []
     for x, lengths, y in loader:
         outputs.append(task(x.to(device), lengths.to(device)).cpu())
@@ -38,7 +40,7 @@ def collect(task: SequenceTask, dataset: SequenceDataset, batch_size: int = 256
     return torch.cat(outputs), torch.cat(targets)
 
 
-def unscale(values: Tensor, dataset: SequenceDataset) -> Tensor:
+def unscale(values: Tensor, dataset: Samples) -> Tensor:
     """Regression values in the data's units (``y * std + mean`` of the target scale)."""
     scale = dataset.target_scale
     return values if scale is None else values * scale.std + scale.mean
@@ -51,7 +53,7 @@ def last_values(dataset: SequenceDataset) -> Tensor:
     return last if scale is None else last * scale.std[0] + scale.mean[0]
 
 
-def metrics_for(task: str, outputs: Tensor, targets: Tensor, dataset: SequenceDataset, *,
+def metrics_for(task: str, outputs: Tensor, targets: Tensor, dataset: Samples, *,
                 naive_scale: float | None = None) -> dict[str, Any]:
     """The ``test_*`` metrics of a task; ``naive_scale`` (MASE's denominator) for forecasts."""
     found: dict[str, Any] = {"test_samples": len(targets)}
@@ -64,12 +66,14 @@ def metrics_for(task: str, outputs: Tensor, targets: Tensor, dataset: SequenceDa
     found["test_rmse"] = found["test_mse"] ** 0.5
     found["test_mae"] = float(F.l1_loss(pred, true))
     if task == "frames":
+        assert isinstance(dataset, SequenceDataset)
         last = torch.stack([s[-1] for s in dataset.sequences])  # (N, C, H, W)
         baseline = float(F.mse_loss(last.unsqueeze(1).expand_as(true), true))
         found["copy_last_frame_mse"] = baseline
         found["mse_below_copy_last_frame"] = 1 - found["test_mse"] / baseline
         found["blank_frame_mse"] = float(true.pow(2).mean())  # predicting empty frames
     if naive_scale is not None:
+        assert isinstance(dataset, SequenceDataset)
         naive = last_values(dataset).unsqueeze(-1).expand_as(true)
         found["naive_mae"] = float(F.l1_loss(naive, true))
         found["test_mase"] = found["test_mae"] / naive_scale

@@ -101,7 +101,10 @@ def frame_strip(x: Tensor, true: Tensor, pred: Tensor, classes: Sequence[str], p
     fig, axes = plt.subplots(n, steps, figsize=(1.1 * steps + 1.5, 1.2 * n), squeeze=False)
     for i in range(n):
         for t in range(steps):
-            axes[i, t].imshow(x[i, t, 0].numpy(), cmap="gray", vmin=0, vmax=1)
+            if x.shape[2] == 3:  # colour frames
+                axes[i, t].imshow(x[i, t].permute(1, 2, 0).clamp(0, 1).numpy())
+            else:
+                axes[i, t].imshow(x[i, t, 0].numpy(), cmap="gray", vmin=0, vmax=1)
             axes[i, t].axis("off")
         ok = "ok" if true[i] == pred[i] else "WRONG"
         axes[i, -1].text(1.1, 0.5, f"true {classes[int(true[i])]}\npred {classes[int(pred[i])]}"

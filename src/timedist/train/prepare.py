@@ -6,13 +6,24 @@ forecasting windows) and ``frames`` (targets are future frames (N, T_out, C, H, 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from ..data import DATASETS, SequenceDataset, Standardization, load_dataset, load_npz, read_ts
+from ..data import (
+    DATASETS,
+    FILE_SUFFIXES,
+    ClipDataset,
+    Samples,
+    SequenceDataset,
+    Standardization,
+    load_dataset,
+    load_npz,
+    read_ts,
+)
 from ..models import (
     CNNLSTM,
     FCN,
@@ -23,7 +34,8 @@ from ..models import (
     SequenceClassifier,
     SequenceRegressor,
 )
-from ..models.cnn_lstm import frame_encoder, subsequence_encoder
+from ..models.cnn_lstm import frame_blocks, frame_encoder, subsequence_encoder
+from .clip_source import is_clip_source, load_clip_splits
 from .config import MODELS, ConfigError, RunConfig
 from .defaults import choose_defaults
 
@@ -33,7 +45,6 @@ __all__ = ["ModelSpec", "Prepared", "build_model", "conform", "legacy_model", "l
 CONV_NETS: dict[str, type[FCN | ResNet | InceptionTime]] = {
     "inception": InceptionTime, "resnet": ResNet, "fcn": FCN}
 
-FILE_SUFFIXES = (".ts", ".ts.gz", ".npz")
 
 
 @dataclass(frozen=True)
@@ -53,14 +64,21 @@ class Prepared:
     """The splits of a run. ``val`` is None when ``val_split`` is 0; ``test`` is the official
     test split or ``--test-data`` (None for own data without it: the metrics then come from
     ``val``). ``config`` is the run's config with the settings chosen from the data filled in;
-    ``choices`` says why, one line each."""
+    ``choices`` says why, one line each; ``notes`` are what the user should know about the data
+    (skipped files, imbalance). Own videos are :class:`~timedist.data.ClipDataset` s."""
 
-    train: SequenceDataset
-    val: SequenceDataset | None
-    test: SequenceDataset | None
+    train: Samples
+    val: Samples | None
+    test: Samples | None
     task: str
     config: RunConfig
     choices: list[str]
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def streamed(self) -> bool:
+        """Whether the data is read from disk by DataLoader workers (own videos)."""
+        return isinstance(self.train, ClipDataset)
 
     @property
     def spec(self) -> ModelSpec:
@@ -68,11 +86,10 @@ class Prepared:
         outputs = (len(train.classes) if train.classes is not None
                    else int(train.targets[0].numel()))
         horizon = int(train.targets.shape[1]) if self.task == "frames" else 0
-        return ModelSpec(self.task, tuple(train.sequences[0].shape[1:]), outputs, horizon,
-                         int(train.lengths.max()))
+        return ModelSpec(self.task, train.step_shape, outputs, horizon, train.max_length)
 
 
-def task_of(dataset: SequenceDataset) -> str:
+def task_of(dataset: Samples) -> str:
     if dataset.classes is not None:
         return "classification"
     return "frames" if dataset.targets.dim() >= 4 else "regression"
@@ -145,7 +162,7 @@ def _shuffled_in_time(dataset: SequenceDataset, seed: int) -> SequenceDataset:
                            target_scale=dataset.target_scale)
 
 
-def _subset(dataset: SequenceDataset, size: int, seed: int) -> SequenceDataset:
+def _subset(dataset: Samples, size: int, seed: int) -> Samples:
     if not size or size >= len(dataset):
         return dataset
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
@@ -187,19 +204,23 @@ def normalized(dataset: SequenceDataset, how: str, scale: Standardization | None
     return dataset.with_standardization(scale)
 
 
-def prepare(config: RunConfig, train: SequenceDataset, test: SequenceDataset | None, *,
-            builtin: bool = False) -> Prepared:
-    """Choose the unset settings from ``train``, split off validation, fit the scaling on the
-    training part (own data; built-in datasets come scaled)."""
+def prepare(config: RunConfig, train: Samples, test: Samples | None, *,
+            scaled: bool = False, val: Samples | None = None, choices: list[str] | None = None,
+            notes: list[str] | None = None) -> Prepared:
+    """Choose the unset settings from ``train``, split off validation (unless ``val`` is
+    given), fit the scaling on the training part of own files (``scaled``: the data comes
+    scaled, as built-in datasets and clips, pixels in [0, 1], do). ``choices``/``notes``: lines
+    already made by the caller."""
     train = _subset(train, config.subset, config.seed)
     if test is not None:
         test = _subset(test, config.subset, config.seed + 1)
     if config.shuffle_frames:
+        assert isinstance(train, SequenceDataset) and not isinstance(test, ClipDataset)
         train = _shuffled_in_time(train, config.seed)
         if test is not None:
             test = _shuffled_in_time(test, config.seed + 1)
-    config, choices = choose_defaults(config, train)
-    val: SequenceDataset | None = None
+    config, chosen = choose_defaults(config, train)
+    choices = [*(choices or []), *chosen]
     if config.val_split:
         held = max(1, round(config.val_split * len(train)))  # as SequenceDataset.split rounds
         if len(train) - held < 2:
@@ -213,23 +234,43 @@ def prepare(config: RunConfig, train: SequenceDataset, test: SequenceDataset | N
         only = train.classes[int(train.targets[0])]
         raise ConfigError(f"{train.name}: expected at least 2 classes among the training "
                           f"samples; got only {only!r}")
-    if not builtin:
-        if train.sequences[0].dim() == 2:  # signals (T, C)
-            fitted = train.fit_standardization() if config.normalize == "channel" else None
-            train = normalized(train, config.normalize, fitted)
-            val, test = (normalized(d, config.normalize, fitted) if d is not None else None
-                         for d in (val, test))
-        if task_of(train) == "regression":
-            scaled_train, val, test = _scale_targets(train, val, test)
-            assert scaled_train is not None
-            train = scaled_train
-    return Prepared(train, val, test, task_of(train), config, choices)
+    if not scaled:
+        assert isinstance(train, SequenceDataset)
+        assert not isinstance(val, ClipDataset) and not isinstance(test, ClipDataset)
+        train, val, test = _scale_own(config, train, val, test)
+    return Prepared(train, val, test, task_of(train), config, choices, notes or [])
+
+
+def _scale_own(config: RunConfig, train: SequenceDataset, val: SequenceDataset | None,
+               test: SequenceDataset | None
+               ) -> tuple[SequenceDataset, SequenceDataset | None, SequenceDataset | None]:
+    """Own files: signals normalized as ``config.normalize`` says (statistics of ``train``),
+    regression targets standardized with the training targets' statistics."""
+    if len(train.step_shape) == 1:  # signals (T, C)
+        fitted = train.fit_standardization() if config.normalize == "channel" else None
+        train = normalized(train, config.normalize, fitted)
+        val, test = (normalized(d, config.normalize, fitted) if d is not None else None
+                     for d in (val, test))
+    if task_of(train) == "regression":
+        scaled_train, val, test = _scale_targets(train, val, test)
+        assert scaled_train is not None
+        train = scaled_train
+    return train, val, test
 
 
 def prepare_data(config: RunConfig) -> Prepared:
-    """Load the data of ``config`` and :func:`prepare` it."""
+    """Load the data of ``config`` (a built-in dataset, a file, or own videos) and
+    :func:`prepare` it."""
+    if is_clip_source(config.data):
+        config, clips, held, tested, choices, notes = load_clip_splits(config)
+        return prepare(config, clips, tested, scaled=True, val=held, choices=choices,
+                       notes=notes)
+    if is_clip_source(config.test_data):
+        raise ConfigError(f"--test-data {config.test_data}: expected a test file "
+                          f"{'/'.join(FILE_SUFFIXES)} for {config.data} (folders of clips "
+                          "test runs on clips)")
     train, test = load_splits(config)
-    return prepare(config, train, test, builtin=config.data in DATASETS)
+    return prepare(config, train, test, scaled=config.data in DATASETS)
 
 
 def legacy_model(spec: ModelSpec) -> str:
@@ -267,7 +308,8 @@ def build_model(config: RunConfig, spec: ModelSpec) -> nn.Module:
         return SequenceRegressor(step[0], outputs, relative=config.relative,
                                  **rnn)  # type: ignore[arg-type]
     if len(step) == 3:
-        return CNNLSTM(frame_encoder(step[0], 128), 128, outputs, **rnn)  # type: ignore[arg-type]
+        encoder = frame_encoder(step[0], 128, blocks=frame_blocks(*step[1:]))
+        return CNNLSTM(encoder, 128, outputs, **rnn)  # type: ignore[arg-type]
     if len(step) == 1:
         return CNNLSTM(subsequence_encoder(step[0]), 64, outputs,
                        subsequences=config.subsequences, **rnn)  # type: ignore[arg-type]

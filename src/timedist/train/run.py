@@ -28,9 +28,17 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from .._atomic import atomic_write, atomic_write_text
-from ..data import DATASETS, SequenceDataset, pad_collate
+from ..data import DATASETS, ClipDataset, Samples, SequenceDataset, pad_collate
 from . import plots
-from .callbacks import AtomicCheckpointIO, EpochLog, EpochShuffle, read_metrics, write_metrics
+from .callbacks import (
+    AtomicCheckpointIO,
+    ClipEpoch,
+    EpochLog,
+    EpochShuffle,
+    read_metrics,
+    write_metrics,
+)
+from .clip_source import evaluation_clips, input_clips, is_clip_source, thumbnails
 from .closed_form import fit_closed_form, save_checkpoint
 from .config import CLOSED_FORM, ConfigError, RunConfig
 from .defaults import MIN_SELECTION
@@ -99,7 +107,8 @@ def resolve_device(accelerator: str) -> torch.device:
 
 
 def _default_run_dir(config: RunConfig) -> Path:
-    stem = config.data if config.data in DATASETS else Path(config.data).name.split(".")[0]
+    own = Path(config.data).resolve().name.split(".")[0]  # "clips/" and "." have names too
+    stem = config.data if config.data in DATASETS else own
     base = Path("runs") / stem
     candidate, number = base, 1
     while candidate.exists():
@@ -132,21 +141,33 @@ def _naive_scale(prepared: Prepared, config: RunConfig) -> float | None:
     if info is None or not info.task.startswith("forecasting") or prepared.task != "regression":
         return None
     train = prepared.train
+    assert isinstance(train, SequenceDataset)
     true = unscale(train.targets, train)
     return float((true - last_values(train).unsqueeze(-1)).abs().mean())
 
 
-def _loaders(prepared: Prepared, config: RunConfig) -> tuple[DataLoader[Any],
-                                                             DataLoader[Any] | None]:
+def _workers(config: RunConfig, dataset: Samples) -> int:
+    """DataLoader processes for ``dataset``: clips are decoded by ``config.workers``; data in
+    memory gains nothing from them."""
+    return (config.workers or 0) if isinstance(dataset, ClipDataset) else 0
+
+
+def _loaders(prepared: Prepared, config: RunConfig, first_epoch: int = 0
+             ) -> tuple[DataLoader[Any], DataLoader[Any] | None]:
     world = config.devices * config.num_nodes
     per_device = config.batch_size // world
+    workers = _workers(config, prepared.train)
+    if isinstance(prepared.train, ClipDataset):  # the random crops of the first epoch run
+        prepared.train.epoch = first_epoch
     if world == 1:  # our sampler: the order of epoch e depends on (seed, e) only
         train = DataLoader(prepared.train, batch_size=per_device, collate_fn=pad_collate,
-                           sampler=EpochShuffle(len(prepared.train), config.seed))
+                           sampler=EpochShuffle(len(prepared.train), config.seed, first_epoch),
+                           num_workers=workers)
     else:  # Lightning swaps in a DistributedSampler (seeded, set_epoch per epoch)
         train = DataLoader(prepared.train, batch_size=per_device, collate_fn=pad_collate,
-                           shuffle=True)
-    val = (DataLoader(prepared.val, batch_size=max(per_device, 64), collate_fn=pad_collate)
+                           shuffle=True, num_workers=workers)
+    val = (DataLoader(prepared.val, batch_size=max(per_device, 64), collate_fn=pad_collate,
+                      num_workers=workers)
            if prepared.val is not None else None)
     return train, val
 
@@ -190,9 +211,12 @@ def _describe(prepared: Prepared, model: torch.nn.Module, run_dir: Path, device:
     if prepared.test is not None:
         sizes.append(f"{len(prepared.test)} test")
     parameters = sum(p.numel() for p in model.parameters())
-    lengths = prepared.train.lengths
-    span = (f"T={int(lengths.min())}" if int(lengths.min()) == int(lengths.max())
-            else f"T={int(lengths.min())}..{int(lengths.max())}")
+    if isinstance(prepared.train, ClipDataset):  # lengths are known once decoded
+        span = f"T<={config.frames}" + (f" at {config.fps} fps" if config.fps else "")
+    else:
+        lengths = prepared.train.lengths
+        span = (f"T={int(lengths.min())}" if int(lengths.min()) == int(lengths.max())
+                else f"T={int(lengths.min())}..{int(lengths.max())}")
     if config.model in CLOSED_FORM:
         how = (f"{config.features}, {config.members} member{'s' * ((config.members or 1) > 1)}"
                ", fitted in closed form")
@@ -204,6 +228,7 @@ def _describe(prepared: Prepared, model: torch.nn.Module, run_dir: Path, device:
              f"model  {type(model).__name__} ({config.model}, {parameters:,} parameters), {how}",
              f"device {device}", f"run    {run_dir}"]
     lines[2:2] = [f"chose  {why}" for why in prepared.choices]
+    lines[1:1] = [f"note   {note}" for note in prepared.notes]
     return "\n".join(lines)
 
 
@@ -278,6 +303,7 @@ def _train_and_finish(task: SequenceTask, prepared: Prepared, run: RunDir, resum
     _say(verbose, _describe(prepared, task.model, run_dir, str(device))
          + (f" (resumed from {run.last})" if resume else ""))
     if config.model in CLOSED_FORM:
+        assert isinstance(prepared.train, SequenceDataset)  # rocket takes signals, not clips
         row = fit_closed_form(task, prepared.train, device, verbose=verbose)
         write_metrics(run.metrics_csv, [row])
         for path in (run.best, run.last):
@@ -299,11 +325,12 @@ def train_network(task: SequenceTask, prepared: Prepared, run_dir: Path, *, resu
     each epoch's seconds are in metrics.csv)."""
     _quiet_lightning()
     config = prepared.config
-    train_loader, val_loader = _loaders(prepared, config)
+    first_epoch = int(read_checkpoint(RunDir(run_dir).last).get("epoch", -1)) + 1 if resume else 0
+    train_loader, val_loader = _loaders(prepared, config, first_epoch)
     show = sys.stderr.isatty() if progress is None else progress
+    extra = [*(callbacks or []), *([ClipEpoch()] if prepared.streamed else [])]
     trainer = _trainer(config, run_dir, has_val=val_loader is not None,
-                       selects=_selects(prepared), progress=show, verbose=verbose,
-                       extra=callbacks or [])
+                       selects=_selects(prepared), progress=show, verbose=verbose, extra=extra)
     sigint = signal.getsignal(signal.SIGINT)
     try:
         trainer.fit(task, train_loader, val_loader,
@@ -335,9 +362,17 @@ def _finish(run_dir: Path, config: RunConfig, prepared: Prepared, task: Sequence
         evaluated_on, dataset = "validation", prepared.val
     else:
         evaluated_on, dataset = "training", prepared.train
+    if isinstance(dataset, ClipDataset):  # no random crops when measuring
+        dataset = dataset.evaluation()
+    workers = _workers(config, dataset)
     result = _evaluate(run_dir, prepared.task, dataset, task, rows=rows,
-                       naive_scale=_naive_scale(prepared, config))
-    if prepared.task != "frames":
+                       naive_scale=_naive_scale(prepared, config), workers=workers)
+    if isinstance(prepared.train, ClipDataset):  # the baseline on thumbnails of the clips
+        small_train, small = (thumbnails(d, workers=workers) for d in (prepared.train, dataset))
+        result.metrics.update(baseline_metrics(prepared.task, small_train, small))
+        result.metrics["baseline"] += " of 8x8 frames"
+    elif prepared.task != "frames":
+        assert isinstance(dataset, SequenceDataset)
         result.metrics.update(baseline_metrics(prepared.task, prepared.train, dataset))
     if config.model in CLOSED_FORM and rows:
         loo = {k.replace("train_", "loo_"): float(v) for k, v in rows[0].items()
@@ -363,7 +398,7 @@ def _finish(run_dir: Path, config: RunConfig, prepared: Prepared, task: Sequence
     return result
 
 
-def _notes(metrics: dict[str, Any], dataset: SequenceDataset) -> list[str]:
+def _notes(metrics: dict[str, Any], dataset: Samples) -> list[str]:
     """Warnings a user must not miss: training-set metrics, no better than the baseline or
     than always answering the most frequent class."""
     notes = []
@@ -402,11 +437,12 @@ def _report(result: RunResult, path: Path, verbose: bool, title: str) -> None:
     _say(verbose, f"wrote {path}\nplots  " + "\n       ".join(str(p) for p in result.plots))
 
 
-def _evaluate(run_dir: Path, kind: str, dataset: SequenceDataset, task: SequenceTask, *,
+def _evaluate(run_dir: Path, kind: str, dataset: Samples, task: SequenceTask, *,
               rows: list[dict[str, str]] | None = None,
-              naive_scale: float | None = None) -> RunResult:
-    """Metrics of ``task`` on ``dataset``; plots written to ``run_dir``."""
-    outputs, targets = collect(task, dataset)
+              naive_scale: float | None = None, workers: int = 0) -> RunResult:
+    """Metrics of ``task`` on ``dataset`` (read by ``workers`` processes); plots written to
+    ``run_dir``."""
+    outputs, targets = collect(task, dataset, workers=workers)
     metrics = metrics_for(kind, outputs, targets, dataset, naive_scale=naive_scale)
     made = []
     if rows and len(rows) > 1:  # a closed-form fit has one row: no curve to draw
@@ -416,14 +452,17 @@ def _evaluate(run_dir: Path, kind: str, dataset: SequenceDataset, task: Sequence
         pred = outputs.argmax(-1)
         made.append(plots.confusion_matrix(targets, pred, dataset.classes,
                                            run_dir / "confusion_matrix.png"))
-        if dataset.sequences[0].dim() == 4:
-            x = torch.stack(dataset.sequences[:8])
-            made.append(plots.frame_strip(x, targets, pred, dataset.classes,
+        if len(dataset.step_shape) == 3:  # clips: a strip of six, spread over the set
+            pick = torch.linspace(0, len(dataset) - 1, min(6, len(dataset))).long()
+            x = pad_collate([dataset[i] for i in pick.tolist()]).x
+            made.append(plots.frame_strip(x, targets[pick], pred[pick], dataset.classes,
                                           run_dir / "examples.png"))
     elif kind == "regression":
+        assert isinstance(dataset, SequenceDataset)
         made.append(plots.predicted_vs_true(unscale(targets, dataset), unscale(outputs, dataset),
                                             run_dir / "predicted_vs_true.png"))
     else:
+        assert isinstance(dataset, SequenceDataset)
         x = torch.stack(dataset.sequences[:3])
         made.append(plots.forecast_frames(x, targets[:3], outputs[:3],
                                           run_dir / "forecast.png"))
@@ -445,27 +484,41 @@ def _own_file(path: str, stored: RunRecord, *, require_targets: bool) -> Sequenc
 def evaluate(run_dir: str | Path, *, data: str | None = None,
              verbose: bool = True) -> RunResult:
     """Test the run's best checkpoint on its test split, or on ``data`` (a built-in dataset's
-    test split or a labelled file); writes ``evaluation.json`` and plots under
-    ``RUN_DIR/evaluation/``."""
+    test split, a labelled file, or for a run on clips a folder/manifest of labelled clips);
+    writes ``evaluation.json`` and plots under ``RUN_DIR/evaluation/``."""
     _quiet_lightning()
     run_dir = Path(run_dir)
     config, stored = stored_run(run_dir)
     if (data is None or data == config.data) and config.data == ARRAYS:
         raise ConfigError(f"{run_dir} was fitted in Python on arrays, so it has no test file;"
                           " pass --data FILE (a labelled .ts/.npz file)")
+    clips = is_clip_source(config.data)
+    dataset: Samples
     if data is None or data == config.data:
         prepared = prepare_data(config)
         dataset = prepared.test or prepared.val or prepared.train
+        if isinstance(dataset, ClipDataset):
+            dataset = dataset.evaluation()
         naive = stored.naive_scale
     elif data in DATASETS:
         raise ConfigError(f"this run was trained on {config.data}; evaluate it on that or on a "
                           f"file of the same kind, not on {data}")
+    elif clips != is_clip_source(data):
+        kind = "a folder or .csv manifest of clips" if clips else "a labelled .ts/.npz file"
+        raise ConfigError(f"--data {data}: this run was trained on {config.data}; expected "
+                          f"{kind}")
+    elif clips:
+        assert stored.classes is not None
+        (dataset, notes), naive = evaluation_clips(data, config, stored.classes), None
+        for note in notes:
+            _say(verbose, f"note   {note}")
     else:
         dataset, naive = _own_file(data, stored, require_targets=True), None
     task = _restore(run_dir, config, stored.spec)
     out = RunDir(run_dir).evaluation
     out.mkdir(exist_ok=True)
-    result = _evaluate(out, stored.task, dataset, task, naive_scale=naive)
+    result = _evaluate(out, stored.task, dataset, task, naive_scale=naive,
+                       workers=_workers(config, dataset))
     result.metrics["evaluated_on"] = data or "test"
     _report(result, out / "evaluation.json", verbose, dataset.name)
     return result
@@ -473,9 +526,10 @@ def evaluate(run_dir: str | Path, *, data: str | None = None,
 
 def predict(run_dir: str | Path, input_path: str, output_path: str, *,
             model: str | Path | None = None, verbose: bool = True) -> Path:
-    """Predict every sample of ``input_path`` (.ts/.npz; labels not needed) with the run's
-    best checkpoint — or with ``model``, the run exported to ONNX (``timedist export``), run in
-    onnxruntime: a CSV (index, prediction[, probability]) for labels and values, an NPZ
+    """Predict every sample of ``input_path`` (.ts/.npz, or for a run on clips a video, a
+    frame folder or a folder of them; labels not needed) with the run's best checkpoint — or
+    with ``model``, the run exported to ONNX (``timedist export``), run in onnxruntime: a CSV
+    (index or clip, prediction[, probability and each class's]) for labels and values, an NPZ
     (``y_pred`` (N, T_out, C, H, W)) for frames."""
     run_dir = Path(run_dir)
     config, stored = stored_run(run_dir)
@@ -485,30 +539,40 @@ def predict(run_dir: str | Path, input_path: str, output_path: str, *,
     if output.suffix != wanted:
         raise ConfigError(f"{output.name}: expected an output file ending in {wanted} for a "
                           f"{kind} run")
-    if model is not None:
-        from .deployed import onnx_predictions
-
+    names: list[str] | None = None
+    if is_clip_source(config.data):
+        assert stored.classes is not None
+        clips = input_clips(input_path, config, stored.classes)
+        raw: Samples = clips
+        names = [str(c.path) for c in clips.clips]
+    elif model is not None:
         raw = conform(read_sequences(input_path, require_targets=False),
                       step_shape=stored.spec.step_shape, task=kind, classes=stored.classes,
                       labelled=False)
+    if model is not None:
+        from .deployed import onnx_predictions
+
         outputs = onnx_predictions(model, raw, stored)
     else:
         _quiet_lightning()
-        dataset = _own_file(input_path, stored, require_targets=False)
-        outputs, _ = collect(_restore(run_dir, config, stored.spec), dataset)
+        dataset = raw if names is not None else _own_file(input_path, stored,
+                                                          require_targets=False)
+        outputs, _ = collect(_restore(run_dir, config, stored.spec), dataset,
+                             workers=_workers(config, dataset))
         if kind == "classification":
             outputs = outputs.softmax(-1)
         elif kind == "regression":
             outputs = unscale(outputs, dataset)
-    _write_predictions(output, kind, outputs, stored.classes)
+    _write_predictions(output, kind, outputs, stored.classes, names)
     _say(verbose, f"wrote {len(outputs)} predictions to {output}")
     return output
 
 
 def _write_predictions(output: Path, kind: str, outputs: Tensor,
-                       classes: list[str] | None) -> None:
-    """Probabilities (N, K) -> label and its probability; values (N, ...) -> one column each;
-    frames -> an NPZ. Written atomically."""
+                       classes: list[str] | None, names: list[str] | None = None) -> None:
+    """Probabilities (N, K) -> label and its probability (with ``names``, the clips: also
+    every class's probability); values (N, ...) -> one column each; frames -> an NPZ. Written
+    atomically."""
     if kind == "frames":
         def write_npz(handle: Any) -> None:
             np.savez(handle, y_pred=outputs.numpy())
@@ -516,15 +580,21 @@ def _write_predictions(output: Path, kind: str, outputs: Tensor,
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    rows = names if names is not None else list(range(len(outputs)))
+    first = "clip" if names is not None else "index"
     if kind == "classification":
+        classes = classes or []
+        each = classes if names is not None else []
         confidence, index = outputs.max(-1)
-        writer.writerow(["index", "prediction", "probability"])
-        for i, (k, p) in enumerate(zip(index.tolist(), confidence.tolist(), strict=True)):
-            writer.writerow([i, (classes or [])[k], f"{p:.4f}"])
+        writer.writerow([first, "prediction", "probability", *each])
+        for row, k, p, all_p in zip(rows, index.tolist(), confidence.tolist(),
+                                    outputs.tolist(), strict=True):
+            writer.writerow([row, classes[k], f"{p:.4f}",
+                             *(f"{q:.4f}" for q in all_p[:len(each)])])
     else:
         values = outputs.reshape(len(outputs), -1)
-        writer.writerow(["index", *(f"prediction_{j}" if values.shape[1] > 1 else
-                                    "prediction" for j in range(values.shape[1]))])
-        for i, row in enumerate(values.tolist()):
-            writer.writerow([i, *(f"{v:.6g}" for v in row)])
+        writer.writerow([first, *(f"prediction_{j}" if values.shape[1] > 1 else
+                                  "prediction" for j in range(values.shape[1]))])
+        for row, value in zip(rows, values.tolist(), strict=True):
+            writer.writerow([row, *(f"{v:.6g}" for v in value)])
     atomic_write_text(output, buffer.getvalue())
