@@ -237,7 +237,7 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     # own videos
     ("clips: an unreadable video", then(clips("clips/a/1.mp4", "clips/b/2.mp4",
                                               broken="clips/b/3.mp4"), *fit_clips()), 1,
-     r"clips/b/3\.mp4: not a readable video \("),
+     r"clips/b/3\.mp4: not a readable video \(Invalid data found when processing input\)"),
     ("clips: a folder without clips", then(write("clips/a/notes.txt", "x"), *fit_clips()), 1,
      r"clips: expected <label>/<clip>\{\.mp4,.*\} or <label>/<clip>/<frame>\{\.jpg,.*\}; found "
      r"no clips"),

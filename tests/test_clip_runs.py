@@ -176,14 +176,16 @@ def test_a_val_folder_is_the_validation_set_and_a_manifest_reads_windows(
     assert "32 train" in out and "T<=16" in out
 
 
-def test_imbalanced_classes_are_reported(tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_imbalance_is_reported_and_fps_grayscale_apply(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_folder(tmp_path / "data", {"top": 9, "bottom": 3})
     code, out, err = cli("fit", "--data", str(tmp_path / "data"), "--out",
                          str(tmp_path / "run"), "--epochs", "1", "--hidden-size", "8",
-                         capsys=capsys)
+                         "--fps", "5", "--grayscale", capsys=capsys)
     assert code == 0, err
     assert "note   classes are imbalanced: 'top' has 9 clips, 'bottom' has 3 (3.0x)" in out
+    # 8 frames at 10 fps sampled at 5 fps: 4 frames per clip, one channel
+    assert "T<=16 at 5.0 fps, step (1, 32, 32)" in out
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -213,10 +215,12 @@ def test_wrong_inputs_for_clips_are_one_line(
 
 def test_a_resumed_clip_run_ends_with_the_uninterrupted_weights(
         clips: Path, tmp_path: Path) -> None:
-    """Random crops drawn per epoch, read by 2 worker processes: a run killed after epoch 2
-    and resumed gives exactly the weights of a run that was never interrupted."""
+    """Random crops drawn per epoch, read by 2 worker processes (through the decoded-clip
+    cache): a run killed after epoch 2 and resumed gives exactly the weights of a run that
+    was never interrupted."""
     settings = {"data": str(clips), "epochs": 3, "hidden_size": 8, "batch_size": 8,
-                "size": 28, "frames": 6, "workers": 2, "val_split": 0.0}
+                "size": 28, "frames": 6, "workers": 2, "val_split": 0.0,
+                "cache": str(tmp_path / "cache")}
     script = f"""
 import os, signal
 import lightning.pytorch as pl
@@ -239,3 +243,4 @@ fit(resolve_config({settings!r}), out={str(tmp_path / "killed")!r}, verbose=Fals
     straight = torch.load(tmp_path / "straight/checkpoints/last.ckpt", weights_only=False)
     for key, value in straight["state_dict"].items():
         torch.testing.assert_close(resumed["state_dict"][key], value, rtol=0, atol=0)
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 32  # each clip once: 24 + 8 test

@@ -211,8 +211,13 @@ def frame_size(clip: Clip) -> tuple[int, int]:
             for frame in container.decode(stream):
                 return frame.height, frame.width
     except av.error.FFmpegError as error:
-        raise ClipError(f"{clip.path}: not a readable video ({error})") from None
+        raise ClipError(f"{clip.path}: not a readable video ({_reason(error)})") from None
     raise ClipError(f"{clip.path}: no frames")
+
+
+def _reason(error: Exception) -> str:
+    """FFmpeg's words for a failure, without PyAV's errno number and repeated path."""
+    return str(getattr(error, "strerror", None) or error)
 
 
 def class_counts(clips: Sequence[Clip]) -> dict[str, int]:
@@ -293,7 +298,7 @@ def _read_video(clip: Clip) -> tuple[Tensor, float]:
                         break
                 frames.append(scaler.reformat(frame, format="rgb24").to_ndarray())
     except av.error.FFmpegError as error:
-        raise ClipError(f"{clip.path}: not a readable video ({error})") from None
+        raise ClipError(f"{clip.path}: not a readable video ({_reason(error)})") from None
     if not frames:
         raise ClipError(f"{clip.path}: no frames" + (
             f" between {clip.start} and {clip.end} s" if clip.start is not None else ""))
