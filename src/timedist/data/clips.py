@@ -30,6 +30,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from .dataset import split_indices
+
 __all__ = [
     "FRAME_SUFFIXES",
     "SPLITS",
@@ -106,10 +108,9 @@ def find_inputs(path: str | Path) -> list[Clip]:
     if _is_frame_folder(path):
         return [Clip(path, "")]
     if not path.is_dir():
+        got = f"got a {path.suffix or 'plain'} file" if path.exists() else "not found"
         raise ClipError(f"{path}: expected a video ({', '.join(VIDEO_SUFFIXES)}), a folder of "
-                        "frames or a folder of clips; not found" if not path.exists() else
-                        f"{path}: expected a video ({', '.join(VIDEO_SUFFIXES)}), a folder of "
-                        f"frames or a folder of clips; got a {path.suffix or 'plain'} file")
+                        f"frames or a folder of clips; {got}")
     found = sorted(p for p in path.rglob("*") if not any(part.startswith(".") for part in
                                                          p.relative_to(path).parts)
                    and ((p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
@@ -436,12 +437,8 @@ class ClipDataset(Dataset[tuple[Tensor, Tensor]]):
     def split(self, fraction: float, *, seed: int = 0) -> tuple[ClipDataset, ClipDataset]:
         """A seeded random (rest, held-out) split, as :meth:`SequenceDataset.split`; the
         held-out part is sampled for evaluation (centred, no random crops)."""
-        if not 0 < fraction < 1:
-            raise ValueError(f"{self.name}: expected 0 < fraction < 1; got {fraction}")
-        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed)).tolist()
-        held = max(1, round(fraction * len(self)))
-        return (self.subset(sorted(order[held:])),
-                self._like([self.clips[i] for i in sorted(order[:held])], train=False))
+        rest, held = split_indices(len(self), fraction, seed=seed, name=self.name)
+        return self.subset(rest), self._like([self.clips[i] for i in held], train=False)
 
     def evaluation(self) -> ClipDataset:
         """The same clips sampled for evaluation (centred, uniform; no random crops)."""

@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 
 from .._checks import shape_error
 
-__all__ = ["Batch", "SequenceDataset", "Standardization", "pad_collate"]
+__all__ = ["Batch", "SequenceDataset", "Standardization", "pad_collate", "split_indices"]
 
 
 class Standardization(NamedTuple):
@@ -137,11 +137,19 @@ class SequenceDataset(Dataset[tuple[Tensor, Tensor]]):
 
     def split(self, fraction: float, *, seed: int = 0) -> tuple[SequenceDataset, SequenceDataset]:
         """A seeded random (rest, held-out) split, e.g. a validation set of ``fraction``."""
-        if not 0 < fraction < 1:
-            raise ValueError(f"{self.name}: expected 0 < fraction < 1; got {fraction}")
-        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed)).tolist()
-        held = max(1, round(fraction * len(self)))
-        return self.subset(sorted(order[held:])), self.subset(sorted(order[:held]))
+        rest, held = split_indices(len(self), fraction, seed=seed, name=self.name)
+        return self.subset(rest), self.subset(held)
+
+
+def split_indices(size: int, fraction: float, *, seed: int = 0, name: str = "dataset"
+                  ) -> tuple[list[int], list[int]]:
+    """A seeded random split of ``range(size)``: (rest, held-out), each sorted; the held-out
+    part has ``round(fraction * size)`` indices, at least 1."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"{name}: expected 0 < fraction < 1; got {fraction}")
+    order = torch.randperm(size, generator=torch.Generator().manual_seed(seed)).tolist()
+    held = max(1, round(fraction * size))
+    return sorted(order[held:]), sorted(order[:held])
 
 
 def pad_collate(samples: Sequence[tuple[Tensor, Tensor]]) -> Batch:
