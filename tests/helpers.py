@@ -140,16 +140,29 @@ def snapshot(folder: Path) -> dict[str, str]:
     return found
 
 
+def replace_with_link(original: Path, target: Path) -> None:
+    """Move ``original`` (a file or folder; absent: a new file) to ``target`` and put a link
+    to it in its place: what an attacker, or a careless copy, leaves inside a run folder."""
+    if original.is_dir():
+        original.rename(target)
+    else:
+        target.write_bytes(original.read_bytes() if original.exists() else b"precious")
+        original.unlink(missing_ok=True)
+    original.symlink_to(target, target_is_directory=target.is_dir())
+
+
 def frames(n: int, size: int, seed: int = 0, top: int | None = None) -> np.ndarray:
     """(n, size, size, 3) uint8: a bright square moving right on a smooth background (what
-    a lossy codec keeps well), at row ``top`` (default: a random row drawn from ``seed``)."""
+    a lossy codec keeps well), at row ``top`` (default: a random row drawn from ``seed``;
+    given a row, ``seed`` draws the column it starts at, so clips of one row differ)."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:size, 0:size]
     base = np.stack([x * 200 // size, y * 200 // size, np.full_like(x, 60)], -1)
     out = np.repeat(base[None], n, 0).astype(np.uint8)
+    start = int(rng.integers(0, size - 8)) if top is not None else 0
     top = int(rng.integers(0, size - 8)) if top is None else top
     for t in range(n):
-        left = (t * 2) % (size - 8)
+        left = (start + t * 2) % (size - 8)
         out[t, top : top + 8, left : left + 8] = 255
     return out
 

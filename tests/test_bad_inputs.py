@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 import shutil
 from collections.abc import Callable
@@ -22,10 +23,11 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from helpers import frames, snapshot, write_pngs, write_video
+from helpers import frames, replace_with_link, snapshot, write_pngs, write_video
 
 import timedist
 from timedist.cli import main
+from timedist.data import label_names
 from timedist.estimators import TimeSeriesClassifier
 from timedist.models import FCN, RocketModel
 
@@ -36,19 +38,26 @@ GOOD = "@problemName Good\n@classLabel true a b\n@data\n" + "\n".join(
 
 
 def make_templates(root: Path) -> Path:
-    """A good training file, a finished rocket run and a finished network run in ``root``."""
+    """A good training file, a finished rocket run, a finished network run and a finished
+    run on clips (frame folders) in ``root``."""
     (root / "good.ts").write_text(GOOD)
     assert main(["fit", "--data", str(root / "good.ts"), "--out", str(root / "run"),
                  "--members", "1", "--num-features", "168", "--quiet"]) == 0
     assert main(["fit", "--data", str(root / "good.ts"), "--model", "fcn", "--epochs", "1",
                  "--batch-size", "8", "--out", str(root / "net"), "--quiet"]) == 0
+    for label in ("a", "b"):
+        for i in range(2):
+            write_pngs(root / "frames" / label / f"c{i}", frames(3, 16, seed=i + 5 * (label > "a")))
+    assert main(["fit", "--data", str(root / "frames"), "--epochs", "1", "--batch-size", "2",
+                 "--workers", "0", "--frames", "3", "--out", str(root / "clip"), "--quiet"]) == 0
+    shutil.rmtree(root / "frames")
     return root
 
 
 def make_work(templates: Path, folder: Path) -> Path:
     """A fresh copy of the templates in ``folder`` for one case."""
-    for name in ("run", "net"):
-        shutil.copytree(templates / name, folder / name)
+    for name in ("run", "net", "clip"):
+        shutil.copytree(templates / name, folder / name, symlinks=True)
     shutil.copy(templates / "good.ts", folder / "good.ts")
     return folder
 
@@ -161,6 +170,96 @@ def plant_link(w: Path) -> None:
 
 def gz(w: Path) -> None:
     (w / "g.ts.gz").write_bytes(gzip.compress(b"@classLabel true a b\n@data\n1,x:a\n"))
+
+
+def both(*changes: Callable[[Path], Any]) -> Callable[[Path], None]:
+    """Several changes, in order."""
+    def change(w: Path) -> None:
+        for one in changes:
+            one(w)
+    return change
+
+
+def legacy(run: str) -> Callable[[Path], None]:
+    """The run as an earlier timedist left it: no marker (nothing proves its files)."""
+    return lambda w: (w / run / ".timedist-run.json").unlink()
+
+
+def unfinished(run: str) -> Callable[[Path], None]:
+    """What a killed fit leaves: checkpoints, no metrics.json, a marker still 'training'."""
+    def change(w: Path) -> None:
+        marker = json.loads((w / run / ".timedist-run.json").read_text())
+        marker["state"] = "training"
+        (w / run / ".timedist-run.json").write_text(json.dumps(marker))
+        (w / run / "metrics.json").unlink()
+    return change
+
+
+def linked(path: str) -> Callable[[Path], None]:
+    """``path`` (a file or folder of a run) moved to ``victim`` beside the runs, a link to
+    it in its place: nothing may be written through it."""
+    return lambda w: replace_with_link(w / path, w / "victim")
+
+
+def link_to(path: str, target: str) -> Callable[[Path], None]:
+    return lambda w: (w / path).symlink_to(w / target)
+
+
+def forged_marker(files: dict[str, Any]) -> Callable[[Path], None]:
+    def change(w: Path) -> None:
+        marker = json.loads((w / "run" / ".timedist-run.json").read_text())
+        marker["files"].update(files)
+        (w / "run" / ".timedist-run.json").write_text(json.dumps(marker))
+    return change
+
+
+def savez(name: str, **arrays: Any) -> Callable[[Path], None]:
+    return lambda w: np.savez(w / name, **arrays)
+
+
+def own_net_then(text: str) -> Callable[[Path], None]:
+    """A network run of this case's own ``good.ts`` (``mine``), then ``good.ts`` becomes
+    ``text``."""
+    def change(w: Path) -> None:
+        assert main(["fit", "--data", str(w / "good.ts"), "--model", "fcn", "--epochs", "1",
+                     "--batch-size", "8", "--out", str(w / "mine"), "--quiet"]) == 0
+        (w / "good.ts").write_text(text)
+    return change
+
+
+def run_with_a_test_file(w: Path) -> None:
+    """A rocket run with a test file (``tested``), whose test file is then edited."""
+    (w / "test.ts").write_text(GOOD)
+    assert main(["fit", "--data", str(w / "good.ts"), "--test-data", str(w / "test.ts"),
+                 "--out", str(w / "tested"), "--members", "1", "--num-features", "168",
+                 "--quiet"]) == 0
+    (w / "test.ts").write_text(GOOD.replace("0.333", "0.334"))
+
+
+def stray_image(w: Path) -> None:
+    clips("in/a.mp4", "in/b.mp4")(w)
+    write_pngs(w / "thumb", frames(1, 16))
+    (w / "thumb" / "00000.png").rename(w / "in" / "cover.png")
+
+
+def frames_beside_clips(w: Path) -> None:
+    clips("clips/a/1.mp4", "clips/b/2.mp4", "clips/b/3/x.mp4")(w)
+    write_pngs(w / "clips" / "b" / "3" / "f", frames(2, 16))
+    for png in (w / "clips" / "b" / "3" / "f").iterdir():
+        png.rename(w / "clips" / "b" / "3" / png.name)
+    (w / "clips" / "b" / "3" / "f").rmdir()
+
+
+BIG = np.full((2, 24, 2), 1e39)
+PREDICT = ("predict", "{w}/run", "--input", "{w}/good.ts", "--output", "{w}/p.csv")
+SIGNALS = np.random.default_rng(0).normal(size=(4, 5, 1))
+LABELS = np.array(["a", "b", "a", "b"])
+
+
+def legacy_record(**changes: Any) -> Callable[[Path], None]:
+    """An earlier timedist's run (no marker to compare with) whose record was edited: it is
+    validated for itself."""
+    return both(legacy("run"), edit_json("run/preprocessing.json", **changes))
 
 
 HEADER = "@classLabel true a b\n@data\n"
@@ -392,7 +491,8 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r"run: the run directory exists; pass --overwrite to replace it or --resume"),
     ("run dir: a folder of the user's", then(write("mine/notes.txt", "mine"), "fit", "--data",
                                              "{w}/good.ts", "--out", "{w}/mine", "--overwrite"),
-     1, r"mine: not a timedist run directory \(no config\.yaml\); refusing to overwrite it"),
+     1, r"mine: not a run timedist can prove it wrote \(no \.timedist-run\.json\); --overwrite "
+        r"replaces only timedist's own runs"),
     ("run dir: a user's file inside", then(write("run/notes.txt", "mine"), "fit", "--data",
                                            "{w}/good.ts", "--out", "{w}/run", "--overwrite"), 1,
      r"--overwrite replaces only what timedist wrote, and this folder also holds notes\.txt"),
@@ -419,11 +519,12 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("run dir: a record with another task", then(edit_json("run/preprocessing.json",
                                                            task="clustering"),
                                                  "evaluate", "{w}/run"), 1,
-     r"preprocessing\.json: expected 'task' one of classification, regression, frames"),
+     r"preprocessing\.json: changed after timedist wrote it \(it no longer matches the run's "
+     r"marker\)"),
     ("run dir: a record with a bad shape", then(edit_json("run/preprocessing.json",
                                                           step_shape=[-2]),
                                                 "evaluate", "{w}/run"), 1,
-     r"expected 'step_shape' as a list of positive integers; got \[-2\]"),
+     r"preprocessing\.json: changed after timedist wrote it"),
     ("run dir: predict to another format", lambda w: [
         "predict", str(w / "run"), "--input", str(w / "good.ts"), "--output", str(w / "p.txt")],
      1, r"p\.txt: expected an output file ending in \.csv for a classification run"),
@@ -441,7 +542,8 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r"nothing: not a timedist run directory \(no config\.yaml\)"),
     ("export: a file of the user's in the way", then(write("run/model.onnx", "mine"),
                                                      "export", "{w}/run"), 1,
-     r"model\.onnx: exists; pass overwrite=True \(--overwrite\) to replace it"),
+     r"model\.onnx: exists and timedist did not write it \(or it changed since\); pass "
+     r"--overwrite to replace it"),
     ("export: --out of another format", lambda w: ["export", str(w / "run"), "--format", "pt2",
                                                    "--out", str(w / "m.onnx")], 1,
      r"--out .*m\.onnx: expected a file ending in \.pt2 for --format pt2"),
@@ -483,6 +585,210 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("checkpoint: resume without last", then(lambda w: (w / "net/checkpoints/last.ckpt").unlink(),
                                              "fit", "--resume", "{w}/net"), 1,
      r"net: no checkpoints/last\.ckpt to resume from"),
+
+    # ownership: a folder is timedist's only by proof (issue 20)
+    ("own: a project folder with its own config.yaml", then(both(
+        write("proj/config.yaml", "lr: 0.1\n"), write("proj/metrics.csv", "epoch,loss\n"),
+        write("proj/curve.png", b"png")), "fit", "--data", "{w}/good.ts", "--out", "{w}/proj",
+        "--overwrite"), 1, r"proj: not a run timedist can prove it wrote \(no "
+                           r"\.timedist-run\.json\)"),
+    ("own: another tool's checkpoints", then(both(
+        write("lt/config.yaml", "x"), write("lt/checkpoints/best.ckpt", b"w"),
+        write("lt/checkpoints/last.ckpt", b"w")), "fit", "--data", "{w}/good.ts", "--out",
+        "{w}/lt", "--overwrite"), 1, r"lt: not a run timedist can prove it wrote"),
+    ("own: a run of an earlier timedist", then(legacy("run"), "fit", "--data", "{w}/good.ts",
+                                               "--out", "{w}/run", "--overwrite"), 1,
+     r"it looks like a run of an earlier timedist, which kept no list of its files"),
+    ("own: a run file the user changed", then(write("run/metrics.csv", "mine"), "fit", "--data",
+                                               "{w}/good.ts", "--out", "{w}/run",
+                                               "--overwrite"), 1,
+     r"also holds metrics\.csv \(changed since timedist wrote it\)"),
+    ("own: a file named like a temporary file", then(
+        write("run/.metrics.json.mybackup.tmp", "mine"), "fit", "--data", "{w}/good.ts",
+        "--out", "{w}/run", "--overwrite"), 1, r"also holds \.metrics\.json\.mybackup\.tmp"),
+    ("own: a forged marker naming a file outside", then(
+        forged_marker({"../good.ts": None}), "fit", "--data", "{w}/good.ts", "--out",
+        "{w}/run", "--overwrite"), 1,
+     r"not a marker timedist wrote \(it lists '\.\./good\.ts', a file timedist never writes"),
+    ("own: a marker that is not JSON", then(write("run/.timedist-run.json", "{"), "evaluate",
+                                            "{w}/run"), 1,
+     r"\.timedist-run\.json: not a marker timedist wrote \(not valid JSON"),
+    ("own: --out inside another run", lambda w: [
+        "fit", "--data", str(w / "good.ts"), "--out", str(w / "run" / "evaluation" / "x")], 1,
+     r"evaluation/x: is inside the timedist run .*run; choose an --out outside it"),
+    ("own: --out inside the clips it trains on", then(
+        clips("clips/a/1.mp4", "clips/b/2.mp4"), "fit", "--data", "{w}/clips", "--out",
+        "{w}/clips/runs/x"), 1, r"is inside --data .*clips, whose folders are read as clips"),
+    ("own: --out that is a file", lambda w: ["fit", "--data", str(w / "good.ts"), "--out",
+                                             str(w / "good.ts"), "--overwrite"], 1,
+     r"good\.ts: is a file; expected a folder for the run \(--out\)"),
+    # no link inside a run is followed
+    ("link: the lock", then(linked("run/.timedist.lock"), "evaluate", "{w}/run"), 1,
+     r"\.timedist\.lock: is a link \(to .*victim\); timedist never follows links inside a "
+     r"run folder"),
+    ("link: the lock of a run to resume", then(linked("net/.timedist.lock"), "fit", "--resume",
+                                               "{w}/net"), 1, r"\.timedist\.lock: is a link"),
+    ("link: evaluation/", then(linked("run/evaluation"), "evaluate", "{w}/run"), 1,
+     r"run/evaluation: is a link"),
+    ("link: checkpoints/", then(linked("run/checkpoints"), *PREDICT), 1,
+     r"run/checkpoints: is a link"),
+    ("link: config.yaml", then(linked("run/config.yaml"), "evaluate", "{w}/run"), 1,
+     r"run/config\.yaml: is a link"),
+    ("link: the marker", then(linked("run/.timedist-run.json"), "evaluate", "{w}/run"), 1,
+     r"\.timedist-run\.json: is a link"),
+    # output files are the user's
+    ("output: predict onto an existing file", then(write("p.csv", "mine"), *PREDICT), 1,
+     r"--output .*p\.csv: exists; pass --overwrite to replace it"),
+    ("output: predict through a link onto the input", then(
+        link_to("p.csv", "good.ts"), *PREDICT, "--overwrite"), 1,
+     r"--output .*p\.csv: is an input of this command"),
+    ("output: predict onto a run's file", lambda w: [
+        "predict", str(w / "run"), "--input", str(w / "good.ts"), "--output",
+        str(w / "net" / "metrics.csv"), "--overwrite"], 1,
+     r"--output .*metrics\.csv: is metrics\.csv of the timedist run .*net"),
+    ("output: predict into a folder", then(lambda w: (w / "p.csv").mkdir(), *PREDICT), 1,
+     r"--output .*p\.csv: is a folder; expected a file path"),
+    ("output: export onto a file of the user's", then(
+        write("mine.onnx", "mine"), "export", "{w}/run", "--out", "{w}/mine.onnx"), 1,
+     r"mine\.onnx: exists; pass overwrite=True \(--overwrite\) to replace it"),
+    ("output: export onto another run's export", lambda w: [
+        "export", str(w / "run"), "--out", str(w / "net" / "model.onnx"), "--overwrite"], 1,
+     r"model\.onnx: is model\.onnx of the timedist run .*net"),
+    ("output: explain --png onto a data file", lambda w: [
+        "explain", "rnn", "--png", str(w / "good.ts")], 1,
+     r"--png .*good\.ts: expected a file ending in \.png"),
+    ("output: explain --png onto an existing picture", then(
+        write("x.png", b"png"), "explain", "rnn", "--png", "{w}/x.png"), 1,
+     r"--png .*x\.png: exists; pass --overwrite to replace it"),
+    ("output: explain --png onto a run's plot", lambda w: [
+        "explain", "rnn", "--png", str(w / "run" / "confusion_matrix.png"), "--overwrite"], 1,
+     r"is confusion_matrix\.png of the timedist run"),
+    ("output: explain --png of 5000 steps", lambda w: [
+        "explain", "rnn", "--seq-len", "5000", "--png", str(w / "big.png")], 1,
+     r"--png draws at most 32 for --seq-len \(a bigger picture is unreadable\); got 5000"),
+    ("output: evaluate beside a file of the user's", then(
+        write("run/evaluation/confusion_matrix.png", b"mine"), "evaluate", "{w}/run"), 1,
+     r"evaluation/confusion_matrix\.png: exists and timedist did not write it"),
+    # unfinished runs
+    ("unfinished: evaluate a killed run", then(unfinished("net"), "evaluate", "{w}/net"), 1,
+     r"net: the run has not finished .*pass --unfinished"),
+    ("unfinished: predict a killed run", then(unfinished("run"), *PREDICT), 1,
+     r"run: the run has not finished"),
+    ("unfinished: export a killed run", then(unfinished("run"), "export", "{w}/run"), 1,
+     r"run: the run has not finished"),
+    # paths mean what the user meant
+    ("paths: a relative path in a config is the config's", then(
+        write("sub/c.yaml", "data: nope.ts\n"), "fit", "--config", "{w}/sub/c.yaml", "--out",
+        "{w}/new"), 1, r"sub/nope\.ts: no such file"),
+    ("paths: a pipe for --data", then(lambda w: os.mkfifo(w / "p.ts"), "fit", "--data",
+                                      "{w}/p.ts", "--out", "{w}/new"), 1,
+     r"p\.ts: not a regular file \(a pipe, a device or a socket\)"),
+    ("paths: evaluate after the test file changed", then(run_with_a_test_file, "evaluate",
+                                                              "{w}/tested"),
+     1, r"its test data .*test\.ts changed since the run was trained \(the same number of "
+        r"samples, other values\)"),
+    ("paths: resume after the data changed", then(
+        own_net_then(GOOD.replace("0.333", "0.334")), "fit", "--resume", "{w}/mine"), 1,
+     r"its training data .*good\.ts changed since the run was trained"),
+    ("paths: resume after the data gained a class", then(
+        own_net_then(GOOD.replace("true a b", "true a b c").replace(":b\n", ":c\n", 1)),
+        "fit", "--resume", "{w}/mine"), 1,
+     r"the training data's classes changed since the run started \(now \['a', 'b', 'c'\], "
+     r"then \['a', 'b'\]\)"),
+    ("paths: resume after config.yaml was edited", then(
+        edit_yaml("net/config.yaml", epochs=3), "fit", "--resume", "{w}/net"), 1,
+     r"config\.yaml: changed after timedist wrote it; --resume continues the run as it was "
+     r"set up"),
+    ("paths: resume a run of an earlier timedist", then(legacy("net"), "fit", "--resume",
+                                                        "{w}/net"), 1,
+     r"net: not a run this timedist started \(no \.timedist-run\.json"),
+    # numbers keep their precision
+    ("numbers: beyond float32 without normalization", then(
+        savez("big.npz", X=np.concatenate([BIG, -BIG]), y=LABELS), "fit", "--data",
+        "{w}/big.npz", "--normalize", "none", "--out", "{w}/new"), 1,
+     r"big\.npz: sample 0 holds 1e\+39 at step 0, which is 1e\+39 after no normalization: "
+     r"beyond float32's range \(3\.4e38\).*use --normalize channel or series"),
+    ("numbers: an input far beyond the training data", then(
+        savez("big.npz", X=BIG), "predict", "{w}/run", "--input", "{w}/big.npz", "--output",
+        "{w}/p.csv"), 1, r"big\.npz: sample 0 holds 1e\+39 .*beyond float32's range"),
+    ("numbers: every value missing", npz(X=np.full((4, 3, 1), np.nan), y=LABELS), 1,
+     r"bad\.npz: expected values in the training data; every value is missing \(NaN\)"),
+    ("numbers: --fps inf", fit_with("--fps", "inf"), 1, r"expected a finite fps; got inf"),
+    ("numbers: --lr nan", fit_with("--lr", "nan"), 1, r"expected a finite lr; got nan"),
+    ("numbers: --seed -5", fit_with("--seed", "-5"), 1, r"expected 0 <= seed < 2\*\*32; got -5"),
+    ("numbers: --weight-decay -1", fit_with("--weight-decay", "-1"), 1,
+     r"expected weight_decay >= 0; got -1\.0"),
+    ("numbers: --ddp-timeout 0", fit_with("--ddp-timeout", "0"), 1,
+     r"expected ddp_timeout >= 1; got 0"),
+    ("numbers: a 5000-digit number in a JSON config", config(
+        '{"batch_size": ' + "9" * 5000 + "}", ".json"), 1, r"c\.json: not valid JSON: "),
+    # labels are text
+    ("labels: a blank label", npz(X=SIGNALS, y=np.array(["a", " ", "a", "b"])), 1,
+     r"bad\.npz: y: expected a non-blank label; got ' '"),
+    ("labels: bytes that are not UTF-8", npz(X=SIGNALS, y=np.array([b"\xff", b"a"] * 2)), 1,
+     r"bad\.npz: y: expected labels as text; got b'\\xff', bytes that are not UTF-8"),
+    ("labels: a blank label in a manifest", then(both(
+        clips("c.mp4"), write("m.csv", "path,label\nc.mp4, \n")), "fit", "--data",
+        "{w}/m.csv", "--out", "{w}/new"), 1,
+     r"m\.csv: line 2: expected a label in the second column; got a blank one for 'c\.mp4'"),
+    ("labels: frames beside videos in one clip folder", then(
+        frames_beside_clips, "fit", "--data", "{w}/clips", "--out", "{w}/new"), 1,
+     r"clips/b/3: holds frame images \(00000\.png\) and clips \(x\.mp4\)"),
+    ("labels: predict a folder of clips with a stray image", then(
+        stray_image, "predict", "{w}/clip", "--input", "{w}/in", "--output", "{w}/p.csv"), 1,
+     r"in: holds frame images \(cover\.png\) and clips \(a\.mp4\); expected a folder of "
+     r"frames or a folder of clips, not both"),
+    # a run knows what it is
+    ("record: std 0", then(legacy_record(standardization={"mean": [0, 0], "std": [0, 1]}),
+                           "evaluate", "{w}/run"), 1,
+     r"expected 'standardization' with finite means and stds > 0"),
+    ("record: means for other channels", then(legacy_record(
+        standardization={"mean": [0, 0, 0], "std": [1, 1, 1]}), "evaluate", "{w}/run"), 1,
+     r"expected 'standardization' with 2 means and stds \(one per channel\); got 3 and 3"),
+    ("record: fewer classes than outputs", then(legacy_record(classes=["a"]), *PREDICT), 1,
+     r"expected 'classes' as 2 distinct names; got \['a'\]"),
+    ("record: fewer labels than classes", then(legacy_record(labels=["a"]), *PREDICT), 1,
+     r"expected 'labels' as 2 values, one per class; got \['a'\]"),
+    ("record: a negative length", then(legacy_record(length=-5), "evaluate", "{w}/run"), 1,
+     r"expected 'length' and 'horizon' >= 0; got -5, 0"),
+    ("record: an unknown normalization", then(legacy_record(normalize="minmax"), *PREDICT), 1,
+     r"expected 'normalize' one of channel, series, none; got 'minmax'"),
+    ("onnx: not an ONNX file", then(write("bad.onnx", b"garbage"), *PREDICT, "--model",
+                                    "{w}/bad.onnx"), 1,
+     r"bad\.onnx: not a readable ONNX model"),
+    ("onnx: an empty file", then(write("bad.onnx", b""), *PREDICT, "--model", "{w}/bad.onnx"), 1,
+     r"bad\.onnx: not a readable ONNX model"),
+    # one line, never a traceback
+    ("one line: a YAML alias", config("x: &a y\ndata: *a\n"), 1,
+     r"c\.yaml: not valid YAML: found an alias \(\*name\); config files take plain values"),
+    ("one line: a huge value in a config", config(
+        "data: [" + ", ".join(["1"] * 20000) + "]\n"), 1,
+     r"expected data of type str; got \[1, 1, 1, .*\.\.\. \(60000 characters\)"),
+    ("one line: a config nested too deeply", config("a: " + "[" * 5000 + "]" * 5000 + "\n"), 1,
+     r"c\.yaml: (nested too deeply to be a config file|not valid YAML)"),
+    ("one line: a config key that is a number", config("1: 2\n"), 1,
+     r"unknown setting '1'; expected some of"),
+    ("one line: negative ragged lengths", npz(X=np.zeros((4, 1)), y=np.zeros(2),
+                                              lengths=np.array([-2, 6])), 1,
+     r"bad\.npz: expected lengths >= 1 \(steps per sample\); got values \[-2, 6\]"),
+    ("one line: zero samples", npz(X=np.zeros((0, 3, 1)), y=np.zeros(0)), 1,
+     r"bad\.npz: expected at least one sample; got X of shape \(0, 3, 1\)"),
+    ("one line: zero samples to predict", then(savez("zero.npz", X=np.zeros((0, 24, 2))),
+                                               "predict", "{w}/run", "--input", "{w}/zero.npz",
+                                               "--output", "{w}/p.csv"), 1,
+     r"zero\.npz: expected at least one sample; got X of shape \(0, 24, 2\)"),
+    ("one line: X of zero dimensions", npz(X=np.array(1.0), y=np.zeros(2)), 1,
+     r"bad\.npz: expected X \(N, T, C\) or ragged \(sum of lengths, C\); got a single number"),
+    ("one line: y of zero dimensions", npz(X=np.zeros((2, 3, 1)), y=np.array(1.0)), 1,
+     r"bad\.npz: expected y of shape \(N,\); got a single value"),
+    ("one line: regression y without columns", npz(X=np.zeros((2, 3, 1)), y=np.zeros((2, 0))),
+     1, r"bad\.npz: expected regression targets y \(N,\) or \(N, k\) with k >= 1; got shape "
+        r"\(2, 0\)"),
+    ("one line: summary of a run with an empty checkpoint", then(
+        write("run/checkpoints/best.ckpt", b""), "summary", "{w}/run"), 1,
+     r"timedist summary: error: .*best\.ckpt: not a readable checkpoint"),
+    ("one line: evaluate a file", lambda w: ["evaluate", str(w / "good.ts")], 1,
+     r"good\.ts: not a timedist run directory \(no config\.yaml\)"),
 ]
 
 
@@ -549,6 +855,23 @@ LAYER_CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
      r"expected at least 2 classes in y; got 1 class \(1\)"),
     ("estimator: fewer targets", lambda: TimeSeriesClassifier(members=1).fit(
         np.random.rand(4, 5), [0, 1, 0]), ValueError, r"inconsistent numbers|3 targets for 4"),
+    ("estimator: a setting of the wrong type", lambda: TimeSeriesClassifier(
+        batch_size="32").fit(np.random.rand(4, 5), [0, 1, 0, 1]), ValueError,
+     r"expected batch_size of type int; got '32'"),
+    ("estimator: a fractional ensemble", lambda: TimeSeriesClassifier(members=1.5).fit(
+        np.random.rand(4, 5), [0, 1, 0, 1]), ValueError,
+     r"expected members of type int or null \(chosen from the data\); got 1\.5"),
+    ("estimator: a negative random_state", lambda: TimeSeriesClassifier(random_state=-5).fit(
+        np.random.rand(4, 5), [0, 1, 0, 1]), ValueError, r"expected 0 <= seed < 2\*\*32; got -5"),
+    ("estimator: an empty series in a list", lambda: TimeSeriesClassifier(members=1).fit(
+        [np.ones(5), np.ones(0), np.ones(3), np.ones(4)], [0, 1, 0, 1]), ValueError,
+     r"TimeSeriesClassifier: expected X\[1\] of at least one step; got an empty series"),
+    ("estimator: None among text labels", lambda: TimeSeriesClassifier(members=1).fit(
+        np.random.rand(4, 5), np.array(["a", None, "b", "a"], dtype=object)), ValueError,
+     r"expected labels of one kind in y \(all numbers or all text, no None\); got NoneType, "
+     r"text"),
+    ("labels: two labels that read the same", lambda: label_names([b"cat", "cat"], "y"),
+     ValueError, r"y: labels b'cat' and 'cat' both read as 'cat'; expected labels that differ"),
     ("keras weights: a bias of the wrong length", lambda: timedist.LSTM(3, 4).load_keras_weights(
         np.ones((3, 16)), np.ones((4, 16)), np.ones(12)), ValueError,
      r"expected a Keras bias \(16,\); got shape \(12,\)"),
@@ -567,4 +890,4 @@ def test_a_bad_layer_input_names_the_shape(call: Callable[[], Any], kind: type[E
 
 
 def test_the_table_is_large_enough() -> None:
-    assert len(CASES) + len(LAYER_CASES) >= 80
+    assert len(CASES) + len(LAYER_CASES) >= 200

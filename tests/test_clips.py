@@ -191,3 +191,53 @@ def test_the_cache_gives_the_same_items_and_notices_edits(tmp_path: Path) -> Non
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
     torch.testing.assert_close(cached[0][0], plain[0][0], rtol=0, atol=0)
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 2
+
+
+def test_frames_are_read_in_number_order(tmp_path: Path) -> None:
+    """1.png ... 12.png, as ``ffmpeg -i clip.mp4 %d.png`` writes them: 10.png comes after
+    9.png, not after 1.png."""
+    from PIL import Image
+
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    for t in range(1, 13):
+        Image.fromarray(np.full((4, 4, 3), t * 10, np.uint8)).save(folder / f"{t}.png")
+    decoded, _ = read_clip(folder)
+    assert decoded[:, 0, 0, 0].tolist() == [t * 10 for t in range(1, 13)]
+
+
+def test_16_bit_frames_keep_their_levels(tmp_path: Path) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "depth"
+    folder.mkdir()
+    ramp = (np.arange(64, dtype=np.uint32).reshape(8, 8) * 1040).astype(np.uint16)
+    Image.fromarray(ramp).save(folder / "0.png")
+    with Image.open(folder / "0.png") as image:
+        assert image.mode.startswith("I")  # a 16-bit greyscale PNG
+    decoded, _ = read_clip(folder)
+    expected = np.round(ramp.astype(float) * 255 / 65535)
+    np.testing.assert_allclose(decoded[0, :, :, 0].numpy(), expected, atol=0.5)
+    assert len(np.unique(decoded.numpy())) > 50  # not flattened to a couple of levels
+
+
+def test_a_folder_of_clips_with_a_stray_image_is_one_error(tmp_path: Path) -> None:
+    from timedist.data import find_inputs
+
+    write_video(tmp_path / "in" / "a.mp4", frames(4, 16))
+    write_video(tmp_path / "in" / "b.mp4", frames(4, 16))
+    assert [c.path.name for c in find_inputs(tmp_path / "in")] == ["a.mp4", "b.mp4"]
+    write_pngs(tmp_path / "thumb", frames(1, 16))
+    (tmp_path / "thumb" / "00000.png").rename(tmp_path / "in" / "cover.png")
+    with pytest.raises(ClipError, match=r"in: holds frame images \(cover\.png\) and clips "
+                                        r"\(a\.mp4\); expected a folder of frames or a folder "
+                                        r"of clips, not both"):
+        find_inputs(tmp_path / "in")
+
+
+def test_a_blank_manifest_label_is_one_error(tmp_path: Path) -> None:
+    write_video(tmp_path / "c.mp4", frames(4, 16))
+    (tmp_path / "m.csv").write_text("path,label\nc.mp4,  \n")
+    with pytest.raises(ClipError, match=r"m\.csv: line 2: expected a label in the second "
+                                        r"column; got a blank one for 'c\.mp4'"):
+        find_clips(tmp_path / "m.csv")

@@ -63,7 +63,8 @@ def test_every_feature_of_the_format(tmp_path: Path) -> None:
     data = read_ts(write(tmp_path, SMALL))
     assert data.name == "Tiny" and data.classes == ["up", "down"]
     assert data.targets.tolist() == [1, 0] and data.lengths.tolist() == [3, 2]
-    torch.testing.assert_close(data.sequences[0], torch.tensor([[1.0, 4], [2, 5], [3, 6]]))
+    torch.testing.assert_close(data.sequences[0], torch.tensor([[1.0, 4], [2, 5], [3, 6]],
+                                                               dtype=torch.float64))  # exact
     assert math.isnan(data.sequences[1][1, 0]) and math.isnan(data.sequences[1][0, 1])
     regression = read_ts(write(tmp_path, "@targetLabel true\n@data\n1,2,3:2.5\n4,5:-1\n"))
     assert regression.task == "regression" and regression.targets.tolist() == [2.5, -1.0]
@@ -115,7 +116,8 @@ def test_files_as_found_in_the_wild(tmp_path: Path) -> None:
     data = read_ts(path)
     assert data.name == "Wild" and data.classes == ["0.0", "1.0"]
     assert data.lengths.tolist() == [3, 4] and data.targets.tolist() == [0, 1]
-    torch.testing.assert_close(data.sequences[0][:, 0], torch.tensor([1.5, 2.0, 3.0]))
+    torch.testing.assert_close(data.sequences[0][:, 0],
+                               torch.tensor([1.5, 2.0, 3.0], dtype=torch.float64))
     assert data.sequences[1][:, 0].isnan().tolist() == [False, True, True, False]
     regression = read_ts(write(tmp_path, "@problemname r\n@targetlabel TRUE\n@data\n1,2:0.25\n"))
     assert regression.task == "regression" and regression.targets.tolist() == [0.25]

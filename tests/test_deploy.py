@@ -169,7 +169,8 @@ def test_streaming_export_of_a_run(signals: Path, tmp_path: Path,
     whole = ort.InferenceSession(str(run / "model.onnx"))
     step = ort.InferenceSession(str(run / "model-step.onnx"))
     names = [i.name for i in step.get_inputs()]
-    x = np.random.default_rng(0).normal(size=(3, 24, 1)).astype(np.float32) * 2
+    assert whole.get_inputs()[0].type == step.get_inputs()[0].type == "tensor(double)"
+    x = np.random.default_rng(0).normal(size=(3, 24, 1)) * 2  # raw signals come as float64
     state = {n: np.zeros([3 if d in ("batch", None) or not isinstance(d, int) else d
                           for d in i.shape], np.float32)
              for n, i in zip(names[1:], step.get_inputs()[1:], strict=True)}

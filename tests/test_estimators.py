@@ -169,7 +169,7 @@ def test_save_is_a_run_directory_for_the_cli(tmp_path: Path) -> None:
         clf.save(run_dir)
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
-    with pytest.raises(FileExistsError, match="not a timedist run directory"):
+    with pytest.raises(FileExistsError, match="not a run timedist can prove it wrote"):
         clf.save(tmp_path / "mine", overwrite=True)
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
     with pytest.raises(ValueError, match="expected a regression run for TimeSeriesRegressor"):

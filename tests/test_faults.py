@@ -6,6 +6,7 @@ previous checkpoint loadable and leaves no temporary file."""
 from __future__ import annotations
 
 import errno
+import json
 import random
 import subprocess
 import sys
@@ -32,7 +33,7 @@ def killed_run(run_dir: Path, *, at_step: int | None = None, in_save: int | None
 import os, signal
 import lightning.pytorch as pl
 from timedist.train import fit, resolve_config
-from timedist.train import callbacks
+from timedist.train import rundir
 
 class Kill(pl.Callback):
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
@@ -40,17 +41,19 @@ class Kill(pl.Callback):
             os.kill(os.getpid(), signal.SIGKILL)
 
 saves = [0]
-original = callbacks.atomic_write
-def half_then_die(path, write):
+original = rundir.atomic_write  # every file a run writes goes through it
+def half_then_die(path, write, **options):
+    if not str(path).endswith(".ckpt"):
+        return original(path, write, **options)
     saves[0] += 1
     if saves[0] != {in_save!r}:
-        return original(path, write)
+        return original(path, write, **options)
     def partial(handle):
         handle.write(b"the first bytes of a checkpoint")
         handle.flush()
         os.kill(os.getpid(), signal.SIGKILL)
-    return original(path, partial)
-callbacks.atomic_write = half_then_die
+    return original(path, partial, **options)
+rundir.atomic_write = half_then_die
 
 fit(resolve_config({SETTINGS!r}), out={str(run_dir)!r}, verbose=False, progress=False,
     callbacks=[Kill()])
@@ -104,13 +107,12 @@ def test_a_full_disk_during_a_checkpoint_write(tmp_path: Path,
         saves[0] += 1
         if saves[0] < 3:
             return original(self, checkpoint, path, storage_options)
-        from timedist._atomic import atomic_write
-
         def partial(handle: Any) -> None:
             handle.write(b"half")
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        atomic_write(path, partial)
+        assert self.session is not None
+        self.session.write(self._relative(path), partial)
 
     monkeypatch.setattr(AtomicCheckpointIO, "save_checkpoint", full_disk)
     run = RunDir(tmp_path / "run")
@@ -120,3 +122,5 @@ def test_a_full_disk_during_a_checkpoint_write(tmp_path: Path,
     assert read_checkpoint(run.best)["epoch"] == 0
     assert sorted(p.name for p in run.checkpoints.iterdir()) == ["best.ckpt", "last.ckpt"]
     assert not run.metrics_json.exists()  # the run does not look complete
+    assert json.loads((run.path / ".timedist-run.json").read_text())["state"] == "training"
+    assert RunDir(run.path).foreign(RunDir(run.path).read_marker()) == []  # still all ours

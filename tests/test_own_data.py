@@ -252,13 +252,14 @@ def test_runs_of_timedist_0_1_still_load(tmp_path: Path) -> None:
     fit(config, out=tmp_path / "old", verbose=False)
     stored = yaml.safe_load((tmp_path / "old" / "config.yaml").read_text())
     stored.update(model=None, val_split=0.0)
-    for key in ("features", "num_features", "members", "normalize", "steps"):
+    for key in ("features", "num_features", "members", "normalize", "steps", "ddp_timeout"):
         stored.pop(key)  # settings timedist 0.1 did not have
     (tmp_path / "old" / "config.yaml").write_text(yaml.safe_dump(stored))
     record = json.loads((tmp_path / "old" / "preprocessing.json").read_text())
     for key in ("length", "normalize"):
         record.pop(key)
     (tmp_path / "old" / "preprocessing.json").write_text(json.dumps(record))
+    (tmp_path / "old" / ".timedist-run.json").unlink()  # timedist 0.1 kept no marker
     assert evaluate(tmp_path / "old", data=str(train), verbose=False).metrics["test_samples"] == 12
 
 

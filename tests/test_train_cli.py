@@ -119,7 +119,8 @@ def test_run_directories_are_never_silently_replaced(tmp_path: Path,
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.tex").write_text("precious")
     assert main(["fit", *QUICK, "--out", "mine", "--overwrite"]) == 1
-    assert "not a timedist run directory (no config.yaml); refusing" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not a run timedist can prove it wrote (no .timedist-run.json)" in err
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
     assert main(["fit", "--resume", "runs/japanese-vowels", "--lr", "0.1"]) == 1
     assert "--resume continues the stored config; drop --lr" in capsys.readouterr().err

@@ -1,41 +1,98 @@
-"""Atomic file writes: write beside the target, flush to disk, then rename over it.
+"""Writing files safely: atomic writes, and the rule for a file the user names as output.
 
-A process killed mid-write leaves the previous file (or none), never a half-written one: the
-rename is atomic on POSIX and Windows file systems.
+An atomic write goes to a temporary file beside the target, is flushed to disk, then renamed
+over it: a process killed mid-write leaves the previous file (or none), never a half-written
+one (the rename is atomic on POSIX and Windows file systems). The rename replaces a link at the
+target with the file; it never writes through it.
+
+An output file (``predict --output``, ``export --out``, ``explain --png``) is checked by
+:func:`check_output` before anything is computed: an existing file is replaced only with
+``--overwrite``, and never when it is one of the command's inputs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_write", "atomic_write_text"]
+__all__ = ["atomic_write", "atomic_write_text", "check_output"]
 
 
-def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> None:
-    """Call ``write(handle)`` on a temporary file in ``path``'s folder, then rename it to
-    ``path``. The temporary file is removed if ``write`` fails."""
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any], *,
+                 on_temp: Callable[[Path], Any] | None = None) -> str:
+    """Call ``write(handle)`` on a temporary file in ``path``'s folder (``.<name>.<8 random
+    characters>.tmp``), then rename it to ``path``; returns the SHA-256 (hex) of the bytes
+    written. ``on_temp(temporary path)`` is called once the temporary file exists and before
+    anything is written to it (a run records it there). The temporary file is removed if
+    ``write`` fails."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir() and not path.is_symlink():
+        raise IsADirectoryError(f"{path}: is a folder; expected a file path")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
+        if on_temp is not None:
+            on_temp(Path(tmp))
+        with os.fdopen(fd, "w+b") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+            handle.seek(0)
+            digest = hashlib.sha256()
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a plain open honours the umask
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return digest.hexdigest()
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
-    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+def atomic_write_text(path: str | Path, text: str) -> str:
+    """Write ``text`` (UTF-8) to ``path`` atomically; returns the SHA-256 of the bytes."""
+    return atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def check_output(path: str | Path, *, overwrite: bool, flag: str = "--output",
+                 inputs: Sequence[str | Path] = (), protected: Callable[[Path], str | None]
+                 | None = None) -> Path:
+    """The rule for a file the user names as output, checked before any work is done.
+
+    Refuses (one line naming ``flag`` and the path): a folder; an existing file unless
+    ``overwrite`` (FileExistsError); a path that is one of ``inputs`` (the same file, by
+    path or through links), even with ``overwrite``; a path for which ``protected(path)``
+    gives a reason (e.g. a file of a timedist run), even with ``overwrite``. Returns the path
+    to write: for a link, its target (checked too, since the checks follow links).
+    """
+    path = Path(path)
+    shown = f"{flag} {path}"
+    if path.is_dir():
+        raise IsADirectoryError(f"{shown}: is a folder; expected a file path")
+    for given in inputs:
+        if _same_file(path, Path(given)):
+            raise ValueError(f"{shown}: is an input of this command ({given}); it is never "
+                             "replaced: choose another file")
+    reason = protected(path) if protected is not None else None
+    if reason:
+        raise ValueError(f"{shown}: {reason}; choose another file")
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise FileExistsError(f"{shown}: exists; pass --overwrite to replace it")
+    return path.resolve() if path.is_symlink() else path  # a link: written through, as a
+    # shell's > writes through it (the link stays; its target gets the new content)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
 
 
 def _umask() -> int:

@@ -17,6 +17,8 @@ __all__ = [
     "format_shape",
     "layer_name",
     "shape_error",
+    "shorten",
+    "shorten_text",
     "standardize_tuple",
     "tracing",
     "type_error",
@@ -33,6 +35,27 @@ def tracing() -> bool:
     no ``nonzero``, no packing), so it stays exact for every batch it is later run on.
     """
     return bool(torch.compiler.is_compiling() or torch._C._is_tracing())
+
+
+LIMIT = 200  # characters of a value shown in an error message
+
+
+def shorten(value: object, limit: int = LIMIT) -> str:
+    """``repr(value)`` for an error message, cut to about ``limit`` characters: a huge value
+    (a YAML alias bomb, a megabyte-long line) never floods the terminal.
+
+    >>> shorten("cat"), shorten(list(range(100)), 40)
+    ("'cat'", '[0, 1, 2, 3, 4, ... (390 characters)')
+    """
+    return shorten_text(repr(value), limit)
+
+
+def shorten_text(text: str, limit: int = LIMIT) -> str:
+    """``text`` (already formatted) cut to about ``limit`` characters, saying how long it
+    was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: max(limit - 24, 8)]}... ({len(text)} characters)"
 
 
 def format_shape(shape: Iterable[int]) -> str:
@@ -73,7 +96,7 @@ def shape_error(
 
 def value_error(layer: str, expected: str, got: object, *, hint: str = "") -> ValueError:
     """Build the ValueError for a bad argument value: ``"<Layer>: expected <x>; got <value>"``."""
-    message = f"{layer}: expected {expected}; got {got!r}"
+    message = f"{layer}: expected {expected}; got {shorten(got)}"
     if hint:
         message += f". {hint}"
     return ValueError(message)

@@ -94,6 +94,8 @@ def _add_explain(commands: Any) -> None:
         td.add_argument(f"--{option}", type=_positive, default=default)
     for sub in (*(kinds.choices[k] for k in ("rnn", "lstm", "gru")), conv, td):
         sub.add_argument("--png", metavar="FILE", help="also draw the network to this PNG file")
+        sub.add_argument("--overwrite", action="store_true",
+                         help="replace an existing --png file")
         sub.add_argument("--json", action="store_true", help="print the facts as JSON")
 
 
@@ -120,12 +122,26 @@ def _run_explain(args: argparse.Namespace) -> int:
 
     from .inspect import explain
 
-    if args.png and not Path(args.png).resolve().parent.is_dir():
-        raise FileNotFoundError(f"--png {args.png}: no such folder "
-                                f"{Path(args.png).resolve().parent}")
+    if args.png:
+        from ._atomic import check_output
+        from .train.rundir import run_file_reason
+
+        if not args.png.lower().endswith(".png"):
+            raise ValueError(f"--png {args.png}: expected a file ending in .png")
+        if not Path(args.png).resolve().parent.is_dir():
+            raise FileNotFoundError(f"--png {args.png}: no such folder "
+                                    f"{Path(args.png).resolve().parent}")
+        largest = {"seq_len": 32, "num_layers": 8}
+        for name, most in largest.items():
+            if getattr(args, name, 0) > most:
+                raise ValueError(f"--png draws at most {most} for --{name.replace('_', '-')} "
+                                 f"(a bigger picture is unreadable); got {getattr(args, name)}"
+                                 " (without --png any size is explained)")
+        args.png = str(check_output(args.png, overwrite=args.overwrite, flag="--png",
+                                    protected=run_file_reason))
 
     options = {k: v for k, v in vars(args).items()
-               if k not in ("command", "what", "png", "json", "debug")}
+               if k not in ("command", "what", "png", "json", "debug", "overwrite")}
     explanation = explain(args.what, **options)
     print(explanation.to_json() if args.json else explanation)
     if args.png:
@@ -176,21 +192,51 @@ def debugging(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "debug", False)) or os.environ.get("TIMEDIST_DEBUG") == "1"
 
 
+MAX_MESSAGE = 1000  # characters of one error line; values inside are already cut at ~200
+_KNOWN = (ValueError, TypeError, OSError, ImportError)  # timedist's own errors are these
+
+
+def error_line(error: BaseException) -> str:
+    """The one line a failure prints: the error's message on one line, at most
+    ``MAX_MESSAGE`` characters. For an error raised in a DataLoader worker (a clip that fails
+    past its first frame) torch adds the worker's traceback: only its own last line is kept.
+    An error of a kind timedist does not raise itself is named as a bug."""
+    text = str(error)
+    if "DataLoader worker process" in text and "Original Traceback" in text:
+        last = text.strip().splitlines()[-1]  # "package.module.ClipError: <message>"
+        text = last.split(": ", 1)[1] if ": " in last else last
+    text = " ".join(text.split()) or type(error).__name__
+    if isinstance(error, MemoryError) or (isinstance(error, RuntimeError) and (
+            "allocate" in text or "out of memory" in text.lower())):
+        text = (f"out of memory ({text[:200]}); smaller settings need less: --batch-size, "
+                "--num-features, --hidden-size, --size, --subset")
+    elif not isinstance(error, _KNOWN) and type(error).__name__ != "TrainingError":
+        text = (f"unexpected {type(error).__name__}: {text} (a bug in timedist: rerun with "
+                "--debug and report it)")
+    if len(text) > MAX_MESSAGE:
+        text = f"{text[: MAX_MESSAGE - 40]}... ({len(text)} characters)"
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status: 0, 1 for a failure at run time (one line
-    on stderr), 2 for a usage error (argparse's), 130 for Ctrl-C during training."""
+    on stderr), 2 for a usage error (argparse's), 130 for Ctrl-C. Every command's failures
+    pass through here: ``--debug`` or ``TIMEDIST_DEBUG=1`` shows the traceback instead."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command in ("fit", "evaluate", "predict", "export"):
-        from .train_cli import run_training_command
-
-        return run_training_command(args)
     try:
+        if args.command in ("fit", "evaluate", "predict", "export"):
+            from .train_cli import run_training_command
+
+            return run_training_command(args)
         return _run(parser, args)
-    except (ValueError, TypeError, OSError, RuntimeError) as error:
+    except KeyboardInterrupt as error:
+        print(f"timedist {args.command}: {error or 'interrupted'}", file=sys.stderr)
+        return 130
+    except Exception as error:  # one line, never a traceback (unless asked)
         if debugging(args):
             raise
-        print(f"timedist {args.command}: error: {error}", file=sys.stderr)
+        print(f"timedist {args.command}: error: {error_line(error)}", file=sys.stderr)
         return 1
 
 
@@ -205,15 +251,15 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from .inspect import summary
 
         run_input = None
-        try:
-            if (Path(args.model) / "config.yaml").is_file():  # a run directory of timedist fit
-                from .train import load_run
+        if (Path(args.model) / "config.yaml").is_file():  # a run directory of timedist fit:
+            from .train import load_run  # what fails there is a failure at run time (exit 1)
 
-                model, run_input = load_run(args.model)
-            else:
+            model, run_input = load_run(args.model)
+        else:
+            try:
                 model = _load_model(args.model)
-        except (ImportError, AttributeError, ValueError) as error:
-            parser.error(f"summary: {error}")
+            except (ImportError, AttributeError, ValueError) as error:
+                parser.error(f"summary: {error}")
         sizes = args.input_size or ([run_input] if run_input else None)
         if sizes is None:
             from .inspect.examples import EXAMPLES

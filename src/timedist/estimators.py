@@ -31,15 +31,14 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch import Tensor
 
-from ._atomic import atomic_write_text
-from .data import SequenceDataset
+from .data import SequenceDataset, label_names
 from .train.closed_form import fit_closed_form, save_checkpoint
-from .train.config import CLOSED_FORM, RunConfig
+from .train.config import ARRAYS, CLOSED_FORM, RunConfig, resolve_config
 from .train.evaluation import collect
 from .train.module import SequenceTask
 from .train.prepare import build_model, prepare
 from .train.record import apply_record, load_best, make_record, write_record
-from .train.run import ARRAYS, resolve_device, stored_run, train_network
+from .train.run import resolve_device, stored_run, train_network
 from .train.rundir import RunDir
 
 __all__ = ["TimeSeriesClassifier", "TimeSeriesRegressor"]
@@ -63,7 +62,8 @@ def _seed(random_state: Any) -> int:
 
 
 class _Series:
-    """X as a list of (T_i, C) float32 tensors, and what kind of input it was."""
+    """X as a list of (T_i, C) float64 tensors (raw values keep their precision until they
+    are standardized), and what kind of input it was."""
 
     def __init__(self, X: Any, channels_first: bool, who: str) -> None:
         self.array: tuple[int, ...] | None = None  # shape[1:] of an array input
@@ -78,7 +78,7 @@ class _Series:
                 raise ValueError(f"{who}: expected X of shape (N, T) or (N, T, C), or a list of "
                                  f"(T_i,)/(T_i, C) arrays; got a 1-D list of {len(X)} numbers."
                                  " Reshape a single series with X.reshape(1, -1)")
-            array = check_array(X, allow_nd=True, dtype=np.float32,
+            array = check_array(X, allow_nd=True, dtype=np.float64,
                                 ensure_all_finite="allow-nan", input_name="X")
             if array.ndim > 3:
                 raise ValueError(f"{who}: expected X of shape (N, T) or (N, T, C); got shape "
@@ -94,8 +94,11 @@ class _Series:
 
     @staticmethod
     def _one(x: Any, channels_first: bool, who: str, index: int) -> Tensor:
-        a = check_array(np.asarray(x, dtype=np.float32).reshape(len(x), -1)
-                        if np.ndim(x) == 1 else x, dtype=np.float32,
+        if len(x) == 0:
+            raise ValueError(f"{who}: expected X[{index}] of at least one step; got an empty "
+                             "series")
+        a = check_array(np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+                        if np.ndim(x) == 1 else x, dtype=np.float64,
                         ensure_all_finite="allow-nan", input_name=f"X[{index}]")
         if channels_first:
             a = a.T
@@ -153,10 +156,12 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         return tags
 
     def _config(self) -> RunConfig:
+        """The settings as a RunConfig, each checked for its type and range as a config file's
+        are (``members=1.5`` is an error naming ``members``)."""
         settings = {name: getattr(self, name) for name in _SETTINGS}
         if self._task == "regression":
             settings["relative"] = self.relative  # type: ignore[attr-defined]
-        return RunConfig(data=ARRAYS, seed=_seed(self.random_state), **settings).validate()
+        return resolve_config({"data": ARRAYS, "seed": _seed(self.random_state), **settings})
 
     def _series(self, X: Any) -> _Series:
         return _Series(X, self.channels_first, type(self).__name__)
@@ -183,9 +188,12 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
             fit_closed_form(task, prepared.train, resolve_device(config.accelerator))
         else:
             with tempfile.TemporaryDirectory(prefix="timedist-") as scratch:
-                train_network(task, prepared, Path(scratch), verbose=self.verbose,
-                              progress=self.verbose)
-                load_best(task.model, Path(scratch))
+                run = RunDir(Path(scratch))
+                with run.session(create=True) as session:
+                    session.start({}, prepared.train.classes)
+                    train_network(task, prepared, run, session, verbose=self.verbose,
+                                  progress=self.verbose)
+                    load_best(task.model, run.path)
         self.model_ = task.model.eval()
         self.config_ = prepared.config
         self.record_ = make_record(prepared)
@@ -216,49 +224,55 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the fitted model as a run directory that ``timedist evaluate``/``predict``
         (and :meth:`load`) read: config.yaml, preprocessing.json, checkpoints/best.ckpt and
-        last.ckpt, metrics.json. Refuses a non-empty folder unless ``overwrite`` and it is a
-        timedist run directory holding only timedist's files (then only those are replaced;
-        FileExistsError naming the others otherwise)."""
+        last.ckpt, metrics.json, and the marker that proves them timedist's. Refuses a
+        non-empty folder unless ``overwrite`` and it is a run timedist can prove it wrote,
+        holding only timedist's files as it wrote them (FileExistsError naming the others
+        otherwise); the check is repeated once the folder is locked."""
         check_is_fitted(self, "model_")
         run = RunDir(Path(path))
+        flag = "overwrite=True"
         if not run.is_empty():
             if not overwrite:
                 raise FileExistsError(f"{run.path}: the folder is not empty; pass "
                                       "overwrite=True to replace a saved timedist model there")
-            if not run.is_run():
-                raise FileExistsError(f"{run.path}: not a timedist run directory (no "
-                                      "config.yaml); refusing to write into it")
             try:
-                run.check_replaceable(flag="overwrite=True")
+                run.check_replaceable(flag=flag)
             except ValueError as error:
                 raise FileExistsError(str(error)) from None
         record = self.record_.with_labels(_labels_json(getattr(self, "classes_", None)))
-        with run.locked():
-            run.clear()
-            write_record(run.path, self.config_, record)
+        with run.session(create=True) as session:
+            try:
+                session.replace(overwrite=overwrite, flag=flag)
+            except ValueError as error:
+                raise FileExistsError(str(error)) from None
+            session.start({}, record.classes)
+            write_record(session, self.config_, record)
             task = SequenceTask(self.model_, self.record_.task)
-            for checkpoint in (run.best, run.last):
-                save_checkpoint(task, checkpoint)
+            for name in ("checkpoints/best.ckpt", "checkpoints/last.ckpt"):
+                save_checkpoint(task, session, name)
             metrics = {"data": ARRAYS, "model": self.config_.model,
                        "parameters": sum(p.numel() for p in self.model_.parameters())}
-            atomic_write_text(run.metrics_json, json.dumps(metrics, indent=1) + "\n")
+            session.write("metrics.json", json.dumps(metrics, indent=1) + "\n")
+            session.finish()
         return run.path
 
     @classmethod
-    def load(cls, path: str | Path) -> Any:
+    def load(cls, path: str | Path, *, unfinished: bool = False) -> Any:
         """A fitted estimator from a run directory (written by :meth:`save` or by
-        ``timedist fit`` on signals of the same task)."""
+        ``timedist fit`` on signals of the same task); ``unfinished`` allows a run that has
+        not finished (its best checkpoint so far)."""
         run_dir = Path(path)
-        config, record = stored_run(run_dir)
-        spec = record.spec
-        if record.task != cls._task:
-            raise ValueError(f"{run_dir}: expected a {cls._task} run for {cls.__name__}; got "
-                             f"a {record.task} run")
-        if len(spec.step_shape) != 1:
-            raise ValueError(f"{run_dir}: expected a run on signals, steps (C,); got steps "
-                             f"{spec.step_shape}")
-        task = SequenceTask(build_model(config, spec), spec.task)
-        load_best(task.model, run_dir)
+        with RunDir(run_dir).reading():
+            config, record = stored_run(run_dir, unfinished=unfinished)
+            spec = record.spec
+            if record.task != cls._task:
+                raise ValueError(f"{run_dir}: expected a {cls._task} run for {cls.__name__}; "
+                                 f"got a {record.task} run")
+            if len(spec.step_shape) != 1:
+                raise ValueError(f"{run_dir}: expected a run on signals, steps (C,); got steps "
+                                 f"{spec.step_shape}")
+            task = SequenceTask(build_model(config, spec), spec.task)
+            load_best(task.model, run_dir)
         settings = {name: getattr(config, name) for name in _SETTINGS}
         if cls._task == "regression":
             settings["relative"] = config.relative
@@ -319,12 +333,18 @@ class TimeSeriesClassifier(ClassifierMixin, _TimeSeriesEstimator):  # type: igno
         """Fit on X (see the module) and labels y (N,)."""
         self._series(X)  # X's errors first (empty, wrong shape), as scikit-learn reports them
         y = column_or_1d(np.asarray(y), warn=True)
+        kinds = sorted({"text" if isinstance(v, str) else type(v).__name__
+                        for v in (y.tolist() if y.dtype == object else [])})
+        if "NoneType" in kinds or ("text" in kinds and len(kinds) > 1):
+            raise ValueError(f"{type(self).__name__}: expected labels of one kind in y (all "
+                             f"numbers or all text, no None); got {', '.join(kinds)}")
         check_classification_targets(y)
         classes, index = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(f"{type(self).__name__}: expected at least 2 classes in y; got 1 "
                              f"class ({classes[0]})")
-        self._fit(X, torch.as_tensor(index, dtype=torch.long), [str(c) for c in classes])
+        names = label_names(classes.tolist(), f"{type(self).__name__}: y")
+        self._fit(X, torch.as_tensor(index, dtype=torch.long), names)
         self.classes_ = classes
         return self
 
@@ -368,7 +388,7 @@ class TimeSeriesRegressor(RegressorMixin, _TimeSeriesEstimator):  # type: ignore
         """Fit on X (see the module) and float targets y (N,)."""
         y = column_or_1d(np.asarray(y), warn=True)
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
-        self._fit(X, torch.as_tensor(y, dtype=torch.float32), None)
+        self._fit(X, torch.as_tensor(y, dtype=torch.float64), None)
         return self
 
     def predict(self, X: Any) -> np.ndarray:

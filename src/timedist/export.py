@@ -17,16 +17,16 @@ import io
 import logging
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 from torch import Tensor, nn
 from torch.utils import _pytree as pytree
 
-__all__ = ["FORMATS", "ExportError", "ExportReport", "export", "export_run"]
+__all__ = ["FORMATS", "ExportError", "ExportReport", "export", "export_run", "weights_hash"]
 
 FORMATS = {".onnx": "onnx", ".pt2": "pt2"}
 ATOL = 1e-5
@@ -81,7 +81,8 @@ class _Step(nn.Module):
 
 def export(model: nn.Module, example_inputs: Tensor | tuple[Tensor, ...], path: str | Path, *,
            check: bool = True, overwrite: bool = False,
-           metadata: dict[str, Any] | None = None) -> ExportReport:
+           metadata: dict[str, Any] | None = None,
+           save: Callable[[Callable[[IO[bytes]], Any]], Any] | None = None) -> ExportReport:
     """Export ``model`` (called as ``model(x)`` or ``model(x, lengths=lengths)``) to ``path``.
 
     Args:
@@ -94,6 +95,8 @@ def export(model: nn.Module, example_inputs: Tensor | tuple[Tensor, ...], path: 
             the outputs' scale); a mismatch raises ExportError and writes nothing.
         overwrite: replace an existing file (else FileExistsError).
         metadata: strings stored in an ONNX file's metadata (e.g. class names).
+        save: how the file's bytes are written (given a function that writes them to a
+            binary handle); default: atomically to ``path``.
 
     Returns an :class:`ExportReport`. The file is written atomically.
 
@@ -133,7 +136,7 @@ def export(model: nn.Module, example_inputs: Tensor | tuple[Tensor, ...], path: 
             with torch.no_grad():
                 got, want = _run_graph(run, new, path), wrapped(*new)
             report.checks.append((tuple(new[0].shape), _compare(got, want, path)))
-    _write(path, writer)
+    _write(path, writer, save)
     report.seconds = time.perf_counter() - started
     report.inputs, report.outputs = _names(run, "inputs", report.inputs), _names(
         run, "outputs", ["output"])
@@ -141,29 +144,57 @@ def export(model: nn.Module, example_inputs: Tensor | tuple[Tensor, ...], path: 
 
 
 def export_run(run_dir: str | Path, path: str | Path | None = None, *, streaming: bool = False,
-               check: bool = True, overwrite: bool = False) -> ExportReport:
-    """Export a trained run's best model with its preprocessing (raw x and lengths in,
-    probabilities or values in the data's units out) to ``path`` (default
-    ``RUN_DIR/model.onnx``, or ``model-step.onnx`` with ``streaming``); class names and the
-    task go into the ONNX metadata."""
-    from .train.deployed import deployed_run, run_metadata
-    from .train.rundir import RunDir
+               check: bool = True, overwrite: bool = False, unfinished: bool = False
+               ) -> ExportReport:
+    """Export a trained run's best model with its preprocessing (raw x — float64 for signals —
+    and lengths in, probabilities or values in the data's units out) to ``path`` (default
+    ``RUN_DIR/model.onnx``, or ``model-step.onnx`` with ``streaming``); class names, the task
+    and the run's fingerprint go into the ONNX metadata. An existing file is replaced only with
+    ``overwrite``; never a file of a run other than its export files; ``unfinished`` allows a
+    run that has not finished."""
+    from .train.rundir import RunDir, layout_file, run_file_reason
 
-    model, record, shape = deployed_run(run_dir)
-    path = RunDir(Path(run_dir)).exported(streaming=streaming) if path is None else Path(path)
-    metadata = run_metadata(record)
+    run = RunDir(Path(run_dir))
+    target = run.exported("onnx", streaming=streaming) if path is None else Path(path)
+    inside = run.relative(target)
+    if inside is not None and layout_file(inside) and inside.suffix in FORMATS:
+        with run.session() as session:  # the run's own export file: written through the run
+            session.check_writable(inside, overwrite=overwrite)
+
+            def save(writer: Any) -> None:
+                session.write(inside, writer, overwrite=overwrite)
+
+            return _export_run(run, target, streaming, check, unfinished, save)
+    _target(target, overwrite)
+    reason = run_file_reason(target)
+    if reason:
+        raise ExportError(f"{target}: {reason}; choose another file")
+    with run.reading():
+        return _export_run(run, target, streaming, check, unfinished, None)
+
+
+def _export_run(run: Any, path: Path, streaming: bool, check: bool, unfinished: bool,
+                save: Any) -> ExportReport:
+    from .train.deployed import deployed_run, run_metadata
+
+    model, record, shape, identity = deployed_run(run.path, unfinished=unfinished)
+    metadata = run_metadata(record, identity)
     gen = torch.Generator().manual_seed(0)
+    dtype = model.input_dtype
     if streaming:
-        return export_step(model, torch.randn(shape[0], *shape[2:], generator=gen), path,
-                           check=check, overwrite=overwrite, metadata=metadata)
+        x = torch.randn(shape[0], *shape[2:], generator=gen, dtype=dtype)
+        return export_step(model, x, path, check=check, overwrite=True, metadata=metadata,
+                           save=save)
     steps = shape[1]
     lengths = torch.tensor([steps, max(1, steps // 2)])
-    return export(model, (torch.randn(*shape, generator=gen), lengths), path, check=check,
-                  overwrite=overwrite, metadata=metadata)
+    return export(model, (torch.randn(*shape, generator=gen, dtype=dtype), lengths), path,
+                  check=check, overwrite=True, metadata=metadata, save=save)
 
 
 def export_step(model: nn.Module, x: Tensor, path: str | Path, *, check: bool = True,
-                overwrite: bool = False, metadata: dict[str, Any] | None = None) -> ExportReport:
+                overwrite: bool = False, metadata: dict[str, Any] | None = None,
+                save: Callable[[Callable[[IO[bytes]], Any]], Any] | None = None
+                ) -> ExportReport:
     """Export ``model.step`` for streaming: inputs ``x`` (x_t (B, *step)) and the state tensors
     ``state_0``, ...; outputs ``y`` (y_t) and ``next_state_0``, ... to feed back; zeros are
     the initial state. B is dynamic. ``check`` streams 5 steps through the graph and compares
@@ -189,7 +220,7 @@ def export_step(model: nn.Module, x: Tensor, path: str | Path, *, check: bool = 
     writer, run = _export_graph(step, (x, *leaves), dynamic, path, metadata, names)
     report = ExportReport(path, FORMATS[path.suffix], names, [])
     if check:
-        frames = torch.randn(5, x.shape[0] + 2, *x.shape[1:]) * x.std() + x.mean()
+        frames = (torch.randn(5, x.shape[0] + 2, *x.shape[1:]) * x.std() + x.mean()).to(x.dtype)
         zeros = [torch.zeros(_grow(leaf.shape, dims, x.shape[0] + 2)) for leaf, dims
                  in zip(leaves, state_dims, strict=True)]
         got_state, want_state, error = zeros, zeros, 0.0
@@ -200,7 +231,7 @@ def export_step(model: nn.Module, x: Tensor, path: str | Path, *, check: bool = 
             error = max(error, _compare(got, want, path))
             got_state, want_state = list(got[1:]), list(want[1:])
         report.checks.append((tuple(frames.shape[1:]), error))
-    _write(path, writer)
+    _write(path, writer, save)
     report.seconds = time.perf_counter() - started
     report.inputs, report.outputs = _names(run, "inputs", report.inputs), _names(
         run, "outputs", ["y", *(f"next_state_{i}" for i in range(len(leaves)))])
@@ -214,10 +245,10 @@ def _target(path: str | Path, overwrite: bool) -> Path:
     path = Path(path)
     if path.suffix not in FORMATS:
         raise ExportError(f"{path.name}: expected a file ending in {' or '.join(FORMATS)}")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: exists; pass overwrite=True (--overwrite) to replace it")
     if path.is_dir():
         raise ExportError(f"{path}: is a folder; expected a file path")
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise FileExistsError(f"{path}: exists; pass overwrite=True (--overwrite) to replace it")
     return path
 
 
@@ -275,7 +306,7 @@ def _export_graph(module: nn.Module, args: tuple[Tensor, ...], dynamic: tuple[An
         raise ExportError(f"{path.name}: export failed: {first}") from error
     assert onnx is not None  # dynamo=True always returns a program
     proto = onnx.model_proto
-    for key, value in (metadata or {}).items():
+    for key, value in {**(metadata or {}), "timedist.weights": weights_hash(proto)}.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, str(value)
     data = proto.SerializeToString()
@@ -293,15 +324,34 @@ def _export_graph(module: nn.Module, args: tuple[Tensor, ...], dynamic: tuple[An
     return (lambda handle: handle.write(data)), run
 
 
+def weights_hash(proto: Any) -> str:
+    """The SHA-256 (32 hex digits) of an ONNX model's weights (every initializer: name, type,
+    shape, values), stored in the file's metadata as ``timedist.weights`` so that a file whose
+    weights were edited afterwards is recognised."""
+    import hashlib
+
+    from onnx import numpy_helper
+
+    digest = hashlib.sha256()
+    for tensor in sorted(proto.graph.initializer, key=lambda t: t.name):
+        values = numpy_helper.to_array(tensor)
+        digest.update(f"{tensor.name}|{values.dtype}|{values.shape}|".encode())
+        digest.update(values.tobytes())
+    return digest.hexdigest()[:32]
+
+
 def _names(run: Any, kind: str, default: list[str]) -> list[str]:
     """The graph's input or output names (ONNX's own; the argument names for .pt2)."""
     return list(getattr(run, kind, default))
 
 
-def _write(path: Path, writer: Any) -> None:
+def _write(path: Path, writer: Any, save: Any = None) -> None:
     from ._atomic import atomic_write
 
-    atomic_write(path, writer)
+    if save is not None:
+        save(writer)
+    else:
+        atomic_write(path, writer)
 
 
 def _at_least_two(x: Tensor, lengths: Tensor | None, time_major: bool

@@ -1,21 +1,20 @@
 """``timedist fit | evaluate | predict``: the command-line face of :mod:`timedist.train`.
 
 Flags left out keep the value of ``--config`` or the dataset's defaults (argparse.SUPPRESS), so
-only what the user typed overrides them. Known failures print ``timedist <command>: error:
-<message>`` and return 1; ``--debug`` re-raises with the traceback.
+only what the user typed overrides them. Failures reach ``timedist.cli.main``, the one error
+handler, which prints ``timedist <command>: error: <message>`` and returns 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 __all__ = ["add_training_commands", "run_training_command"]
 
 # Settings that --resume may change (where it runs); everything else is the stored config's.
-_PLACEMENT = ("devices", "num_nodes", "strategy", "accelerator")
+_PLACEMENT = ("devices", "num_nodes", "strategy", "accelerator", "ddp_timeout")
 
 
 def _fit_options(fit: argparse.ArgumentParser) -> None:
@@ -67,6 +66,8 @@ def add_training_commands(commands: Any) -> None:
     evaluate.add_argument("--data", "--test-data", dest="data",
                           help="a labelled .ts/.npz file, or for a run on clips a folder or "
                           ".csv manifest of labelled clips (default: the run's test split)")
+    evaluate.add_argument("--overwrite", action="store_true", help="replace files in "
+                          "RUN_DIR/evaluation/ that timedist did not write")
     predict = commands.add_parser(
         "predict", help="predict a file with a run's best checkpoint")
     predict.add_argument("run_dir", metavar="RUN_DIR")
@@ -78,6 +79,8 @@ def add_training_commands(commands: Any) -> None:
     predict.add_argument("--model", metavar="FILE.onnx",
                          help="predict with the run exported by timedist export, in onnxruntime "
                          "(default: the best checkpoint, in torch)")
+    predict.add_argument("--overwrite", action="store_true",
+                         help="replace an existing --output file (never an input)")
     export = commands.add_parser(
         "export", help="export a run's best model with its preprocessing to ONNX or .pt2")
     export.add_argument("run_dir", metavar="RUN_DIR")
@@ -90,6 +93,9 @@ def add_training_commands(commands: Any) -> None:
                         "recurrent run, for real-time use")
     export.add_argument("--overwrite", action="store_true", help="replace an existing file")
     for command in (evaluate, predict, export):
+        command.add_argument("--unfinished", action="store_true",
+                             help="use a run that has not finished (stopped, or still "
+                             "training: no metrics.json), with its best checkpoint so far")
         _add_debug(command)
 
 
@@ -104,7 +110,9 @@ def _fit(args: argparse.Namespace) -> int:
         if changed or args.out:
             extra = ", ".join("--" + c.replace("_", "-") for c in changed) or "--out"
             raise ConfigError(f"--resume continues the stored config; drop {extra}")
-        stored = RunConfig.load(Path(args.resume) / "config.yaml").to_dict()
+        from .train.rundir import RunDir
+
+        stored = RunConfig.load(RunDir(Path(args.resume)).config).to_dict()
         config = resolve_config(stored, flags)
     else:
         layers = [load_config_file(args.config)] if args.config else []
@@ -124,48 +132,30 @@ def _export(args: argparse.Namespace) -> int:
     elif not out.endswith("." + args.format):
         raise ValueError(f"--out {out}: expected a file ending in .{args.format} for --format "
                          f"{args.format}")
-    report = export_run(args.run_dir, out, streaming=args.streaming, overwrite=args.overwrite)
+    report = export_run(args.run_dir, out, streaming=args.streaming, overwrite=args.overwrite,
+                        unfinished=args.unfinished)
     print(report.summary())
     return 0
 
 
-def _message(error: BaseException) -> str:
-    """The error's message; for one raised in a DataLoader worker (a clip that fails past its
-    first frame), torch re-raises it with the worker's traceback: only its own last line."""
-    text = str(error)
-    if "DataLoader worker process" in text and "Original Traceback" in text:
-        last = text.strip().splitlines()[-1]  # "package.module.ClipError: <message>"
-        text = last.split(": ", 1)[1] if ": " in last else last
-    return text
-
-
 def run_training_command(args: argparse.Namespace) -> int:
-    """Run ``fit``/``evaluate``/``predict``/``export``; a known failure -> one line on stderr, 1."""
+    """Run ``fit``/``evaluate``/``predict``/``export``; errors reach :func:`timedist.cli.main`,
+    which prints them as one line."""
     try:
-        from .train import TrainingError
+        import lightning  # noqa: F401
     except ImportError as error:  # the train extra is missing
-        print(f"timedist {args.command}: error: needs the training extra: "
-              f"pip install 'timedist[train]' ({error})", file=sys.stderr)
-        return 1
-    try:
-        if args.command == "fit":
-            return _fit(args)
-        if args.command == "export":
-            return _export(args)
-        from .train import evaluate, predict
+        raise ImportError(f"needs the training extra: pip install 'timedist[train]' ({error})"
+                          ) from None
+    if args.command == "fit":
+        return _fit(args)
+    if args.command == "export":
+        return _export(args)
+    from .train import evaluate, predict
 
-        if args.command == "evaluate":
-            evaluate(args.run_dir, data=args.data)
-        else:
-            predict(args.run_dir, args.input, args.output, model=args.model)
-        return 0
-    except (ValueError, TypeError, OSError, TrainingError) as error:
-        from .cli import debugging
-
-        if debugging(args):
-            raise
-        print(f"timedist {args.command}: error: {_message(error)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt as error:
-        print(f"timedist {args.command}: {error or 'interrupted'}", file=sys.stderr)
-        return 130
+    if args.command == "evaluate":
+        evaluate(args.run_dir, data=args.data, overwrite=args.overwrite,
+                 unfinished=args.unfinished)
+    else:
+        predict(args.run_dir, args.input, args.output, model=args.model,
+                overwrite=args.overwrite, unfinished=args.unfinished)
+    return 0

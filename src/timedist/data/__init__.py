@@ -13,7 +13,17 @@ from .clips import (
     read_clip,
     sample_indices,
 )
-from .dataset import Batch, SequenceDataset, Standardization, pad_collate
+from .dataset import (
+    FLOAT32_MAX,
+    Batch,
+    SequenceDataset,
+    Standardization,
+    moments,
+    pad_collate,
+    safe_std,
+)
+from .fingerprint import fingerprint, overlap, sample_keys
+from .labels import label_name, label_names
 from .moving_digits import moving_digits, moving_digits_forecast
 from .npz import load_npz, save_npz
 from .ts import TsFormatError, read_ts
@@ -24,6 +34,7 @@ Samples = SequenceDataset | ClipDataset  # held in memory, or own videos streame
 __all__ = [
     "DATASETS",
     "FILE_SUFFIXES",
+    "FLOAT32_MAX",
     "Batch",
     "Clip",
     "ClipDataset",
@@ -34,14 +45,21 @@ __all__ = [
     "TsFormatError",
     "find_clips",
     "find_inputs",
+    "fingerprint",
     "forecast_windows",
+    "label_name",
+    "label_names",
     "load_dataset",
     "load_npz",
+    "moments",
     "moving_digits",
     "moving_digits_forecast",
+    "overlap",
     "pad_collate",
     "read_clip",
     "read_ts",
+    "safe_std",
     "sample_indices",
+    "sample_keys",
     "save_npz",
 ]

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -45,6 +47,7 @@ __all__ = [
     "find_inputs",
     "frame_size",
     "imbalance",
+    "natural_key",
     "read_clip",
     "sample_indices",
 ]
@@ -100,8 +103,9 @@ def find_clips(root: str | Path) -> dict[str, list[Clip]]:
 
 def find_inputs(path: str | Path) -> list[Clip]:
     """Clips to predict, without labels: one video file, one frame folder, or every video and
-    frame folder under a folder (at any depth, sorted by path). ClipError names the path when
-    there is none."""
+    frame folder under a folder (at any depth, sorted by path, numbers in names compared as
+    numbers). ClipError names the path when there is none, or when a folder holds both frames
+    and clips (which was meant is unclear)."""
     path = Path(path)
     if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
         return [Clip(path, "")]
@@ -111,24 +115,60 @@ def find_inputs(path: str | Path) -> list[Clip]:
         got = f"got a {path.suffix or 'plain'} file" if path.exists() else "not found"
         raise ClipError(f"{path}: expected a video ({', '.join(VIDEO_SUFFIXES)}), a folder of "
                         f"frames or a folder of clips; {got}")
-    found = sorted(p for p in path.rglob("*") if not any(part.startswith(".") for part in
-                                                         p.relative_to(path).parts)
-                   and ((p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
-                        or _is_frame_folder(p)))
+    found = sorted((p for p in path.rglob("*") if not any(part.startswith(".") for part in
+                                                          p.relative_to(path).parts)
+                    and ((p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+                         or _is_frame_folder(p))), key=lambda p: natural_key(str(p)))
     if not found:
         raise ClipError(f"{path}: expected videos ({', '.join(VIDEO_SUFFIXES)}) or folders of "
                         f"frames ({', '.join(FRAME_SUFFIXES)}); found none")
     return [Clip(p, "") for p in found]
 
 
+def natural_key(name: str) -> tuple[tuple[str | int, ...], str]:
+    """A sort key that compares runs of digits as numbers: ``2.png`` before ``10.png`` (what
+    ``ffmpeg -i clip.mp4 %d.png`` writes and a file browser shows).
+
+    >>> sorted(["10.png", "2.png", "1.png"], key=natural_key)
+    ['1.png', '2.png', '10.png']
+    """
+    parts: list[str | int] = [int(p) if i % 2 else p.lower()
+                              for i, p in enumerate(re.split(r"(\d+)", name))]
+    return tuple(parts), name
+
+
+def _media(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(frame images, clips: videos and sub-folders of frames) directly in ``folder``, hidden
+    entries left out."""
+    frames, clips = [], []
+    for entry in folder.iterdir():
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file() and entry.suffix.lower() in FRAME_SUFFIXES:
+            frames.append(entry)
+        elif (entry.is_file() and entry.suffix.lower() in VIDEO_SUFFIXES) or (
+                entry.is_dir() and any(f.suffix.lower() in FRAME_SUFFIXES
+                                       for f in entry.iterdir())):
+            clips.append(entry)
+    return sorted(frames), sorted(clips)
+
+
 def _is_frame_folder(path: Path) -> bool:
-    return path.is_dir() and any(f.suffix.lower() in FRAME_SUFFIXES for f in path.iterdir())
+    """A folder of frame images and no clips; one holding both is a ClipError naming both."""
+    if not path.is_dir():
+        return False
+    frames, clips = _media(path)
+    if frames and clips:
+        raise ClipError(f"{path}: holds frame images ({frames[0].name}) and clips "
+                        f"({clips[0].name}); expected a folder of frames or a folder of clips, "
+                        "not both: move the images into a folder of their own")
+    return bool(frames)
 
 
 def _label_folders(root: Path) -> list[Clip]:
     clips = []
     for label in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for item in sorted(label.iterdir()):
+        for item in sorted(label.iterdir(), key=lambda p: natural_key(p.name)):
             if item.name.startswith("."):
                 continue
             if (item.suffix.lower() in VIDEO_SUFFIXES and item.is_file()) or _is_frame_folder(item):
@@ -153,6 +193,9 @@ def _read_manifest(path: Path) -> list[Clip]:
         if len(row) not in (2, 4):
             raise ClipError(f"{path}: line {number}: expected 2 or 4 columns "
                             f"(path,label[,start,end]); got {len(row)}")
+        if not row[1].strip():
+            raise ClipError(f"{path}: line {number}: expected a label in the second column; "
+                            f"got a blank one for {row[0].strip()!r}")
         clip_path = (path.parent / row[0].strip()).resolve()
         window: list[float | None] = [None, None]
         if len(row) == 4:
@@ -257,14 +300,15 @@ def read_clip(clip: Clip | str | Path) -> tuple[Tensor, float]:
 def _read_frames(folder: Path, limit: int | None = None) -> Tensor:
     from PIL import Image, UnidentifiedImageError
 
-    files = sorted(f for f in folder.iterdir() if f.suffix.lower() in FRAME_SUFFIXES)[:limit]
+    files = sorted((f for f in folder.iterdir() if f.suffix.lower() in FRAME_SUFFIXES
+                    and not f.name.startswith(".")), key=lambda f: natural_key(f.name))[:limit]
     if not files:
         raise ClipError(f"{folder}: expected frames {'/'.join(FRAME_SUFFIXES)}; found none")
     frames = []
     for file in files:
         try:
             with Image.open(file) as image:
-                frames.append(np.asarray(image.convert("RGB")))
+                frames.append(_rgb8(image))
         except (OSError, UnidentifiedImageError) as error:
             raise ClipError(f"{file}: not a readable image ({error})") from None
         if frames[-1].shape != frames[0].shape:
@@ -272,6 +316,17 @@ def _read_frames(folder: Path, limit: int | None = None) -> Tensor:
                             f"{frames[0].shape[1]}x{frames[0].shape[0]}; got "
                             f"{frames[-1].shape[1]}x{frames[-1].shape[0]}")
     return torch.from_numpy(np.stack(frames))
+
+
+def _rgb8(image: Any) -> np.ndarray:
+    """A Pillow image as (H, W, 3) uint8. 16-bit greyscale (``I;16``, or ``I`` holding 16-bit
+    values, as 16-bit PNGs open) is scaled to 8 bits, not clipped to its 256 darkest levels."""
+    if image.mode.startswith("I;16") or image.mode == "I":
+        values = np.asarray(image).astype(np.int64)
+        top = 65535 if values.max(initial=0) <= 65535 else int(values.max())
+        scaled = ((values.clip(0, None) * 255 + top // 2) // top).astype(np.uint8)
+        return np.repeat(scaled[..., None], 3, axis=-1)
+    return np.asarray(image.convert("RGB"))
 
 
 def _read_video(clip: Clip) -> tuple[Tensor, float]:

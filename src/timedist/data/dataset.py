@@ -16,11 +16,43 @@ from torch.utils.data import Dataset
 
 from .._checks import shape_error
 
-__all__ = ["Batch", "SequenceDataset", "Standardization", "pad_collate", "split_indices"]
+__all__ = ["FLOAT32_MAX", "Batch", "SequenceDataset", "Standardization", "moments",
+           "pad_collate", "safe_std", "split_indices"]
+
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
+
+def safe_std(std: Tensor, mean: Tensor) -> Tensor:
+    """``std`` with constant (or empty) channels set to 1: a spread of 0, NaN, or below
+    1e-12 of the mean's size (float64 rounding of a constant) divides nothing. Any genuine
+    spread is kept, however small (values of 1e-40 keep their shape)."""
+    constant = ~(std > 1e-12 * mean.abs()) | ~(std > 0) | ~torch.isfinite(std)
+    return torch.where(constant, torch.ones_like(std), std)
+
+
+def moments(values: Tensor, dim: int | tuple[int, ...], *, ddof: int = 0,
+            keepdim: bool = False) -> tuple[Tensor, Tensor]:
+    """(mean, std) of ``values`` over ``dim`` in float64, ignoring NaN (missing values), for
+    numbers of any float64 size: they are divided by their largest magnitude first, so
+    squaring 1e300 never overflows. A channel with no values has mean 0; constant ones std 1
+    (:func:`safe_std`)."""
+    values = values.double()
+    top = torch.nan_to_num(values.abs(), nan=0.0, posinf=0.0).amax(dim, keepdim=True)
+    top = torch.where((top > 0) & torch.isfinite(top), top, torch.ones_like(top))
+    unit = values / top
+    present = (~torch.isnan(unit)).sum(dim, keepdim=True)
+    mean = torch.nan_to_num(torch.nanmean(unit, dim, keepdim=True), nan=0.0)
+    square = torch.nansum((unit - mean) ** 2, dim, keepdim=True)
+    spread = (square / (present - ddof).clamp_min(1)).sqrt()
+    mean, std = mean * top, safe_std(spread * top, mean * top)
+    if not keepdim:
+        mean, std = mean.squeeze(dim), std.squeeze(dim)
+    return mean, std
 
 
 class Standardization(NamedTuple):
-    """Per-channel mean and std fitted on a training split; apply with :meth:`apply`.
+    """Per-channel mean and std fitted on a training split (float64); apply with
+    :meth:`apply`.
 
     Shapes (C, 1, ..., 1): they broadcast over one step (C, *rest) of a sequence.
     """
@@ -29,8 +61,11 @@ class Standardization(NamedTuple):
     std: Tensor
 
     def apply(self, x: Tensor) -> Tensor:
-        """(T, C, *rest) -> standardized; missing values (NaN) become 0, the channel mean."""
-        return torch.nan_to_num((x - self.mean) / self.std, nan=0.0)
+        """(T, C, *rest) raw -> standardized float32, computed in float64 from the raw
+        values (an offset of 1e8 keeps a signal of amplitude 1e-3); missing values (NaN)
+        become 0, the channel mean."""
+        z = (x.double() - self.mean.double()) / self.std.double()
+        return torch.nan_to_num(z, nan=0.0).float()
 
 
 class Batch(NamedTuple):
@@ -45,9 +80,12 @@ class SequenceDataset(Dataset[tuple[Tensor, Tensor]]):
     """Samples (x_i (T_i, C, ...), y_i) of their own lengths; ``len()``, indexing, ``lengths``.
 
     Args:
-        sequences: N tensors (T_i, C) — or (T_i, C, H, W) for image sequences — float; NaN
-            marks a missing value.
-        targets: (N,) int64 class indices, or (N,)/(N, ...) float regression targets.
+        sequences: N tensors (T_i, C) — or (T_i, C, H, W) for image sequences; NaN marks a
+            missing value. float64 (and integer) values are kept in float64 until they are
+            standardized, so large offsets keep their precision; others are stored as float32.
+            Items are float32 either way.
+        targets: (N,) int64 class indices, or (N,)/(N, ...) float regression targets (float64
+            kept until scaled).
         classes: the class names, in index order (classification), or None (regression).
         name: a label for messages and listings.
         standardization: applied to x on access (fitted on a training split), or None.
@@ -66,7 +104,7 @@ class SequenceDataset(Dataset[tuple[Tensor, Tensor]]):
         if bad is not None:
             raise shape_error(name, f"every sequence (T_i, C, ...) with one step {step}",
                               bad.shape)
-        self.sequences = [s.float() for s in sequences]
+        self.sequences = [_stored(s) for s in sequences]
         self.targets = targets
         self.classes = list(classes) if classes is not None else None
         self.name = name
@@ -84,9 +122,9 @@ class SequenceDataset(Dataset[tuple[Tensor, Tensor]]):
         return f"SequenceDataset({self.name!r}, N={len(self)}, {span}, step {step}, {kind})"
 
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        """(x (T_i, C, ...) float32, standardized when the dataset has a standardization; y)."""
         x = self.sequences[index]
-        if self.standardization is not None:
-            x = self.standardization.apply(x)
+        x = self.standardization.apply(x) if self.standardization is not None else x.float()
         return x, self.targets[index]
 
     @property
@@ -114,12 +152,32 @@ class SequenceDataset(Dataset[tuple[Tensor, Tensor]]):
         return "classification" if self.classes is not None else "regression"
 
     def fit_standardization(self) -> Standardization:
-        """Per-channel mean/std over every valid, non-missing value of this (training) split."""
-        values = torch.cat(self.sequences).transpose(0, 1).flatten(1)  # (C, everything else)
-        mean = torch.nanmean(values, dim=1)
-        std = torch.nanmean((values - mean[:, None]) ** 2, dim=1).sqrt().clamp_min(1e-8)
+        """Per-channel mean/std (float64) over every valid, non-missing value of this
+        (training) split; a channel with no values or one value gets mean 0 / std 1."""
+        values = torch.cat([s.double() for s in self.sequences]).transpose(0, 1).flatten(1)
+        mean, std = moments(values, 1)  # over (C, everything else)
         shape = (-1, *([1] * (self.sequences[0].dim() - 2)))
         return Standardization(mean.view(shape), std.view(shape))
+
+    def check_representable(self) -> None:
+        """Raise ValueError naming the first sample whose standardized values are beyond
+        float32 (what the model computes in): a value far outside the training data's range,
+        or raw values beyond 3.4e38 with no normalization."""
+        scale = self.standardization
+        if scale is not None and bool((scale.mean == 0).all()) and bool((scale.std == 1).all()):
+            scale = None  # the identity: no normalization
+        for index, sequence in enumerate(self.sequences):
+            z = sequence.double() if scale is None else (
+                (sequence.double() - scale.mean.double()) / scale.std.double())
+            big = z.abs().nan_to_num(nan=0.0)
+            if bool((big > FLOAT32_MAX).any()):
+                where = tuple(int(i) for i in (big > FLOAT32_MAX).nonzero()[0])
+                raise ValueError(
+                    f"{self.name}: sample {index} holds {float(sequence[where]):.6g} at step "
+                    f"{where[0]}, which is {float(z[where]):.3g} after "
+                    + ("normalization" if scale is not None else "no normalization")
+                    + ": beyond float32's range (3.4e38), which the model computes in"
+                    + ("" if scale is not None else "; use --normalize channel or series"))
 
     def with_standardization(self, standardization: Standardization | None) -> SequenceDataset:
         """The same samples, standardized on access with ``standardization`` (or raw: None)."""
@@ -139,6 +197,15 @@ class SequenceDataset(Dataset[tuple[Tensor, Tensor]]):
         """A seeded random (rest, held-out) split, e.g. a validation set of ``fraction``."""
         rest, held = split_indices(len(self), fraction, seed=seed, name=self.name)
         return self.subset(rest), self.subset(held)
+
+
+def _stored(sequence: Tensor) -> Tensor:
+    """float64 and integers as float64 (exact until standardized), other values as float32."""
+    if sequence.dtype == torch.float64:
+        return sequence
+    if sequence.is_floating_point() or sequence.dtype == torch.bool:
+        return sequence.float()
+    return sequence.double()
 
 
 def split_indices(size: int, fraction: float, *, seed: int = 0, name: str = "dataset"

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._checks import shorten
 from .dataset import SequenceDataset
+from .labels import label_name, label_names
 
 __all__ = ["load_npz", "save_npz"]
 
@@ -44,11 +46,23 @@ def load_npz(path: str | Path, *, require_targets: bool = True) -> SequenceDatas
                              f"{sorted(arrays.files)}")
         try:
             x = arrays["X"]
+            if x.ndim == 0:
+                raise ValueError(f"{name}: expected X (N, T, C) or ragged (sum of lengths, C); "
+                                 "got a single number (shape ())")
+            if "y" in arrays and arrays["y"].ndim == 0:
+                raise ValueError(f"{name}: expected y of shape (N,); got a single value "
+                                 "(shape ())")
             lengths = arrays["lengths"] if "lengths" in arrays else None  # noqa: SIM401
-            count = len(x) if lengths is None or x.ndim != 2 else len(lengths)
+            count = len(x) if lengths is None or x.ndim != 2 or lengths.ndim != 1 else len(
+                lengths)
             y = arrays["y"] if "y" in arrays else np.zeros(count, dtype=np.float32)
-            order = [str(c) for c in arrays["classes"]] if "classes" in arrays else None
-        except ValueError:  # object arrays: loading them would unpickle
+            order = arrays["classes"].tolist() if "classes" in arrays else None
+        except MemoryError as error:  # a header that claims more than this machine holds
+            raise ValueError(f"{name}: an array does not fit in memory "
+                             f"({' '.join(str(error).split())[:160]})") from None
+        except ValueError as error:  # object arrays: loading them would unpickle
+            if str(error).startswith(name):
+                raise
             raise ValueError(f"{name}: expected arrays of numbers or strings; it holds Python "
                              "objects (dtype=object), which are not loaded (unpickling runs "
                              "code): save a padded X with 'lengths', or the ragged layout"
@@ -59,7 +73,16 @@ def load_npz(path: str | Path, *, require_targets: bool = True) -> SequenceDatas
     if lengths is not None and lengths.dtype.kind not in "iu":
         raise ValueError(f"{name}: expected integer lengths; got dtype {lengths.dtype} "
                          f"(values {lengths.tolist()[:5]})")
+    if order is not None:  # a name given twice is one class, at its first place
+        listed = [order] if np.ndim(order) == 0 else order
+        order = label_names(list(dict.fromkeys(label_name(c, f"{name}: classes")
+                                               for c in listed)), f"{name}: classes")
     _check_values(name, x, y)
+    if x.ndim >= 2 and (len(y) if x.ndim == 2 and lengths is not None else len(x)) == 0:
+        raise ValueError(f"{name}: expected at least one sample; got X of shape {x.shape}")
+    if lengths is not None and lengths.min(initial=1) < 1:
+        raise ValueError(f"{name}: expected lengths >= 1 (steps per sample); got values "
+                         f"{shorten(lengths.tolist()[:10])}")
     if x.ndim >= 3:
         if len(x) != len(y):
             raise ValueError(f"{name}: expected X (N, T, C, ...) with N = len(y) = {len(y)}; got "
@@ -78,19 +101,23 @@ def load_npz(path: str | Path, *, require_targets: bool = True) -> SequenceDatas
     else:
         raise ValueError(f"{name}: expected X (N, T, C) or ragged (sum of lengths, C); got "
                          f"shape {x.shape}")
-    if y.dtype.kind in "USOiub":  # labels: their distinct values (or 'classes'), in order
+    if y.dtype.kind in "USiub":  # labels: their distinct values (or 'classes'), in order
         if y.ndim != 1:
             raise ValueError(f"{name}: expected class labels y (N,); got shape {y.shape}")
-        values = sorted(set(y.tolist())) if y.dtype.kind in "iub" else sorted(set(map(str, y)))
-        classes = order or [str(v) for v in values]
-        unknown = sorted({str(v) for v in y} - set(classes))
+        values, inverse = np.unique(y, return_inverse=True)
+        found = label_names(values.tolist(), f"{name}: y")
+        classes = found if order is None else order
+        unknown = sorted(set(found) - set(classes))
         if unknown:
-            raise ValueError(f"{name}: expected labels among 'classes' {classes}; got "
-                             f"{unknown[:5]}")
-        index = {c: i for i, c in enumerate(classes)}
-        targets = torch.tensor([index[str(v)] for v in y.tolist()], dtype=torch.long)
-        return SequenceDataset(sequences, targets, classes=classes, name=name)
-    return SequenceDataset(sequences, torch.as_tensor(y, dtype=torch.float32), name=name)
+            raise ValueError(f"{name}: expected labels among 'classes' {shorten(classes)}; got "
+                             f"{shorten(unknown[:5])}")
+        index = torch.tensor([classes.index(n) for n in found], dtype=torch.long)
+        return SequenceDataset(sequences, index[torch.as_tensor(inverse.reshape(-1))],
+                               classes=classes, name=name)
+    if y.ndim > 1 and int(np.prod(y.shape[1:])) == 0:
+        raise ValueError(f"{name}: expected regression targets y (N,) or (N, k) with k >= 1; got "
+                         f"shape {y.shape}")
+    return SequenceDataset(sequences, torch.as_tensor(y, dtype=torch.float64), name=name)
 
 
 def _check_values(name: str, x: np.ndarray, y: np.ndarray) -> None:

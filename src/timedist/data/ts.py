@@ -96,7 +96,7 @@ def _header_line(header: _Header, line: str, where: str) -> bool:
             if len(words) < 2:
                 raise TsFormatError(f"{where}: expected the class labels after @classLabel "
                                     "true; got none")
-            header.classes = words[1:]
+            header.classes = list(dict.fromkeys(words[1:]))  # a label declared twice is one
         return False
     if key in _BOOLEAN_TAGS:
         value = _boolean(key, words, where)
@@ -135,7 +135,7 @@ def _sample(header: _Header, line: str, where: str) -> tuple[Tensor, str | None]
     if header.tags.get("univariate") == "true" and len(channels) != 1:
         raise TsFormatError(f"{where}: expected 1 channel (@univariate true); got "
                             f"{len(channels)}")
-    values = torch.tensor(channels, dtype=torch.float32).t()  # (T_i, C)
+    values = torch.tensor(channels, dtype=torch.float64).t()  # (T_i, C), exact as written
     return values, (fields[-1].strip() if header.labelled else None)
 
 
@@ -193,6 +193,6 @@ def read_ts(path: str | Path, *, require_targets: bool = False) -> SequenceDatas
                             "found none")
     if not sequences:
         raise TsFormatError(f"{path.name}: expected samples after '@data'; found none")
-    dtype = torch.float32 if header.regression else torch.long
+    dtype = torch.float64 if header.regression else torch.long
     return SequenceDataset(sequences, torch.tensor(targets, dtype=dtype), classes=header.classes,
                            name=header.tags.get("problemname") or path.name.split(".")[0])

@@ -7,9 +7,10 @@ tensor labelled with its shape. Convolutions and TimeDistributed are drawn as a 
 
 from __future__ import annotations
 
-import os
+import io
 from typing import Any
 
+from .._atomic import atomic_write
 from .explain import Explanation
 
 __all__ = ["draw"]
@@ -27,10 +28,10 @@ def draw(explanation: Explanation, path: str) -> None:
     data = explanation.data
     fig = _unrolled(plt, data) if data["kind"] in ("rnn", "lstm", "gru") else _flow(plt, data)
     fig.suptitle(explanation.title, fontsize=9)
-    tmp = f"{path}.tmp-{os.getpid()}.png"
-    fig.savefig(tmp, dpi=110)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
+    atomic_write(path, lambda handle: handle.write(buffer.getvalue()))
 
 
 def _box(ax: Any, x: float, y: float, text: str, color: str) -> None:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..data import SequenceDataset
+from ..data import SequenceDataset, moments
 
 __all__ = ["mean_predictor_rmse", "nearest_neighbour_predictions", "zscored_series"]
 
@@ -29,9 +29,8 @@ def zscored_series(dataset: SequenceDataset, length: int) -> Tensor:
         whole = s.dim() > 2  # (T_i, C, H, W): one scale for the clip, not one per pixel
         s = s.flatten(1)  # (T_i, F)
         axes = (0, 1) if whole else 0
-        mean = torch.nanmean(s, axes, keepdim=True)
-        std = torch.nanmean((s - mean) ** 2, axes, keepdim=True).sqrt()
-        z = torch.nan_to_num((s - mean) / std.where(std > 1e-8, 1.0), nan=0.0)
+        mean, std = moments(s, axes, keepdim=True)
+        z = torch.nan_to_num((s.double() - mean) / std, nan=0.0).float()
         if len(z) != length:
             z = F.interpolate(z.T.unsqueeze(0), size=length, mode="linear",
                               align_corners=True)[0].T if len(z) > 1 else z.expand(length, -1)

@@ -1,6 +1,7 @@
 """Lightning plug-ins that make a run atomic, resumable bit for bit, and readable.
 
-- :class:`AtomicCheckpointIO`: checkpoints are written beside their target and renamed over it.
+- :class:`AtomicCheckpointIO`: checkpoints are written beside their target and renamed over it,
+  through the run's session (each recorded in the run's marker).
 - :class:`EpochShuffle`: the data order of epoch e depends only on (seed, e); with the
   per-step seeding of :class:`~timedist.train.SequenceTask` a run resumed after epoch k
   repeats epochs k+1.. exactly.
@@ -24,19 +25,36 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from torch.utils.data import Sampler
 
-from .._atomic import atomic_write, atomic_write_text
+from .rundir import RunSession
 
-__all__ = ["AtomicCheckpointIO", "ClipEpoch", "EpochLog", "EpochShuffle", "read_metrics",
-           "write_metrics"]
+__all__ = ["AtomicCheckpointIO", "ClipEpoch", "EpochLog", "EpochShuffle", "metrics_text",
+           "read_metrics"]
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """``torch.save`` to a temporary file in the checkpoint's folder, fsync, rename: a kill
-    during the write leaves the previous checkpoint intact."""
+    """``torch.save`` to a temporary file in the checkpoint's folder, fsync, rename, through
+    the run's ``session``: a kill during the write leaves the previous checkpoint intact, and
+    the run's marker records the file as timedist's. (DDP workers other than rank 0 never
+    write; they have no session.)"""
+
+    def __init__(self, session: RunSession | None) -> None:
+        super().__init__()
+        self.session = session
+
+    def _relative(self, path: Any) -> Path:
+        assert self.session is not None, "only the process holding the run writes checkpoints"
+        relative = self.session.run.relative(Path(path))
+        assert relative is not None, f"{path} is outside the run folder"
+        return relative
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any,
                         storage_options: Any | None = None) -> None:
-        atomic_write(path, lambda handle: torch.save(checkpoint, handle))
+        assert self.session is not None
+        self.session.write(self._relative(path), lambda handle: torch.save(checkpoint, handle))
+
+    def remove_checkpoint(self, path: Any) -> None:
+        if self.session is not None:
+            self.session.remove(self._relative(path))
 
 
 class EpochShuffle(Sampler[int]):
@@ -76,35 +94,38 @@ def read_metrics(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Write ``rows`` (one per epoch) as ``metrics.csv``, atomically; columns in order of
-    first appearance."""
+def metrics_text(rows: list[dict[str, Any]]) -> str:
+    """``rows`` (one per epoch) as the text of ``metrics.csv``; columns in order of first
+    appearance."""
     columns = list(dict.fromkeys(k for r in rows for k in r))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, columns, restval="")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
 class EpochLog(pl.Callback):
-    """After each epoch's validation, append a row (epoch, metrics, lr, seconds) to ``path``
-    — rewritten atomically — and print it. Rows of epochs after the resumed one are dropped."""
+    """After each epoch's validation, append a row (epoch, metrics, lr, seconds) to the run's
+    ``metrics.csv`` — rewritten atomically through ``session`` — and print it. Rows of epochs
+    after the resumed one are dropped."""
 
-    def __init__(self, path: Path, *, verbose: bool = True) -> None:
-        self.path, self.verbose = path, verbose
+    def __init__(self, session: RunSession | None, *, verbose: bool = True) -> None:
+        self.session, self.verbose = session, verbose
         self.rows: list[dict[str, Any]] = []
         self.started = 0.0
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.rows = [r for r in read_metrics(self.path) if int(r["epoch"]) < trainer.current_epoch]
+        if self.session is not None:
+            self.rows = [r for r in read_metrics(self.session.run.metrics_csv)
+                         if int(r["epoch"]) < trainer.current_epoch]
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.started = time.perf_counter()
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Runs after the epoch's validation: every metric of the epoch is known here.
-        if not trainer.is_global_zero:
+        if not trainer.is_global_zero or self.session is None:
             return
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()
                    if k.startswith(("train_", "val_"))}
@@ -113,7 +134,7 @@ class EpochLog(pl.Callback):
         row["lr"] = f"{trainer.optimizers[0].param_groups[0]['lr']:.6g}"
         row["seconds"] = f"{time.perf_counter() - self.started:.1f}"
         self.rows.append(row)
-        write_metrics(self.path, self.rows)
+        self.session.write("metrics.csv", metrics_text(self.rows))
         if self.verbose:
             shown = "  ".join(f"{k} {float(v):.4g}" for k, v in row.items()
                               if k not in ("epoch", "lr", "seconds"))

@@ -35,9 +35,10 @@ from ..data.clips import (
     frame_size,
     imbalance,
 )
-from .config import ConfigError, RunConfig
+from .config import ARRAYS, ConfigError, RunConfig
 
-__all__ = ["MAX_SIZE", "clip_dataset", "evaluation_clips", "input_clips", "is_clip_source",
+__all__ = ["MAX_SIZE", "clip_dataset", "evaluation_clips", "input_clips", "is_clip_run",
+           "is_clip_source",
            "load_clip_splits", "thumbnails"]
 
 MAX_SIZE = 64  # the default frame side at most (pixels)
@@ -52,6 +53,14 @@ def is_clip_source(data: str | None) -> bool:
         return False
     path = Path(data)
     return path.is_dir() or path.suffix.lower() == ".csv"
+
+
+def is_clip_run(config: RunConfig) -> bool:
+    """Whether a stored run was trained on own videos: its data is neither a built-in
+    dataset, nor a .ts/.npz file, nor arrays — decided from the config alone, so a run moved
+    away from its clips (or to another machine) still knows what it is."""
+    data = config.data
+    return not (data in DATASETS or data == ARRAYS or data.endswith(FILE_SUFFIXES))
 
 
 def _checked(clips: list[Clip], config: RunConfig, notes: list[str]) -> list[Clip]:

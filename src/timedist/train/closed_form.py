@@ -8,15 +8,14 @@ metrics an honest meaning (each sample predicted by a fit that did not see it).
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from .._atomic import atomic_write
 from ..data import SequenceDataset, pad_collate
 from .module import SequenceTask
+from .rundir import RunSession
 
 __all__ = ["fit_closed_form", "save_checkpoint"]
 
@@ -57,8 +56,9 @@ def fit_closed_form(task: SequenceTask, train: SequenceDataset, device: torch.de
     return row
 
 
-def save_checkpoint(task: SequenceTask, path: Path) -> None:
+def save_checkpoint(task: SequenceTask, session: RunSession, name: str) -> None:
     """A checkpoint that ``load_run``/``evaluate``/``predict`` read: ``{"state_dict": ...}``
-    with Lightning's ``model.`` prefix, written atomically."""
+    with Lightning's ``model.`` prefix, written atomically into the held run at ``name``
+    (``checkpoints/best.ckpt``)."""
     state = {"state_dict": task.state_dict(), "epoch": 0, "global_step": 0}
-    atomic_write(path, lambda handle: torch.save(state, handle))
+    session.write(name, lambda handle: torch.save(state, handle))

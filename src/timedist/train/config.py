@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import numbers
+import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
-from .._atomic import atomic_write_text
+from .._checks import shorten, shorten_text
 
-__all__ = ["CLOSED_FORM", "DATASET_DEFAULTS", "MODELS", "NORMALIZATIONS", "ConfigError",
-           "RunConfig", "load_config_file",
-           "resolve_config"]
+__all__ = ["ARRAYS", "CLOSED_FORM", "DATASET_DEFAULTS", "MODELS", "NORMALIZATIONS", "PATHS",
+           "ConfigError",
+           "RunConfig", "absolute_paths", "load_config_file", "resolve_config"]
 
 
 class ConfigError(ValueError):
@@ -38,6 +42,9 @@ MODELS: dict[str, str] = {
 }
 CLOSED_FORM = ("rocket",)  # fitted without optimizer steps (no epochs, no Lightning)
 NORMALIZATIONS = ("channel", "series", "none")
+PATHS = ("data", "test_data", "cache")  # settings that name files or folders
+ARRAYS = "(arrays)"  # the data of a run fitted in Python on arrays (the estimators)
+MAX_CONFIG_BYTES = 1 << 20  # a config file is a page of settings, never megabytes
 
 
 GROUPS = {"data": "data", "clips": "own videos (--data FOLDER or manifest.csv)",
@@ -125,22 +132,27 @@ class RunConfig:
                              "ddp_spawn, ... (default auto)")
     accelerator: str = _setting("auto", "placement", "auto (a GPU when there is one; "
                                 "default), cpu or gpu")
+    ddp_timeout: int = _setting(600, "placement", "seconds DDP waits for every process of "
+                                "--devices x --num-nodes to join, and for each collective "
+                                "(default 600)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def save(self, path: Path) -> None:
-        """Write the resolved config as YAML (atomically)."""
-        atomic_write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
+    def to_yaml(self) -> str:
+        """The resolved config as YAML (what a run's ``config.yaml`` holds)."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
     @classmethod
-    def load(cls, path: Path) -> RunConfig:
-        return resolve_config(load_config_file(path))
+    def load(cls, path: Path, *, relative_to_file: bool = False) -> RunConfig:
+        """The config in ``path``; with ``relative_to_file`` its relative paths are read from
+        the file's folder (a run's config.yaml holds absolute ones)."""
+        return resolve_config(load_config_file(path, relative_to_file=relative_to_file))
 
     def validate(self) -> RunConfig:
         """Check names and ranges; raises :class:`ConfigError` naming the value and the rule."""
         if self.model is not None and self.model not in MODELS:
-            raise ConfigError(f"unknown model {self.model!r}; expected one of "
+            raise ConfigError(f"unknown model {shorten(self.model)}; expected one of "
                               f"{', '.join(MODELS)}")
         from ..models.rocket import FEATURES
 
@@ -148,10 +160,14 @@ class RunConfig:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"expected {name} one of {', '.join(allowed)}; got "
-                                  f"{getattr(self, name)!r}")
+                                  f"{shorten(getattr(self, name))}")
+        for name in ("lr", "weight_decay", "dropout", "val_split", "fps"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise ConfigError(f"expected a finite {name}; got {value}")
         positive = ("hidden_size", "num_layers", "subsequences", "epochs", "steps",
                     "batch_size", "devices", "num_nodes", "members", "num_features",
-                    "frames", "size")
+                    "frames", "size", "ddp_timeout")
         for name in positive:
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -160,6 +176,10 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ConfigError(f"expected {name} >= 0 (0: off); got {value}")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"expected 0 <= seed < 2**32; got {self.seed}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"expected weight_decay >= 0; got {self.weight_decay}")
         if self.fps is not None and not self.fps > 0:
             raise ConfigError(f"expected fps > 0 (frames per second); got {self.fps}")
         if self.val_split is not None and not 0 <= self.val_split < 1:
@@ -198,38 +218,85 @@ def _coerce(name: str, value: Any, kind: str) -> Any:
     if value is None and optional:
         return None
     if "bool" in kind:
-        if isinstance(value, bool):
-            return value
-    elif "int" in kind:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+    elif "int" in kind:  # numpy's integers too (a parameter grid of np.arange)
+        if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+            return int(value)
     elif "float" in kind:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
             return float(value)
     elif isinstance(value, str):
         return value
     kind = kind.replace(" | None", " or null (chosen from the data)")
-    raise ConfigError(f"expected {name} of type {kind}; got {value!r}")
+    raise ConfigError(f"expected {name} of type {kind}; got {shorten(value)}")
 
 
-def load_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML (.yaml/.yml) or JSON (.json) mapping of :class:`RunConfig` fields."""
+class _PlainLoader(yaml.SafeLoader):
+    """YAML without aliases: a config is a flat page of settings, and aliases are how a
+    small file expands into gigabytes ("billion laughs")."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.constructor.ConstructorError(
+                None, None, "found an alias (*name); config files take plain values only",
+                event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def load_config_file(path: str | Path, *, relative_to_file: bool = True) -> dict[str, Any]:
+    """Read a YAML (.yaml/.yml) or JSON (.json) mapping of :class:`RunConfig` fields (at most
+    1 MiB, no YAML aliases). With ``relative_to_file``, relative paths in ``data``,
+    ``test_data`` and ``cache`` are read from the file's folder (where the file says they
+    are), not from the current one; built-in dataset names stay names."""
     path = Path(path)
     if path.suffix not in (".yaml", ".yml", ".json"):
         raise ConfigError(f"{path.name}: expected a .yaml, .yml or .json config file")
     try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: expected a config file of at most 1 MiB; got "
+                              f"{path.stat().st_size:,} bytes")
         text = path.read_text(encoding="utf-8")
-        content = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        content = json.loads(text) if path.suffix == ".json" else yaml.load(
+            text, Loader=_PlainLoader)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise ConfigError(f"{path.name}: not valid {path.suffix[1:].upper()}: {error}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder; expected a config file") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path.name}: expected UTF-8 text ({error.reason})") from None
+    except (ValueError, yaml.YAMLError) as error:  # JSON's errors, and ints beyond 4300 digits
+        first = " ".join(str(error).split())
+        raise ConfigError(f"{path.name}: not valid {path.suffix[1:].upper()}: "
+                          f"{first[:300]}") from None
+    except RecursionError:
+        raise ConfigError(f"{path.name}: nested too deeply to be a config file") from None
     if content is None:
         return {}
     if not isinstance(content, dict):
         raise ConfigError(f"{path.name}: expected a mapping of settings; got "
                           f"{type(content).__name__}")
+    if relative_to_file:
+        content = {k: (_from(path.parent, v) if k in PATHS else v) for k, v in content.items()}
     return content
+
+
+def _from(folder: Path, value: Any) -> Any:
+    """A path setting read from a file in ``folder``: relative -> absolute from there."""
+    from ..data import DATASETS
+
+    if not isinstance(value, str) or not value or value in DATASETS or Path(value).is_absolute():
+        return value
+    return os.path.normpath(os.path.abspath(folder / value))
+
+
+def absolute_paths(config: RunConfig) -> RunConfig:
+    """``config`` with its relative paths made absolute from the current folder (what the
+    user meant when typing them), so a run reads the same files from wherever it is used.
+    Built-in dataset names stay names."""
+    changes = {k: _from(Path.cwd(), getattr(config, k)) for k in PATHS}
+    return dataclasses.replace(config, **changes)
 
 
 def resolve_config(*layers: dict[str, Any]) -> RunConfig:
@@ -237,10 +304,10 @@ def resolve_config(*layers: dict[str, Any]) -> RunConfig:
     kinds = {f.name: str(f.type) for f in fields(RunConfig)}
     merged: dict[str, Any] = {}
     for layer in layers:
-        unknown = sorted(set(layer) - set(kinds))
+        unknown = sorted(str(k) for k in set(layer) - set(kinds))
         if unknown:
-            raise ConfigError(f"unknown setting {', '.join(map(repr, unknown))}; expected some "
-                              f"of {', '.join(kinds)}")
+            raise ConfigError(f"unknown setting {shorten_text(', '.join(map(repr, unknown)))}; "
+                              f"expected some of {', '.join(kinds)}")
         merged.update({k: _coerce(k, v, kinds[k]) for k, v in layer.items()})
     data = merged.get("data", RunConfig.data)
     values = {**DATASET_DEFAULTS.get(data, {}), **merged}

@@ -15,9 +15,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..data import Samples, pad_collate
+from ..data import Samples, pad_collate, safe_std
 from ..masking import lengths_to_mask
-from .record import RunRecord, load_best, stored_run
+from .record import RunRecord, load_best, run_fingerprint, stored_run
+from .rundir import RunDir, read_checkpoint
 
 __all__ = ["Deployed", "deployed_run", "onnx_predictions", "run_metadata"]
 
@@ -27,7 +28,9 @@ class Deployed(nn.Module):
 
     Shape: x (B, T, *step) raw (NaN = missing), lengths (B,) ints in [1, T] -> probabilities
     (B, K) (classification), values (B, outputs) in the data's units (regression) or frames
-    (B, horizon, C, H, W).
+    (B, horizon, C, H, W). Signals come in as float64 (raw values keep their precision: an
+    offset of 1e8 is exact) and are standardized in float64 before the model's float32;
+    regression values come out in float64. Image sequences (pixels in [0, 1]) stay float32.
     """
 
     def __init__(self, model: nn.Module, record: RunRecord) -> None:
@@ -37,14 +40,18 @@ class Deployed(nn.Module):
         self.series = record.normalize == "series"
         scale = record.standardization if record.normalize != "none" else None
         step = tuple(record.spec.step_shape)
+        self.input_dtype = torch.float64 if len(step) == 1 else torch.float32
         ones = (step[0], *[1] * (len(step) - 1))
-        self.register_buffer("mean", torch.zeros(ones) if scale is None else scale.mean.clone())
-        self.register_buffer("std", torch.ones(ones) if scale is None else scale.std.clone())
+        f64 = torch.float64
+        self.register_buffer("mean", torch.zeros(ones, dtype=f64) if scale is None
+                             else scale.mean.to(f64).reshape(ones).clone())
+        self.register_buffer("std", torch.ones(ones, dtype=f64) if scale is None
+                             else scale.std.to(f64).reshape(ones).clone())
         target = record.target_scale
-        self.register_buffer("target_mean", torch.zeros(()) if target is None
-                             else target.mean.flatten().clone())
-        self.register_buffer("target_std", torch.ones(()) if target is None
-                             else target.std.flatten().clone())
+        self.register_buffer("target_mean", torch.zeros((), dtype=f64) if target is None
+                             else target.mean.to(f64).flatten().clone())
+        self.register_buffer("target_std", torch.ones((), dtype=f64) if target is None
+                             else target.std.to(f64).flatten().clone())
 
     mean: Tensor
     std: Tensor
@@ -52,26 +59,32 @@ class Deployed(nn.Module):
     target_std: Tensor
 
     def normalize(self, x: Tensor, lengths: Tensor | None) -> Tensor:
-        """x (B, T, *step) raw -> what the model was trained on (padding and NaN -> 0)."""
+        """x (B, T, *step) raw -> what the model was trained on, float32 (padding and NaN ->
+        0); computed in float64."""
+        x = x.double()
         keep = None
         if lengths is not None:
             keep = lengths_to_mask(lengths, x.shape[1]).view(*x.shape[:2], *[1] * (x.dim() - 2))
         if self.series:  # each series by its own valid, present values, per channel
             present = ~torch.isnan(x) if keep is None else keep & ~torch.isnan(x)
             count = present.sum(1, keepdim=True).clamp_min(1)
-            mean = torch.where(present, x, 0.0).sum(1, keepdim=True) / count
-            var = torch.where(present, (x - mean) ** 2, 0.0).sum(1, keepdim=True) / count
-            x = (x - mean) / var.sqrt().clamp_min(1e-8)
+            top = torch.where(present, x.abs(), 0.0).amax(1, keepdim=True)
+            top = torch.where(top > 0, top, 1.0)  # divided first: 1e300 squared overflows
+            unit = x / top
+            mean = torch.where(present, unit, 0.0).sum(1, keepdim=True) / count
+            var = torch.where(present, (unit - mean) ** 2, 0.0).sum(1, keepdim=True) / count
+            x = (unit - mean) / safe_std(var.sqrt(), mean)
         x = (x - self.mean) / self.std
         x = torch.where(torch.isnan(x), 0.0, x)
-        return x if keep is None else torch.where(keep, x, 0.0)
+        x = x if keep is None else torch.where(keep, x, 0.0)
+        return x.float()
 
     def finish(self, out: Tensor) -> Tensor:
         """Model outputs -> probabilities (classification) or the data's units (regression)."""
         if self.task == "classification":
             return out.softmax(-1)
         if self.task == "regression":
-            return out * self.target_std + self.target_mean
+            return out.double() * self.target_std + self.target_mean
         return out
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
@@ -89,37 +102,43 @@ class Deployed(nn.Module):
         if step is None:
             raise ValueError(f"expected a recurrent model for streaming; got "
                              f"{type(self.model).__name__}, which reads the whole sequence")
-        x = (x - self.mean) / self.std
-        out, state = step(torch.where(torch.isnan(x), 0.0, x), state)
+        x = (x.double() - self.mean[None]) / self.std[None]
+        out, state = step(torch.where(torch.isnan(x), 0.0, x).float(), state)
         return self.finish(out), state
 
 
-def deployed_run(run_dir: str | Path) -> tuple[Deployed, RunRecord, tuple[int, ...]]:
-    """A run's best model wrapped in its preprocessing (eval mode), its record, and the
-    shape of a typical input (2, T_max of training, *step)."""
+def deployed_run(run_dir: str | Path, *, unfinished: bool = False
+                 ) -> tuple[Deployed, RunRecord, tuple[int, ...], str]:
+    """A run's best model wrapped in its preprocessing (eval mode), its record, the shape of
+    a typical input (2, T_max of training, *step), and the run's fingerprint (weights and
+    preprocessing: :func:`~timedist.train.record.run_fingerprint`)."""
     from .prepare import build_model
 
-    config, record = stored_run(run_dir)
+    config, record = stored_run(run_dir, unfinished=unfinished)
     model = build_model(config, record.spec)
-    load_best(model, run_dir)
+    best = load_best(model, run_dir)
     shape = (2, max(record.spec.length, 1), *record.spec.step_shape)
-    return Deployed(model, record).eval(), record, shape
+    identity = run_fingerprint(read_checkpoint(best)["state_dict"], record)
+    return Deployed(model, record).eval(), record, shape, identity
 
 
-def run_metadata(record: RunRecord) -> dict[str, str]:
+def run_metadata(record: RunRecord, identity: str) -> dict[str, str]:
     """What an exported run's ONNX file carries about its run (task, class names in index
-    order, one step's shape), and what ``onnx_predictions`` checks a file against."""
+    order, one step's shape, the run's fingerprint), and what ``onnx_predictions`` checks a
+    file against."""
     return {"timedist.task": record.task, "timedist.classes": json.dumps(record.classes),
-            "timedist.step_shape": json.dumps(list(record.spec.step_shape))}
+            "timedist.step_shape": json.dumps(list(record.spec.step_shape)),
+            "timedist.fingerprint": identity}
 
 
-def onnx_predictions(path: str | Path, data: Samples, record: RunRecord,
+def onnx_predictions(path: str | Path, data: Samples, record: RunRecord, run_dir: str | Path,
                      batch_size: int = 256) -> Tensor:
     """Run a run's exported ONNX file (``timedist export``) on raw ``data`` in onnxruntime.
 
     Returns what the graph returns for each sample, in order: probabilities (N, K), values
-    (N, outputs) or frames. The file's metadata must match the run (task, classes, step
-    shape): a file of another run is one error naming both.
+    (N, outputs) or frames. The file must be this run's as it is now: its metadata carries the
+    run's fingerprint (weights and preprocessing), so a file of another run — even one of the
+    same shapes — or one exported before the run was trained further is one error.
     """
     import numpy as np
     import onnxruntime
@@ -127,22 +146,51 @@ def onnx_predictions(path: str | Path, data: Samples, record: RunRecord,
     path = Path(path)
     if path.suffix != ".onnx" or not path.is_file():
         raise ValueError(f"{path}: expected an .onnx file written by timedist export")
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    try:
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime's own exception types: one line, the cause
+        reason = " ".join(str(error).split())[:200]
+        raise ValueError(f"{path}: not a readable ONNX model ({reason})") from None
     meta = session.get_modelmeta().custom_metadata_map
-    for key, value in run_metadata(record).items():
+    best = RunDir(Path(run_dir)).best
+    expected = run_metadata(record, run_fingerprint(read_checkpoint(best)["state_dict"], record))
+    for key, value in expected.items():
         if meta.get(key) != value:
-            raise ValueError(f"{path}: exported from another run ({key} is "
-                             f"{meta.get(key)!r}; this run's is {value!r})")
+            if key == "timedist.fingerprint" and meta.get(key):
+                why = ("exported from another run, or from this run before its best checkpoint "
+                       "changed (a resume, a new fit): export it again")
+            elif key == "timedist.fingerprint":
+                why = "exported without a run fingerprint (an older timedist): export it again"
+            else:
+                why = f"exported from another run ({key} is {meta.get(key)!r}; this run's is " \
+                      f"{value!r})"
+            raise ValueError(f"{path}: {why}")
+    import onnx
+
+    from ..export import weights_hash
+
+    if weights_hash(onnx.load(str(path))) != meta.get("timedist.weights"):
+        raise ValueError(f"{path}: its weights were changed after timedist export wrote it "
+                         "(they no longer match the hash in its metadata): export it again")
     names = [i.name for i in session.get_inputs()]
     if names[:1] != ["x"] or len(names) > 2:
         raise ValueError(f"{path}: expected inputs x[, lengths] (a whole-sequence export, not "
                          f"--streaming); got {', '.join(names)}")
+    dtype = np.float64 if session.get_inputs()[0].type == "tensor(double)" else np.float32
     outputs = []
     for start in range(0, len(data), batch_size):
-        x, lengths, _ = pad_collate([data[i] for i in range(start, min(len(data),
-                                                                       start + batch_size))])
-        feed = {"x": x.numpy().astype(np.float32)}
+        indices = range(start, min(len(data), start + batch_size))
+        x, lengths, _ = pad_collate([_raw(data, i) for i in indices])
+        feed = {"x": x.numpy().astype(dtype)}
         if len(names) == 2:
             feed["lengths"] = lengths.numpy().astype(np.int64)
         outputs.append(torch.from_numpy(session.run(None, feed)[0]))
     return torch.cat(outputs)
+
+
+def _raw(data: Samples, index: int) -> tuple[Tensor, Tensor]:
+    """Sample ``index`` as the deployed graph takes it: raw values as stored (float64 signals
+    keep their precision), clips as sampled."""
+    if hasattr(data, "sequences") and data.standardization is None:
+        return data.sequences[index], data.targets[index]
+    return data[index]

@@ -1,13 +1,13 @@
 """The PNG figures of a run: learning curves, confusion matrix, predicted vs true, frames.
 
-Every function takes plain tensors/rows and a path, and writes the PNG atomically.
+Every function takes plain tensors/rows and returns the PNG's bytes; the caller writes them
+(into a run through its :class:`~timedist.train.rundir.RunSession`).
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -17,21 +17,18 @@ import matplotlib.pyplot as plt
 import torch
 from torch import Tensor
 
-from .._atomic import atomic_write
-
 __all__ = ["confusion_matrix", "forecast_frames", "frame_strip", "learning_curves",
            "predicted_vs_true"]
 
 
-def _save(fig: Any, path: Path) -> Path:
+def _png(fig: Any) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
-    atomic_write(path, lambda handle: handle.write(buffer.getvalue()))
-    return path
+    return buffer.getvalue()
 
 
-def learning_curves(rows: Sequence[dict[str, str]], path: Path) -> Path:
+def learning_curves(rows: Sequence[dict[str, str]]) -> bytes:
     """Loss per epoch (train, val) and the validation metric, from metrics.csv rows."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     epochs = [int(r["epoch"]) + 1 for r in rows]
@@ -52,10 +49,10 @@ def learning_curves(rows: Sequence[dict[str, str]], path: Path) -> Path:
     axes[1].legend()
     for ax in axes:
         ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return _png(fig)
 
 
-def confusion_matrix(true: Tensor, pred: Tensor, classes: Sequence[str], path: Path) -> Path:
+def confusion_matrix(true: Tensor, pred: Tensor, classes: Sequence[str]) -> bytes:
     """Counts of (true class, predicted class); rows are true classes."""
     k = len(classes)
     counts = torch.bincount(true * k + pred, minlength=k * k).view(k, k)
@@ -73,10 +70,10 @@ def confusion_matrix(true: Tensor, pred: Tensor, classes: Sequence[str], path: P
                 if counts[i, j]:
                     ax.text(j, i, str(int(counts[i, j])), ha="center", va="center", fontsize=8,
                             color="white" if counts[i, j] > counts.max() / 2 else "black")
-    return _save(fig, path)
+    return _png(fig)
 
 
-def predicted_vs_true(true: Tensor, pred: Tensor, path: Path) -> Path:
+def predicted_vs_true(true: Tensor, pred: Tensor) -> bytes:
     """A scatter of predicted vs true values and both over the test samples, in order."""
     t = true.reshape(len(true), -1)[:, 0].numpy()
     p = pred.reshape(len(pred), -1)[:, 0].numpy()
@@ -91,11 +88,11 @@ def predicted_vs_true(true: Tensor, pred: Tensor, path: Path) -> Path:
     axes[1].legend()
     for ax in axes:
         ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return _png(fig)
 
 
-def frame_strip(x: Tensor, true: Tensor, pred: Tensor, classes: Sequence[str], path: Path,
-                count: int = 6) -> Path:
+def frame_strip(x: Tensor, true: Tensor, pred: Tensor, classes: Sequence[str],
+                count: int = 6) -> bytes:
     """Rows of input frames (N, T, C, H, W) with the true and predicted class of each clip."""
     n, steps = min(count, len(x)), x.shape[1]
     fig, axes = plt.subplots(n, steps, figsize=(1.1 * steps + 1.5, 1.2 * n), squeeze=False)
@@ -110,10 +107,10 @@ def frame_strip(x: Tensor, true: Tensor, pred: Tensor, classes: Sequence[str], p
         axes[i, -1].text(1.1, 0.5, f"true {classes[int(true[i])]}\npred {classes[int(pred[i])]}"
                          f" ({ok})", transform=axes[i, -1].transAxes, va="center", fontsize=8)
     fig.suptitle("input frames (time ->) and the prediction")
-    return _save(fig, path)
+    return _png(fig)
 
 
-def forecast_frames(x: Tensor, true: Tensor, pred: Tensor, path: Path, count: int = 3) -> Path:
+def forecast_frames(x: Tensor, true: Tensor, pred: Tensor, count: int = 3) -> bytes:
     """For a few samples: the input frames, the true future and the predicted future."""
     n = min(count, len(x))
     steps_in, steps_out = x.shape[1], true.shape[1]
@@ -129,4 +126,4 @@ def forecast_frames(x: Tensor, true: Tensor, pred: Tensor, path: Path, count: in
                                             vmin=0, vmax=1)
             axes[3 * i + row, 0].set_title(label, fontsize=8, loc="left")
     fig.suptitle("forecast: input frames, true future, predicted future")
-    return _save(fig, path)
+    return _png(fig)

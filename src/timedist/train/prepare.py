@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from .._checks import shorten
 from ..data import (
     DATASETS,
     FILE_SUFFIXES,
@@ -20,8 +21,11 @@ from ..data import (
     Samples,
     SequenceDataset,
     Standardization,
+    fingerprint,
     load_dataset,
     load_npz,
+    moments,
+    overlap,
     read_ts,
 )
 from ..models import (
@@ -38,6 +42,7 @@ from ..models.cnn_lstm import frame_blocks, frame_encoder, subsequence_encoder
 from .clip_source import is_clip_source, load_clip_splits
 from .config import MODELS, ConfigError, RunConfig
 from .defaults import choose_defaults
+from .marker import Source
 
 __all__ = ["ModelSpec", "Prepared", "build_model", "conform", "legacy_model", "load_splits",
            "normalized", "prepare", "prepare_data", "read_sequences", "task_of"]
@@ -65,7 +70,10 @@ class Prepared:
     test split or ``--test-data`` (None for own data without it: the metrics then come from
     ``val``). ``config`` is the run's config with the settings chosen from the data filled in;
     ``choices`` says why, one line each; ``notes`` are what the user should know about the data
-    (skipped files, imbalance). Own videos are :class:`~timedist.data.ClipDataset` s."""
+    (skipped files, imbalance, test samples that repeat training ones). ``sources`` say where
+    ``--data``/``--test-data`` came from and what they held (a run keeps them in its marker);
+    ``test_repeats_training``: every test sample is also a training sample, so the test
+    metrics are training metrics. Own videos are :class:`~timedist.data.ClipDataset` s."""
 
     train: Samples
     val: Samples | None
@@ -74,6 +82,8 @@ class Prepared:
     config: RunConfig
     choices: list[str]
     notes: list[str] = dataclasses.field(default_factory=list)
+    sources: dict[str, Source] = dataclasses.field(default_factory=dict)
+    test_repeats_training: bool = False
 
     @property
     def streamed(self) -> bool:
@@ -103,6 +113,9 @@ def read_sequences(path: str | Path, *, require_targets: bool = True) -> Sequenc
                           f"or a file ending in {', '.join(FILE_SUFFIXES)}")
     if path.is_dir():
         raise ConfigError(f"{path}: is a folder; expected a .ts/.ts.gz/.npz file")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{path}: not a regular file (a pipe, a device or a socket); expected "
+                          "a .ts/.ts.gz/.npz file")
     if not path.is_file():
         raise ConfigError(f"{path}: no such file")
     if path.suffix == ".npz":
@@ -134,20 +147,24 @@ def conform(data: SequenceDataset, *, step_shape: tuple[int, ...] | list[int], t
     return SequenceDataset(data.sequences, index[data.targets], classes=classes, name=data.name)
 
 
+def scaled_targets(targets: Tensor, scale: Standardization) -> Tensor:
+    """Regression targets (N,) or (N, k) -> standardized (N, k) float32, like the models'
+    outputs (B, outputs); computed in float64 from the raw values."""
+    columns = targets.reshape(len(targets), -1).double()
+    return ((columns - scale.mean.double()) / scale.std.double()).float()
+
+
 def _scale_targets(train: SequenceDataset, *others: SequenceDataset | None
                    ) -> list[SequenceDataset | None]:
-    """Standardize float targets with the training mean/std (stored as ``target_scale``);
-    targets (N,) become (N, 1), like the models' outputs (B, outputs)."""
-    def columns(targets: Tensor) -> Tensor:
-        return targets.unsqueeze(-1) if targets.dim() == 1 else targets
-
-    mean, std = columns(train.targets).mean(0), columns(train.targets).std(0).clamp_min(1e-8)
+    """Standardize float targets with the training mean/std (float64, stored as
+    ``target_scale``)."""
+    mean, std = moments(train.targets.reshape(len(train.targets), -1), 0, ddof=1)
     scale = Standardization(mean, std)
 
     def scaled(d: SequenceDataset | None) -> SequenceDataset | None:
         if d is None:
             return None
-        return SequenceDataset(d.sequences, (columns(d.targets) - mean) / std, name=d.name,
+        return SequenceDataset(d.sequences, scaled_targets(d.targets, scale), name=d.name,
                                standardization=d.standardization, target_scale=scale)
 
     return [scaled(d) for d in (train, *others)]
@@ -194,14 +211,16 @@ def normalized(dataset: SequenceDataset, how: str, scale: Standardization | None
     if how == "series":
         zscored = []
         for s in dataset.sequences:
-            mean = torch.nanmean(s, 0, keepdim=True)
-            std = torch.nanmean((s - mean) ** 2, 0, keepdim=True).sqrt().clamp_min(1e-8)
-            zscored.append((s - mean) / std)
+            mean, std = moments(s, 0, keepdim=True)
+            zscored.append((s.double() - mean) / std)
         dataset = SequenceDataset(zscored, dataset.targets, classes=dataset.classes,
                                   name=dataset.name, target_scale=dataset.target_scale)
     if how != "channel" or scale is None:  # identity, still turning missing values into 0
-        scale = Standardization(torch.zeros(dataset.channels), torch.ones(dataset.channels))
-    return dataset.with_standardization(scale)
+        scale = Standardization(torch.zeros(dataset.channels, dtype=torch.float64),
+                                torch.ones(dataset.channels, dtype=torch.float64))
+    dataset = dataset.with_standardization(scale)
+    dataset.check_representable()
+    return dataset
 
 
 def prepare(config: RunConfig, train: Samples, test: Samples | None, *,
@@ -234,11 +253,38 @@ def prepare(config: RunConfig, train: Samples, test: Samples | None, *,
         only = train.classes[int(train.targets[0])]
         raise ConfigError(f"{train.name}: expected at least 2 classes among the training "
                           f"samples; got only {only!r}")
+    notes = list(notes or [])
+    if train.classes is not None:
+        counts = torch.bincount(train.targets, minlength=len(train.classes)).tolist()
+        unseen = [c for c, n in zip(train.classes, counts, strict=True) if n == 0]
+        if unseen:
+            notes.append(f"{len(unseen)} declared class{'es' * (len(unseen) > 1)} "
+                         f"({shorten(unseen)}) {'have' if len(unseen) > 1 else 'has'} no "
+                         "training samples: the model can never predict "
+                         f"{'them' if len(unseen) > 1 else 'it'}")
+    if isinstance(train, SequenceDataset) and len(train.step_shape) == 1:
+        notes += _missing_channels(train)
     if not scaled:
         assert isinstance(train, SequenceDataset)
         assert not isinstance(val, ClipDataset) and not isinstance(test, ClipDataset)
         train, val, test = _scale_own(config, train, val, test)
-    return Prepared(train, val, test, task_of(train), config, choices, notes or [])
+    return Prepared(train, val, test, task_of(train), config, choices, notes)
+
+
+def _missing_channels(train: SequenceDataset) -> list[str]:
+    """A note for channels without a single value in the training data (all NaN: zeros to
+    the model); a ConfigError when no channel has one."""
+    present = sum((~torch.isnan(s)).sum(0) for s in train.sequences)
+    assert isinstance(present, Tensor)
+    if int(present.sum()) == 0:
+        raise ConfigError(f"{train.name}: expected values in the training data; every value is "
+                          "missing (NaN)")
+    empty = [int(c) for c in (present == 0).nonzero().flatten()]
+    if not empty:
+        return []
+    return [f"channel{'s' * (len(empty) > 1)} {shorten(empty, 60)} of {train.channels} "
+            f"{'hold' if len(empty) > 1 else 'holds'} no value in the training data (all "
+            "missing): the model sees zeros there"]
 
 
 def _scale_own(config: RunConfig, train: SequenceDataset, val: SequenceDataset | None,
@@ -260,17 +306,51 @@ def _scale_own(config: RunConfig, train: SequenceDataset, val: SequenceDataset |
 
 def prepare_data(config: RunConfig) -> Prepared:
     """Load the data of ``config`` (a built-in dataset, a file, or own videos) and
-    :func:`prepare` it."""
+    :func:`prepare` it, with where it came from (``sources``) and what the user should know
+    about it: a local file or folder that a built-in dataset's name shadows, test samples that
+    repeat training samples."""
+    notes = []
+    if config.data in DATASETS and Path(config.data).exists():
+        notes.append(f"{config.data!r} is a built-in dataset, used here; a "
+                     f"{'folder' if Path(config.data).is_dir() else 'file'} of that name is "
+                     f"in this folder too: pass ./{config.data} to train on it")
     if is_clip_source(config.data):
-        config, clips, held, tested, choices, notes = load_clip_splits(config)
-        return prepare(config, clips, tested, scaled=True, val=held, choices=choices,
-                       notes=notes)
-    if is_clip_source(config.test_data):
-        raise ConfigError(f"--test-data {config.test_data}: expected a test file "
-                          f"{'/'.join(FILE_SUFFIXES)} for {config.data} (folders of clips "
-                          "test runs on clips)")
-    train, test = load_splits(config)
-    return prepare(config, train, test, scaled=config.data in DATASETS)
+        config, clips, held, tested, choices, clip_notes = load_clip_splits(config)
+        prepared = prepare(config, clips, tested, scaled=True, val=held, choices=choices,
+                           notes=[*notes, *clip_notes])
+        raw: tuple[Samples, Samples | None] = (clips, tested)
+    else:
+        if is_clip_source(config.test_data):
+            raise ConfigError(f"--test-data {config.test_data}: expected a test file "
+                              f"{'/'.join(FILE_SUFFIXES)} for {config.data} (folders of clips "
+                              "test runs on clips)")
+        train, test = load_splits(config)
+        prepared = prepare(config, train, test, scaled=config.data in DATASETS, notes=notes)
+        raw = (train, test)
+    if config.data not in DATASETS:
+        _describe_sources(prepared, *raw)
+    return prepared
+
+
+def _describe_sources(prepared: Prepared, train: Samples, test: Samples | None) -> None:
+    """Fill ``prepared.sources`` (fingerprints of own data) and say when the test samples
+    repeat training samples."""
+    config = prepared.config
+    prepared.sources["data"] = Source(config.data, None, fingerprint(train), len(train))
+    if test is None:
+        return
+    if config.test_data:
+        prepared.sources["test_data"] = Source(config.test_data, None, fingerprint(test),
+                                               len(test))
+    repeated = overlap(train, test)
+    if repeated == len(test):
+        prepared.test_repeats_training = True
+        prepared.notes.append(f"the test data repeat the training data (all {len(test)} test "
+                              "samples are training samples): the metrics below are training "
+                              "metrics, not a test")
+    elif repeated:
+        prepared.notes.append(f"{repeated} of the {len(test)} test samples are also training "
+                              "samples (identical values): the test metrics flatter the model")
 
 
 def legacy_model(spec: ModelSpec) -> str:

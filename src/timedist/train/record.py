@@ -9,7 +9,10 @@ class names in index order, the input normalization and its statistics, and the 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import math
+import os
 import platform
 import sys
 import time
@@ -20,21 +23,33 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._atomic import atomic_write_text
+from .._checks import shorten
 from ..data import SequenceDataset, Standardization
-from .config import ConfigError, RunConfig
-from .prepare import ModelSpec, Prepared, build_model, conform, legacy_model, normalized
-from .rundir import CheckpointError, RunDir, read_checkpoint
+from .config import NORMALIZATIONS, ConfigError, RunConfig
+from .marker import Marker, file_sha256
+from .prepare import (
+    ModelSpec,
+    Prepared,
+    build_model,
+    conform,
+    legacy_model,
+    normalized,
+    scaled_targets,
+)
+from .rundir import CHECKPOINTS as CHECKPOINTS_NAME
+from .rundir import RECORD as RECORD_NAME
+from .rundir import CheckpointError, RunDir, RunSession, read_checkpoint
 
-__all__ = ["RunRecord", "apply_record", "load_best", "load_run", "make_record", "stored_run",
-           "write_record"]
+__all__ = ["RunRecord", "apply_record", "finished", "found_again", "load_best", "load_run",
+           "make_record", "run_fingerprint", "stored_run", "write_record"]
 
 
 TASKS = ("classification", "regression", "frames")
 
 
 def _scale_json(scale: Standardization | None) -> dict[str, Any] | None:
-    return None if scale is None else {"mean": scale.mean.tolist(), "std": scale.std.tolist()}
+    return None if scale is None else {"mean": scale.mean.double().tolist(),
+                                       "std": scale.std.double().tolist()}
 
 
 @dataclass(frozen=True)
@@ -102,17 +117,26 @@ class RunRecord:
                                   f" got {value!r}")
             return tuple(value)
 
-        def scale(key: str) -> Standardization | None:
+        def scale(key: str, size: int) -> Standardization | None:
+            """mean and std of ``size`` numbers each (std > 0), as stored (float64)."""
             entry = get(key, (dict, type(None)), None)
             if entry is None:
                 return None
             try:
-                mean = torch.as_tensor(entry["mean"], dtype=torch.float32)
-                std = torch.as_tensor(entry["std"], dtype=torch.float32)
-                return Standardization(mean, std)
+                mean = torch.as_tensor(entry["mean"], dtype=torch.float64)
+                std = torch.as_tensor(entry["std"], dtype=torch.float64)
             except (KeyError, TypeError, ValueError, RuntimeError):
                 raise ConfigError(f"{where}: expected {key!r} as {{'mean': [...], 'std': "
-                                  f"[...]}} of numbers; got {entry!r}"[:300]) from None
+                                  f"[...]}} of numbers; got {shorten(entry)}") from None
+            if mean.numel() != size or std.numel() != size:
+                raise ConfigError(f"{where}: expected {key!r} with {size} means and stds (one "
+                                  f"per {'channel' if key == 'standardization' else 'output'});"
+                                  f" got {mean.numel()} and {std.numel()}")
+            if not (bool(torch.isfinite(mean).all()) and bool((std > 0).all())
+                    and bool(torch.isfinite(std).all())):
+                raise ConfigError(f"{where}: expected {key!r} with finite means and stds > 0; "
+                                  f"got {shorten(entry)}")
+            return Standardization(mean, std)
 
         task = get("task", (str,))
         if task not in TASKS:
@@ -123,13 +147,32 @@ class RunRecord:
                          get("num_outputs", (int,)), get("horizon", (int,), 0),
                          get("length", (int,), steps))
         classes = get("classes", (list, type(None)), None)
-        if classes is not None and (not all(isinstance(c, str) for c in classes)
-                                    or len(classes) != spec.num_outputs):
-            raise ConfigError(f"{where}: expected 'classes' as {spec.num_outputs} names; got "
-                              f"{classes!r}"[:300])
-        return cls(spec, classes, get("normalize", (str,), "channel"), scale("standardization"),
-                   scale("target_scale"), get("naive_scale", (float, int, type(None)), None),
-                   get("labels", (list, type(None)), None),
+        if classes is not None and (not all(isinstance(c, str) and c.strip() for c in classes)
+                                    or len(classes) != spec.num_outputs
+                                    or len(set(classes)) != len(classes)):
+            raise ConfigError(f"{where}: expected 'classes' as {spec.num_outputs} distinct "
+                              f"names; got {shorten(classes)}")
+        if (task == "classification") != (classes is not None):
+            wanted = "as a list" if classes is None else "null"
+            raise ConfigError(f"{where}: expected 'classes' {wanted} for a {task} run; got "
+                              f"{shorten(classes)}")
+        labels = get("labels", (list, type(None)), None)
+        if labels is not None and (classes is None or len(labels) != len(classes)):
+            raise ConfigError(f"{where}: expected 'labels' as {len(classes or [])} values, one "
+                              f"per class; got {shorten(labels)}")
+        normalize = get("normalize", (str,), "channel")
+        if normalize not in NORMALIZATIONS:
+            raise ConfigError(f"{where}: expected 'normalize' one of {', '.join(NORMALIZATIONS)};"
+                              f" got {shorten(normalize)}")
+        naive = get("naive_scale", (float, int, type(None)), None)
+        if naive is not None and not (math.isfinite(naive) and naive > 0):
+            raise ConfigError(f"{where}: expected 'naive_scale' > 0 or null; got {naive}")
+        if spec.length < 0 or spec.horizon < 0:
+            raise ConfigError(f"{where}: expected 'length' and 'horizon' >= 0; got "
+                              f"{spec.length}, {spec.horizon}")
+        outputs = spec.num_outputs if task == "regression" else 0
+        return cls(spec, classes, normalize, scale("standardization", spec.step_shape[0]),
+                   scale("target_scale", outputs) if outputs else None, naive, labels,
                    get("provenance", (dict, type(None)), None))
 
 
@@ -150,12 +193,10 @@ def _provenance() -> dict[str, Any]:
             "written": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
-def write_record(run_dir: Path, config: RunConfig, record: RunRecord) -> None:
-    """``config.yaml`` and ``preprocessing.json`` into ``run_dir`` (atomically)."""
-    run = RunDir(run_dir)
-    run.path.mkdir(parents=True, exist_ok=True)
-    config.save(run.config)
-    atomic_write_text(run.record, record.to_json())
+def write_record(session: RunSession, config: RunConfig, record: RunRecord) -> None:
+    """``config.yaml`` and ``preprocessing.json`` into the held run (atomically)."""
+    session.write("config.yaml", config.to_yaml())
+    session.write("preprocessing.json", record.to_json())
 
 
 def apply_record(data: SequenceDataset, record: RunRecord, *, labelled: bool
@@ -167,8 +208,7 @@ def apply_record(data: SequenceDataset, record: RunRecord, *, labelled: bool
                    classes=record.classes, labelled=labelled)
     targets, target_scale = data.targets, record.target_scale
     if labelled and target_scale is not None:
-        targets = targets.reshape(len(targets), -1)  # (N,) -> (N, 1), as in training
-        targets = (targets - target_scale.mean) / target_scale.std
+        targets = scaled_targets(targets, target_scale)
     data = SequenceDataset(data.sequences, targets, classes=data.classes, name=data.name,
                            target_scale=target_scale)
     if data.sequences[0].dim() != 2:  # image sequences: as stored
@@ -176,19 +216,76 @@ def apply_record(data: SequenceDataset, record: RunRecord, *, labelled: bool
     return normalized(data, record.normalize, record.standardization)
 
 
-def stored_run(run_dir: str | Path) -> tuple[RunConfig, RunRecord]:
-    """(config, record) of a run directory, checked; runs of timedist 0.1 get their model's
-    name."""
+def stored_run(run_dir: str | Path, *, unfinished: bool = False
+               ) -> tuple[RunConfig, RunRecord]:
+    """(config, record) of a run directory, checked: ``preprocessing.json`` as timedist wrote
+    it (its SHA-256 is in the run's marker), the record consistent with itself (channels,
+    classes, statistics), the run finished (``metrics.json`` written) unless ``unfinished``,
+    and data paths found again beside a run moved together with its data. Runs of timedist
+    0.1 get their model's name."""
     run = RunDir(Path(run_dir))
     if not run.is_run():
         raise ConfigError(f"{run.path}: not a timedist run directory (no config.yaml)")
+    marker = run.read_marker()
     config = RunConfig.load(run.config)
     if not run.record.is_file():
         raise ConfigError(f"{run.record}: missing; the run directory is incomplete")
+    written = marker.files.get(RECORD_NAME) if marker is not None else None
+    if written is not None and file_sha256(run.record) != written:
+        raise ConfigError(f"{run.record}: changed after timedist wrote it (it no longer matches "
+                          "the run's marker); the model was trained with the original: restore "
+                          "it, or train again")
     record = RunRecord.from_json(run.record.read_text(encoding="utf-8"), str(run.record))
+    if not unfinished and not finished(run, marker):
+        raise ConfigError(f"{run.path}: the run has not finished (it was stopped, or is still "
+                          "training: no metrics.json); pass --unfinished (unfinished=True in "
+                          "Python) to use its best checkpoint so far, or continue it with "
+                          f"timedist fit --resume {run.path}")
+    config = found_again(run, config, marker)
     if config.model is None:  # a run of timedist 0.1, which stored no model name
         config = dataclasses.replace(config, model=legacy_model(record.spec))
     return config, record
+
+
+def finished(run: RunDir, marker: Marker | None) -> bool:
+    """Whether the run completed: its marker says so, or (runs of earlier timedist) it has
+    its final ``metrics.json``."""
+    if marker is not None and marker.state != "unknown":
+        return marker.state == "complete"
+    return run.metrics_json.is_file()
+
+
+def found_again(run: RunDir, config: RunConfig, marker: Marker | None) -> RunConfig:
+    """``config`` with each data path that no longer exists replaced by the same file
+    relative to the run folder, if it is there (the run and its data moved together)."""
+    if marker is None:
+        return config
+    changes = {}
+    for key, source in marker.sources.items():
+        value = getattr(config, key, None)
+        if not isinstance(value, str) or Path(value).exists() or source.relative is None:
+            continue
+        beside = Path(os.path.normpath(run.path / source.relative))
+        if beside.exists():
+            changes[key] = str(beside)
+    return dataclasses.replace(config, **changes) if changes else config  # type: ignore[arg-type]
+
+
+def run_fingerprint(state: dict[str, torch.Tensor], record: RunRecord) -> str:
+    """What identifies a trained model with its preprocessing (32 hex digits): its weights
+    (a checkpoint's ``state_dict``) and the record's task, shapes, classes and statistics.
+    An exported file carries it, so a file of another run (or of this run before it was
+    trained further) is recognised."""
+    core = json.loads(record.to_json())
+    core.pop("provenance", None)
+    digest = hashlib.sha256(json.dumps(core, sort_keys=True).encode())
+    for key in sorted(state):
+        tensor = state[key]
+        if isinstance(tensor, torch.Tensor):
+            data = tensor.detach().cpu().contiguous()
+            digest.update(f"{key}|{data.dtype}|{tuple(data.shape)}|".encode())
+            digest.update(data.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:32]
 
 
 def load_best(model: nn.Module, run_dir: str | Path) -> Path:
@@ -207,13 +304,21 @@ def load_best(model: nn.Module, run_dir: str | Path) -> Path:
         raise CheckpointError(f"{path}: its weights do not fit the model that config.yaml "
                               f"describes ({first[1].strip() if len(first) > 1 else first[0]})"
                               ) from None
+    marker = RunDir(Path(run_dir)).read_marker()
+    written = marker.files.get(f"{CHECKPOINTS_NAME}/best.ckpt") if marker is not None else None
+    if written is not None and file_sha256(path) != written:
+        raise CheckpointError(f"{path}: not the checkpoint this run wrote (it changed since: the "
+                              "run's marker holds another hash); restore it, or train again")
     return path
 
 
-def load_run(run_dir: str | Path) -> tuple[nn.Module, tuple[int, ...]]:
+def load_run(run_dir: str | Path, *, unfinished: bool = True
+             ) -> tuple[nn.Module, tuple[int, ...]]:
     """The model of a run with its best checkpoint's weights (eval mode), and the shape of a
-    typical input: (2, T_max of training, *step). Needs no Lightning."""
-    config, record = stored_run(run_dir)
-    model = build_model(config, record.spec)
-    load_best(model, run_dir)
+    typical input: (2, T_max of training, *step). Needs no Lightning. Reads under the run's
+    shared lock; ``unfinished=False`` refuses a run that has not finished."""
+    with RunDir(Path(run_dir)).reading():
+        config, record = stored_run(run_dir, unfinished=unfinished)
+        model = build_model(config, record.spec)
+        load_best(model, run_dir)
     return model.eval(), (2, max(record.spec.length, 1), *record.spec.step_shape)

@@ -9,14 +9,17 @@ metrics) and PNG plots.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import logging
+import math
 import os
 import signal
 import sys
 import warnings
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,40 +30,48 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from .._atomic import atomic_write, atomic_write_text
-from ..data import DATASETS, ClipDataset, Samples, SequenceDataset, pad_collate
+from .._atomic import atomic_write, atomic_write_text, check_output
+from ..data import DATASETS, ClipDataset, Samples, SequenceDataset, fingerprint, pad_collate
 from . import plots
 from .callbacks import (
     AtomicCheckpointIO,
     ClipEpoch,
     EpochLog,
     EpochShuffle,
+    metrics_text,
     read_metrics,
-    write_metrics,
 )
-from .clip_source import evaluation_clips, input_clips, is_clip_source, thumbnails
+from .clip_source import evaluation_clips, input_clips, is_clip_run, is_clip_source, thumbnails
 from .closed_form import fit_closed_form, save_checkpoint
-from .config import CLOSED_FORM, ConfigError, RunConfig
+from .config import ARRAYS, CLOSED_FORM, ConfigError, RunConfig, absolute_paths
 from .defaults import MIN_SELECTION
 from .evaluation import baseline_metrics, collect, last_values, metrics_for, unscale
+from .marker import Marker, Source
 from .module import NonFiniteLossError, SequenceTask
 from .prepare import ModelSpec, Prepared, build_model, conform, prepare_data, read_sequences
 from .record import (
     RunRecord,
     apply_record,
+    found_again,
     load_best,
     load_run,
     make_record,
     stored_run,
     write_record,
 )
-from .rundir import RunDir, read_checkpoint
+from .rundir import (
+    EVALUATION_FILES,
+    RunDir,
+    RunSession,
+    read_checkpoint,
+    run_around,
+    run_file_reason,
+)
 
 __all__ = ["ARRAYS", "RunResult", "TrainingError", "evaluate", "fit", "load_run", "predict",
            "resolve_device", "stored_run", "train_network"]
 
 RUN_DIR_ENV = "TIMEDIST_RUN_DIR"  # set by rank 0 so DDP workers use the same run directory
-ARRAYS = "(arrays)"  # config.data of a run fitted in Python on arrays (the estimators)
 
 
 class TrainingError(RuntimeError):
@@ -76,8 +87,14 @@ class RunResult:
     plots: list[Path] = field(default_factory=list)
 
 
-def _rank() -> int:
-    return max(int(os.environ.get(k, "0")) for k in ("RANK", "LOCAL_RANK", "NODE_RANK"))
+def _worker(config: RunConfig) -> bool:
+    """Whether this process is a DDP worker other than rank 0 (it trains but writes nothing):
+    only when the run has more than one process; a stray RANK in the environment of a single
+    process changes nothing."""
+    if config.devices * config.num_nodes == 1:
+        return False
+    return max(int(os.environ.get(k, "0") or 0)
+               for k in ("RANK", "LOCAL_RANK", "NODE_RANK")) > 0
 
 
 def _quiet_lightning() -> None:
@@ -107,8 +124,10 @@ def resolve_device(accelerator: str) -> torch.device:
 
 
 def _default_run_dir(config: RunConfig) -> Path:
-    own = Path(config.data).resolve().name.split(".")[0]  # "clips/" and "." have names too
-    stem = config.data if config.data in DATASETS else own
+    own = Path(config.data).resolve().name  # "clips/" and "." have names too
+    for suffix in (".ts.gz", ".ts", ".npz", ".csv"):
+        own = own.removesuffix(suffix)
+    stem = config.data if config.data in DATASETS else (own.strip(".") or "data")
     base = Path("runs") / stem
     candidate, number = base, 1
     while candidate.exists():
@@ -119,20 +138,82 @@ def _default_run_dir(config: RunConfig) -> Path:
 
 def _choose_run_dir(out: str | Path | None, config: RunConfig, overwrite: bool) -> Path:
     """The run directory of a new run, checked without changing anything: an existing one
-    only with ``overwrite``, only a timedist run directory, and only if everything in it was
-    written by timedist (nothing is removed until the data and the model are validated)."""
-    if _rank() != 0 and os.environ.get(RUN_DIR_ENV):  # a DDP worker launched by rank 0
+    only with ``overwrite``, and only a run timedist can prove it wrote, every file of it as
+    timedist wrote it (nothing is removed until the data and the model are validated; the
+    check is repeated once the folder is locked)."""
+    if _worker(config) and os.environ.get(RUN_DIR_ENV):  # a DDP worker launched by rank 0
         return Path(os.environ[RUN_DIR_ENV])
     run = RunDir(Path(out) if out else _default_run_dir(config))
+    _check_place(run.path, config)
     if not run.is_empty():
         if not overwrite:
+            resumable = run.path.is_dir() and (run.path / "checkpoints" / "last.ckpt").is_file()
             raise ConfigError(f"{run.path}: the run directory exists; pass --overwrite to "
-                              f"replace it or --resume {run.path} to continue it")
-        if not run.is_run():
-            raise ConfigError(f"{run.path}: not a timedist run directory (no config.yaml); "
-                              "refusing to overwrite it")
+                              "replace it" + (f" or --resume {run.path} to continue it"
+                                              if resumable else ""))
         run.check_replaceable()
     return run.path
+
+
+def _check_place(path: Path, config: RunConfig) -> None:
+    """A run folder is a folder of its own: never a file, never inside another run (whose
+    files it would mix with), never inside a folder of clips it trains on (its plots would be
+    read as clips next time)."""
+    if path.is_file():
+        raise ConfigError(f"{path}: is a file; expected a folder for the run (--out)")
+    host = run_around(path)
+    if host is not None:
+        raise ConfigError(f"{path}: is inside the timedist run {host}; choose an --out outside "
+                          "it")
+    for key in ("data", "test_data") if is_clip_source(config.data) else ():
+        folder = getattr(config, key)
+        if folder and Path(folder).is_dir() and _within(path, Path(folder)):
+            raise ConfigError(f"{path}: is inside --{key.replace('_', '-')} {folder}, whose "
+                              "folders are read as clips; choose an --out outside it")
+
+
+def _within(path: Path, folder: Path) -> bool:
+    inner, outer = Path(os.path.abspath(path)), Path(os.path.abspath(folder))
+    return inner == outer or outer in inner.parents or folder.resolve() in path.resolve().parents
+
+
+def _sources(prepared: Prepared, run_dir: Path) -> dict[str, Source]:
+    """The data's sources with their paths relative to the run folder too (found again when
+    the run and its data are moved together)."""
+    found = {}
+    for key, source in prepared.sources.items():
+        try:
+            relative = os.path.relpath(source.path, os.path.abspath(run_dir))
+        except ValueError:  # another drive (Windows)
+            relative = None
+        found[key] = Source(source.path, relative, source.fingerprint, source.samples)
+    return found
+
+
+def _check_same_data(marker: Marker | None, prepared: Prepared, run: Path, doing: str) -> None:
+    """Raise a ConfigError when the data ``prepared`` read are not the data the run was
+    trained (or tested) on, by fingerprint: ``doing`` says what would go wrong."""
+    if marker is None:
+        return
+    now = prepared.train.classes
+    if marker.classes is not None and now is not None and marker.classes != now:
+        raise ConfigError(f"{run}: the training data's classes changed since the run started "
+                          f"(now {_short(now)}, then {_short(marker.classes)}); {doing}")
+    for key, source in prepared.sources.items():
+        before = marker.sources.get(key)
+        if before is None or before.fingerprint == source.fingerprint:
+            continue
+        size = (f"{source.samples} samples now, {before.samples} then"
+                if source.samples != before.samples else "the same number of samples, other "
+                                                         "values")
+        raise ConfigError(f"{run}: its {'training' if key == 'data' else 'test'} data "
+                          f"{source.path} changed since the run was trained ({size}); {doing}")
+
+
+def _short(names: list[str]) -> str:
+    from .._checks import shorten
+
+    return shorten(names, 120)
 
 
 def _naive_scale(prepared: Prepared, config: RunConfig) -> float | None:
@@ -177,12 +258,25 @@ def _selects(prepared: Prepared) -> bool:
     return prepared.val is not None and len(prepared.val) >= MIN_SELECTION
 
 
-def _trainer(config: RunConfig, run_dir: Path, *, has_val: bool, selects: bool,
-             progress: bool, verbose: bool, extra: list[pl.Callback]) -> pl.Trainer:
+def _strategy(config: RunConfig) -> Any:
+    """Lightning's strategy: for DDP on more than one process, with ``ddp_timeout`` for the
+    rendezvous and every collective (Lightning's default waits 30 minutes, silently)."""
+    world = config.devices * config.num_nodes
+    if world == 1 or config.strategy not in ("auto", "ddp", "ddp_spawn"):
+        return config.strategy
+    from lightning.pytorch.strategies import DDPStrategy
+
+    return DDPStrategy(timeout=timedelta(seconds=config.ddp_timeout),
+                       start_method="spawn" if config.strategy == "ddp_spawn" else "popen")
+
+
+def _trainer(config: RunConfig, run: RunDir, session: RunSession | None, *, has_val: bool,
+             selects: bool, progress: bool, verbose: bool, extra: list[pl.Callback]
+             ) -> pl.Trainer:
     monitor = "val_loss" if has_val else "train_loss"
     callbacks: list[pl.Callback] = [*extra,
-        EpochLog(RunDir(run_dir).metrics_csv, verbose=verbose),
-        ModelCheckpoint(dirpath=RunDir(run_dir).checkpoints, filename="best",
+        EpochLog(session, verbose=verbose),
+        ModelCheckpoint(dirpath=run.checkpoints, filename="best",
                         monitor="val_loss" if selects else None, mode="min", save_top_k=1,
                         save_last=True, auto_insert_metric_name=False,
                         enable_version_counter=False),
@@ -192,9 +286,9 @@ def _trainer(config: RunConfig, run_dir: Path, *, has_val: bool, selects: bool,
     resolve_device(config.accelerator)  # a clear error for a GPU that is not there
     return pl.Trainer(
         accelerator=config.accelerator, devices=config.devices, num_nodes=config.num_nodes,
-        strategy=config.strategy, max_epochs=config.epochs, callbacks=callbacks,
-        plugins=[AtomicCheckpointIO()], logger=False, enable_model_summary=False,
-        enable_progress_bar=progress, num_sanity_val_steps=0, default_root_dir=run_dir,
+        strategy=_strategy(config), max_epochs=config.epochs, callbacks=callbacks,
+        plugins=[AtomicCheckpointIO(session)], logger=False, enable_model_summary=False,
+        enable_progress_bar=progress, num_sanity_val_steps=0, default_root_dir=run.path,
         log_every_n_steps=1)
 
 
@@ -238,24 +332,34 @@ def fit(config: RunConfig, *, out: str | Path | None = None, overwrite: bool = F
         ) -> RunResult | None:
     """Train ``config`` into a run directory; returns its result (None on DDP workers).
 
+    Relative paths in ``config`` are read from the current folder and stored absolute.
     ``resume``: continue the run in that directory from ``checkpoints/last.ckpt`` (pass the
-    stored config: ``RunConfig.load(run_dir / "config.yaml")``). ``progress``: Lightning's
-    progress bar (default: when stderr is a terminal). ``callbacks``: extra Lightning
-    callbacks.
+    stored config: ``RunConfig.load(run_dir / "config.yaml")``); it must see the data it
+    started with. ``progress``: Lightning's progress bar (default: when stderr is a terminal).
+    ``callbacks``: extra Lightning callbacks.
     """
     _quiet_lightning()
-    verbose = verbose and _rank() == 0
+    verbose = verbose and not _worker(config)
     if resume is not None:
-        run_dir = Path(resume)
-        if not RunDir(run_dir).last.is_file():
-            raise TrainingError(f"{run_dir}: no checkpoints/last.ckpt to resume from (the run "
+        run = RunDir(Path(resume))
+        marker = run.read_marker() if run.is_run() else None
+        if not _worker(config) and (marker is None or marker.id is None):
+            raise ConfigError(f"{run.path}: not a run this timedist started (no "
+                              ".timedist-run.json: an earlier timedist's run, or not a run); it "
+                              "cannot be resumed: start a new run")
+        if not run.last.is_file():
+            raise TrainingError(f"{run.path}: no checkpoints/last.ckpt to resume from (the run "
                                 "stopped before its first epoch ended); start it again")
+        run_dir = run.path
+        config = found_again(run, config, marker)
     else:
+        config = absolute_paths(config)
         run_dir = _choose_run_dir(out, config, overwrite)
     previous = os.environ.get(RUN_DIR_ENV)
     os.environ[RUN_DIR_ENV] = str(run_dir)  # inherited by the DDP workers Lightning starts
     try:
-        return _fit(config, run_dir, resume is not None, verbose, progress, callbacks or [])
+        return _fit(config, run_dir, resume is not None, overwrite, verbose, progress,
+                    callbacks or [])
     finally:
         if previous is None:
             os.environ.pop(RUN_DIR_ENV, None)
@@ -263,8 +367,8 @@ def fit(config: RunConfig, *, out: str | Path | None = None, overwrite: bool = F
             os.environ[RUN_DIR_ENV] = previous
 
 
-def _fit(config: RunConfig, run_dir: Path, resume: bool, verbose: bool, progress: bool | None,
-         callbacks: list[pl.Callback]) -> RunResult | None:
+def _fit(config: RunConfig, run_dir: Path, resume: bool, overwrite: bool, verbose: bool,
+         progress: bool | None, callbacks: list[pl.Callback]) -> RunResult | None:
     pl.seed_everything(config.seed, verbose=False)
     # Everything that can be wrong with the data, the model or the device fails here, before
     # anything in the run directory is touched.
@@ -274,90 +378,125 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, verbose: bool, progress
     model = build_model(config, prepared.spec)
     task = SequenceTask(model, prepared.task, lr=config.lr, weight_decay=config.weight_decay,
                         seed=config.seed)
+    run = RunDir(run_dir)
     if resume:
-        read_checkpoint(RunDir(run_dir).last)  # a broken one is one line, before any write
-    if _rank() != 0:  # a DDP worker: rank 0 holds the directory and writes every file
-        train_network(task, prepared, run_dir, resume=resume, verbose=False,
+        read_checkpoint(run.last)  # a broken one is one line, before any write
+    if _worker(config):  # a DDP worker: rank 0 holds the directory and writes every file
+        train_network(task, prepared, run, None, resume=resume, verbose=False,
                       progress=progress, callbacks=callbacks)
         return None
-    run = RunDir(run_dir)
     created = not run.path.exists()
-    with run.locked():
-        if not resume:
-            run.check_replaceable()  # again, now that this process holds the folder
-            run.clear()
-            write_record(run_dir, config, make_record(prepared, _naive_scale(prepared, config)))
+    with run.session(create=not resume) as session:
+        if resume:  # again, now that this process holds the folder
+            if session.marker is None or session.marker.id is None:
+                raise ConfigError(f"{run.path}: its marker is gone; it cannot be resumed")
+            if not session.owns("config.yaml"):
+                raise ConfigError(f"{run.config}: changed after timedist wrote it; --resume "
+                                  "continues the run as it was set up: restore it, or start "
+                                  f"a new run with --config {run.config} and another --out")
+            _check_same_data(session.marker, prepared, run.path,
+                             "a resumed run must see the data it started with: start a new "
+                             "run with another --out")
+            session.marker.state = "training"
+            session.save_marker()
+        else:
+            session.replace(overwrite=overwrite)  # again, now that this process holds it
+            session.start(_sources(prepared, run.path), prepared.train.classes)
+            write_record(session, config, make_record(prepared, _naive_scale(prepared, config)))
         try:
-            return _train_and_finish(task, prepared, run, resume, device, verbose, progress,
-                                     callbacks)
+            result = _train_and_finish(task, prepared, session, resume, device, verbose,
+                                       progress, callbacks)
         except BaseException:
             if not resume and not run.last.is_file():  # nothing to resume from: leave nothing
-                run.discard(created)
+                session.discard(created)
             raise
+        session.finish()
+        return result
 
 
-def _train_and_finish(task: SequenceTask, prepared: Prepared, run: RunDir, resume: bool,
-                      device: torch.device, verbose: bool, progress: bool | None,
-                      callbacks: list[pl.Callback]) -> RunResult:
-    config, run_dir = prepared.config, run.path
-    _say(verbose, _describe(prepared, task.model, run_dir, str(device))
+def _train_and_finish(task: SequenceTask, prepared: Prepared, session: RunSession,
+                      resume: bool, device: torch.device, verbose: bool,
+                      progress: bool | None, callbacks: list[pl.Callback]) -> RunResult:
+    config, run = prepared.config, session.run
+    _say(verbose, _describe(prepared, task.model, run.path, str(device))
          + (f" (resumed from {run.last})" if resume else ""))
     if config.model in CLOSED_FORM:
         assert isinstance(prepared.train, SequenceDataset)  # rocket takes signals, not clips
         row = fit_closed_form(task, prepared.train, device, verbose=verbose)
-        write_metrics(run.metrics_csv, [row])
-        for path in (run.best, run.last):
-            save_checkpoint(task, path)
+        session.write("metrics.csv", metrics_text([row]))
+        for name in ("checkpoints/best.ckpt", "checkpoints/last.ckpt"):
+            save_checkpoint(task, session, name)
         _say(verbose, f"fitted in {row['seconds']} s; leave-one-out on the training data: "
              + ", ".join(f"{k[6:]} {v}" for k, v in row.items() if k.startswith("train_")))
-        return _finish(run_dir, config, prepared, task, float(row["seconds"]), verbose)
-    train_network(task, prepared, run_dir, resume=resume, verbose=verbose, progress=progress,
-                  callbacks=callbacks)
+        return _finish(session, config, prepared, task, float(row["seconds"]), verbose)
+    train_network(task, prepared, run, session, resume=resume, verbose=verbose,
+                  progress=progress, callbacks=callbacks)
     # The epochs' seconds, summed: metrics.csv keeps the rows of the runs a --resume continues.
     seconds = sum(float(r.get("seconds") or 0) for r in read_metrics(run.metrics_csv))
-    return _finish(run_dir, config, prepared, task, seconds, verbose)
+    return _finish(session, config, prepared, task, seconds, verbose)
 
 
-def train_network(task: SequenceTask, prepared: Prepared, run_dir: Path, *, resume: bool = False,
-                  verbose: bool = False, progress: bool | None = False,
-                  callbacks: list[pl.Callback] | None = None) -> None:
-    """Train ``task`` with Lightning on ``prepared`` (checkpoints, metrics.csv in ``run_dir``;
-    each epoch's seconds are in metrics.csv)."""
+def train_network(task: SequenceTask, prepared: Prepared, run: RunDir,
+                  session: RunSession | None, *, resume: bool = False, verbose: bool = False,
+                  progress: bool | None = False, callbacks: list[pl.Callback] | None = None
+                  ) -> None:
+    """Train ``task`` with Lightning on ``prepared`` (checkpoints and metrics.csv written into
+    ``run`` through ``session``, which DDP workers other than rank 0 do not have; each epoch's
+    seconds are in metrics.csv)."""
     _quiet_lightning()
     config = prepared.config
-    first_epoch = int(read_checkpoint(RunDir(run_dir).last).get("epoch", -1)) + 1 if resume else 0
+    first_epoch = int(read_checkpoint(run.last).get("epoch", -1)) + 1 if resume else 0
+    if resume and first_epoch >= (config.epochs or 0):
+        _say(verbose, f"note   nothing left to train: the run has its {config.epochs} epochs "
+             "(the last checkpoint is of epoch " + str(first_epoch) + "); it is tested again")
     train_loader, val_loader = _loaders(prepared, config, first_epoch)
     show = sys.stderr.isatty() if progress is None else progress
     extra = [*(callbacks or []), *([ClipEpoch()] if prepared.streamed else [])]
-    trainer = _trainer(config, run_dir, has_val=val_loader is not None,
+    trainer = _trainer(config, run, session, has_val=val_loader is not None,
                        selects=_selects(prepared), progress=show, verbose=verbose, extra=extra)
+    world = config.devices * config.num_nodes
+    if config.num_nodes > 1:
+        _say(verbose, f"ddp    waiting up to {config.ddp_timeout} s for the {world} processes "
+             f"of --num-nodes {config.num_nodes} x --devices {config.devices} to join at "
+             f"{os.environ.get('MASTER_ADDR', '127.0.0.1')}:"
+             f"{os.environ.get('MASTER_PORT', '(MASTER_PORT unset)')}: start this command on "
+             "every node with its NODE_RANK (--ddp-timeout to wait longer)")
     sigint = signal.getsignal(signal.SIGINT)
     try:
         trainer.fit(task, train_loader, val_loader,
-                    ckpt_path=str(RunDir(run_dir).last) if resume else None, weights_only=True)
+                    ckpt_path=str(run.last) if resume else None, weights_only=True)
     except SystemExit:  # Lightning's answer to Ctrl-C: graceful shutdown, then exit(1)
         if not trainer.interrupted:
             raise
-        raise KeyboardInterrupt(f"interrupted; continue with: timedist fit --resume {run_dir}"
+        raise KeyboardInterrupt(f"interrupted; continue with: timedist fit --resume {run.path}"
                                 ) from None
     except NonFiniteLossError as error:
-        last = RunDir(run_dir).last
+        last = run.last
         kept = (f"the last good checkpoint is {last} (epoch {error.epoch})" if last.is_file()
                 else "no checkpoint was written (it diverged in the first epoch)")
         raise TrainingError(f"{error}; training stopped, {kept}. Try a lower --lr "
                             f"(now {config.lr})") from error
+    except torch.distributed.DistError as error:
+        if world == 1:
+            raise
+        raise TrainingError(f"DDP: not every process of --devices {config.devices} x "
+                            f"--num-nodes {config.num_nodes} joined within --ddp-timeout "
+                            f"{config.ddp_timeout} s ({' '.join(str(error).split())[:200]})"
+                            ) from error
     finally:  # Lightning ignores SIGINT after a Ctrl-C; give it back to the caller
         if signal.getsignal(signal.SIGINT) is not sigint and sigint is not None:
             signal.signal(signal.SIGINT, sigint)
 
 
-def _finish(run_dir: Path, config: RunConfig, prepared: Prepared, task: SequenceTask,
+def _finish(session: RunSession, config: RunConfig, prepared: Prepared, task: SequenceTask,
             seconds: float, verbose: bool) -> RunResult:
     """Test the best checkpoint beside the baseline; write metrics.json and the plots."""
-    load_best(task.model, run_dir)
-    rows = read_metrics(RunDir(run_dir).metrics_csv)
+    run = session.run
+    load_best(task.model, run.path)
+    rows = read_metrics(run.metrics_csv)
     if prepared.test is not None:
-        evaluated_on, dataset = "test", prepared.test
+        evaluated_on = "training" if prepared.test_repeats_training else "test"
+        dataset = prepared.test
     elif prepared.val is not None:
         evaluated_on, dataset = "validation", prepared.val
     else:
@@ -365,7 +504,7 @@ def _finish(run_dir: Path, config: RunConfig, prepared: Prepared, task: Sequence
     if isinstance(dataset, ClipDataset):  # no random crops when measuring
         dataset = dataset.evaluation()
     workers = _workers(config, dataset)
-    result = _evaluate(run_dir, prepared.task, dataset, task, rows=rows,
+    result = _evaluate(session, "", prepared.task, dataset, task, rows=rows,
                        naive_scale=_naive_scale(prepared, config), workers=workers)
     if isinstance(prepared.train, ClipDataset):  # the baseline on thumbnails of the clips
         small_train, small = (thumbnails(d, workers=workers) for d in (prepared.train, dataset))
@@ -392,21 +531,21 @@ def _finish(run_dir: Path, config: RunConfig, prepared: Prepared, task: Sequence
         "parameters": sum(p.numel() for p in task.model.parameters())})
     title = f"\n{evaluated_on} metrics" + (
         f" (checkpoint of epoch {result.metrics['best_epoch']})" if best else "")
-    _report(result, RunDir(run_dir).metrics_json, verbose, title)
-    for note in _notes(result.metrics, dataset):
+    notes = _report(result, session, "metrics.json", verbose, title)
+    if prepared.test is None and evaluated_on == "training":
+        notes.insert(0, "no test file and no validation split: these metrics are on the "
+                     "training data; pass --test-data FILE (or --val-split) for an honest "
+                     "estimate" + (" (rocket's leave-one-out figures above are one)"
+                                   if config.model in CLOSED_FORM else ""))
+    for note in notes + _notes(result.metrics, dataset):
         _say(verbose, f"note   {note}")
     return result
 
 
 def _notes(metrics: dict[str, Any], dataset: Samples) -> list[str]:
-    """Warnings a user must not miss: training-set metrics, no better than the baseline or
-    than always answering the most frequent class."""
+    """Warnings a user must not miss: no better than the baseline or than always answering
+    the most frequent class."""
     notes = []
-    if metrics["evaluated_on"] == "training":
-        notes.append("no test file and no validation split: these metrics are on the training "
-                     "data; pass --test-data FILE (or --val-split) for an honest estimate"
-                     + (" (rocket's leave-one-out figures above are one)" if any(
-                         k.startswith("loo_") for k in metrics) else ""))
     accuracy, baseline = metrics.get("test_accuracy"), metrics.get("baseline_accuracy")
     if accuracy is not None and dataset.classes is not None:
         counts = torch.bincount(dataset.targets, minlength=len(dataset.classes))
@@ -424,9 +563,26 @@ def _notes(metrics: dict[str, Any], dataset: Samples) -> list[str]:
     return notes
 
 
-def _report(result: RunResult, path: Path, verbose: bool, title: str) -> None:
-    """Write ``result.metrics`` to ``path`` (JSON, atomically); print them and the plots."""
-    atomic_write_text(path, json.dumps(result.metrics, indent=1) + "\n")
+def _finite(metrics: dict[str, Any]) -> list[str]:
+    """Replace metrics that are not finite numbers (an overflow, a model giving NaN) by None,
+    in place; a note saying which, or none."""
+    bad = [k for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v)]
+    for key in bad:
+        metrics[key] = None
+    if not bad:
+        return []
+    return [f"{', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not a finite number (the "
+            "model's outputs are NaN or infinite, or the values overflow): written as null"]
+
+
+def _report(result: RunResult, session: RunSession, name: str, verbose: bool, title: str,
+            *, overwrite: bool = False) -> list[str]:
+    """Write ``result.metrics`` to ``name`` in the run (JSON, atomically; numbers that are not
+    finite become null); print them and the plots; returns notes to print."""
+    notes = _finite(result.metrics)
+    path = session.write(name, json.dumps(result.metrics, indent=1, allow_nan=False) + "\n",
+                         overwrite=overwrite)
+
     def listed(prefix: tuple[str, ...]) -> str:
         return ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                          for k, v in result.metrics.items() if k.startswith(prefix))
@@ -435,38 +591,40 @@ def _report(result: RunResult, path: Path, verbose: bool, title: str) -> None:
     if "baseline" in result.metrics:
         _say(verbose, f"baseline ({result.metrics['baseline']}): {listed(('baseline_',))}")
     _say(verbose, f"wrote {path}\nplots  " + "\n       ".join(str(p) for p in result.plots))
+    return notes
 
 
-def _evaluate(run_dir: Path, kind: str, dataset: Samples, task: SequenceTask, *,
-              rows: list[dict[str, str]] | None = None,
-              naive_scale: float | None = None, workers: int = 0) -> RunResult:
-    """Metrics of ``task`` on ``dataset`` (read by ``workers`` processes); plots written to
-    ``run_dir``."""
+def _evaluate(session: RunSession, folder: str, kind: str, dataset: Samples,
+              task: SequenceTask, *, rows: list[dict[str, str]] | None = None,
+              naive_scale: float | None = None, workers: int = 0, overwrite: bool = False
+              ) -> RunResult:
+    """Metrics of ``task`` on ``dataset`` (read by ``workers`` processes); plots written into
+    the run's ``folder`` ("" or "evaluation/")."""
     outputs, targets = collect(task, dataset, workers=workers)
     metrics = metrics_for(kind, outputs, targets, dataset, naive_scale=naive_scale)
-    made = []
-    if rows and len(rows) > 1:  # a closed-form fit has one row: no curve to draw
-        made.append(plots.learning_curves(rows, run_dir / "learning_curves.png"))
+    pictures: list[tuple[str, bytes]] = []
+    if rows and len(rows) > 1 and not folder:  # a closed-form fit has one row: no curve
+        pictures.append(("learning_curves.png", plots.learning_curves(rows)))
     if kind == "classification":
         assert dataset.classes is not None
         pred = outputs.argmax(-1)
-        made.append(plots.confusion_matrix(targets, pred, dataset.classes,
-                                           run_dir / "confusion_matrix.png"))
+        pictures.append(("confusion_matrix.png",
+                         plots.confusion_matrix(targets, pred, dataset.classes)))
         if len(dataset.step_shape) == 3:  # clips: a strip of six, spread over the set
             pick = torch.linspace(0, len(dataset) - 1, min(6, len(dataset))).long()
             x = pad_collate([dataset[i] for i in pick.tolist()]).x
-            made.append(plots.frame_strip(x, targets[pick], pred[pick], dataset.classes,
-                                          run_dir / "examples.png"))
+            pictures.append(("examples.png", plots.frame_strip(x, targets[pick], pred[pick],
+                                                               dataset.classes)))
     elif kind == "regression":
         assert isinstance(dataset, SequenceDataset)
-        made.append(plots.predicted_vs_true(unscale(targets, dataset), unscale(outputs, dataset),
-                                            run_dir / "predicted_vs_true.png"))
+        pictures.append(("predicted_vs_true.png", plots.predicted_vs_true(
+            unscale(targets, dataset), unscale(outputs, dataset))))
     else:
         assert isinstance(dataset, SequenceDataset)
-        x = torch.stack(dataset.sequences[:3])
-        made.append(plots.forecast_frames(x, targets[:3], outputs[:3],
-                                          run_dir / "forecast.png"))
-    return RunResult(run_dir, metrics, made)
+        x = torch.stack(dataset.sequences[:3]).float()
+        pictures.append(("forecast.png", plots.forecast_frames(x, targets[:3], outputs[:3])))
+    made = [session.write(folder + name, png, overwrite=overwrite) for name, png in pictures]
+    return RunResult(session.path / folder, metrics, made)
 
 
 def _restore(run_dir: Path, config: RunConfig, spec: ModelSpec) -> SequenceTask:
@@ -481,22 +639,47 @@ def _own_file(path: str, stored: RunRecord, *, require_targets: bool) -> Sequenc
                         labelled=require_targets)
 
 
-def evaluate(run_dir: str | Path, *, data: str | None = None,
-             verbose: bool = True) -> RunResult:
+def evaluate(run_dir: str | Path, *, data: str | None = None, overwrite: bool = False,
+             unfinished: bool = False, verbose: bool = True) -> RunResult:
     """Test the run's best checkpoint on its test split, or on ``data`` (a built-in dataset's
     test split, a labelled file, or for a run on clips a folder/manifest of labelled clips);
-    writes ``evaluation.json`` and plots under ``RUN_DIR/evaluation/``."""
+    writes ``evaluation.json`` and plots under ``RUN_DIR/evaluation/`` (replacing files there
+    that timedist did not write only with ``overwrite``). The run's own data must be the data
+    it was trained on (by fingerprint); ``unfinished`` allows a run that has not finished.
+    ``evaluated_on`` says what the metrics are on: test, validation or training data."""
     _quiet_lightning()
-    run_dir = Path(run_dir)
-    config, stored = stored_run(run_dir)
+    run = RunDir(Path(run_dir))
+    with run.session() as session:
+        config, stored = stored_run(run.path, unfinished=unfinished)
+        result = _evaluate_run(session, config, stored, data, overwrite, verbose)
+    return result
+
+
+def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, data: str | None,
+                  overwrite: bool, verbose: bool) -> RunResult:
+    run, marker = session.run, session.marker
+    for name in EVALUATION_FILES:  # a file of the user's there: refused before any work
+        session.check_writable(f"evaluation/{name}", overwrite=overwrite)
+    config = dataclasses.replace(config, cache=None)  # readers write nowhere but the run
     if (data is None or data == config.data) and config.data == ARRAYS:
-        raise ConfigError(f"{run_dir} was fitted in Python on arrays, so it has no test file;"
+        raise ConfigError(f"{run.path} was fitted in Python on arrays, so it has no test file;"
                           " pass --data FILE (a labelled .ts/.npz file)")
-    clips = is_clip_source(config.data)
+    clips = is_clip_run(config)
+    notes: list[str] = []
     dataset: Samples
     if data is None or data == config.data:
         prepared = prepare_data(config)
-        dataset = prepared.test or prepared.val or prepared.train
+        _check_same_data(marker, prepared, run.path, "evaluating would not test this run: "
+                         "pass --data FILE to evaluate on data of your choice")
+        if prepared.test is not None:
+            dataset = prepared.test
+            evaluated_on = "training" if prepared.test_repeats_training else "test"
+        elif prepared.val is not None:
+            dataset, evaluated_on = prepared.val, "validation"
+        else:
+            dataset, evaluated_on = prepared.train, "training"
+            notes.append("this run has no test file and no validation split: these metrics are"
+                         " on the training data; pass --data FILE to evaluate on other data")
         if isinstance(dataset, ClipDataset):
             dataset = dataset.evaluation()
         naive = stored.naive_scale
@@ -507,40 +690,65 @@ def evaluate(run_dir: str | Path, *, data: str | None = None,
         kind = "a folder or .csv manifest of clips" if clips else "a labelled .ts/.npz file"
         raise ConfigError(f"--data {data}: this run was trained on {config.data}; expected "
                           f"{kind}")
-    elif clips:
-        assert stored.classes is not None
-        (dataset, notes), naive = evaluation_clips(data, config, stored.classes), None
-        for note in notes:
-            _say(verbose, f"note   {note}")
     else:
-        dataset, naive = _own_file(data, stored, require_targets=True), None
-    task = _restore(run_dir, config, stored.spec)
-    out = RunDir(run_dir).evaluation
-    out.mkdir(exist_ok=True)
-    result = _evaluate(out, stored.task, dataset, task, naive_scale=naive,
-                       workers=_workers(config, dataset))
-    result.metrics["evaluated_on"] = data or "test"
-    _report(result, out / "evaluation.json", verbose, dataset.name)
+        if clips:
+            assert stored.classes is not None
+            dataset, notes = evaluation_clips(data, config,
+                                              stored.classes)
+            raw: Samples = dataset
+        else:
+            raw = read_sequences(data, require_targets=True)
+            dataset = apply_record(raw, stored, labelled=True)
+        naive, evaluated_on = None, data
+        trained = marker.sources.get("data") if marker is not None else None
+        if trained is not None and trained.fingerprint == fingerprint(raw):
+            evaluated_on = "training"
+            notes.append(f"{data} holds the run's training data: these metrics are training "
+                         "metrics, not a test")
+    task = _restore(run.path, config, stored.spec)
+    result = _evaluate(session, "evaluation/", stored.task, dataset, task, naive_scale=naive,
+                       workers=_workers(config, dataset), overwrite=overwrite)
+    result.metrics["evaluated_on"] = evaluated_on
+    notes += _report(result, session, "evaluation/evaluation.json", verbose,
+                     f"{evaluated_on} metrics ({dataset.name})", overwrite=overwrite)
+    for note in notes + _notes(result.metrics, dataset):
+        _say(verbose, f"note   {note}")
     return result
 
 
 def predict(run_dir: str | Path, input_path: str, output_path: str, *,
-            model: str | Path | None = None, verbose: bool = True) -> Path:
+            model: str | Path | None = None, overwrite: bool = False, unfinished: bool = False,
+            verbose: bool = True) -> Path:
     """Predict every sample of ``input_path`` (.ts/.npz, or for a run on clips a video, a
     frame folder or a folder of them; labels not needed) with the run's best checkpoint — or
     with ``model``, the run exported to ONNX (``timedist export``), run in onnxruntime: a CSV
     (index or clip, prediction[, probability and each class's]) for labels and values, an NPZ
-    (``y_pred`` (N, T_out, C, H, W)) for frames."""
-    run_dir = Path(run_dir)
-    config, stored = stored_run(run_dir)
+    (``y_pred`` (N, T_out, C, H, W)) for frames. ``output_path`` must not exist unless
+    ``overwrite``, and is never an input or a file of a run."""
+    run = RunDir(Path(run_dir))
+    with run.reading():
+        config, stored = stored_run(run.path, unfinished=unfinished)
+        kind = stored.task
+        output = Path(output_path)
+        wanted = ".npz" if kind == "frames" else ".csv"
+        if output.suffix != wanted:
+            raise ConfigError(f"{output.name}: expected an output file ending in {wanted} for "
+                              f"a {kind} run")
+        inputs = [input_path, *([model] if model is not None else [])]
+        check_output(output, overwrite=overwrite, inputs=inputs, protected=run_file_reason)
+        outputs, names = _predictions(run, config, stored, input_path, model)
+    _write_predictions(output, kind, outputs, stored.classes, names)
+    _say(verbose, f"wrote {len(outputs)} predictions to {output}")
+    return output
+
+
+def _predictions(run: RunDir, config: RunConfig, stored: RunRecord, input_path: str,
+                 model: str | Path | None) -> tuple[Tensor, list[str] | None]:
+    """(outputs: probabilities, values in the data's units or frames; clip names or None)."""
     kind = stored.task
-    output = Path(output_path)
-    wanted = ".npz" if kind == "frames" else ".csv"
-    if output.suffix != wanted:
-        raise ConfigError(f"{output.name}: expected an output file ending in {wanted} for a "
-                          f"{kind} run")
     names: list[str] | None = None
-    if is_clip_source(config.data):
+    config = dataclasses.replace(config, cache=None)  # readers write nowhere but the output
+    if is_clip_run(config):
         assert stored.classes is not None
         clips = input_clips(input_path, config, stored.classes)
         raw: Samples = clips
@@ -552,20 +760,24 @@ def predict(run_dir: str | Path, input_path: str, output_path: str, *,
     if model is not None:
         from .deployed import onnx_predictions
 
-        outputs = onnx_predictions(model, raw, stored)
+        outputs = onnx_predictions(model, raw, stored, run.path)
     else:
         _quiet_lightning()
         dataset = raw if names is not None else _own_file(input_path, stored,
                                                           require_targets=False)
-        outputs, _ = collect(_restore(run_dir, config, stored.spec), dataset,
+        outputs, _ = collect(_restore(run.path, config, stored.spec), dataset,
                              workers=_workers(config, dataset))
         if kind == "classification":
-            outputs = outputs.softmax(-1)
+            outputs = outputs.double().softmax(-1)
         elif kind == "regression":
             outputs = unscale(outputs, dataset)
-    _write_predictions(output, kind, outputs, stored.classes, names)
-    _say(verbose, f"wrote {len(outputs)} predictions to {output}")
-    return output
+    bad = (~torch.isfinite(outputs.reshape(len(outputs), -1))).any(1).nonzero()
+    if len(bad):
+        first = int(bad[0])
+        raise ValueError(f"{input_path}: the model's output for sample {first}"
+                         + (f" ({names[first]})" if names else "") + " is not a finite number "
+                         "(NaN or infinite): its values may lie far outside the training data's")
+    return outputs, names
 
 
 def _write_predictions(output: Path, kind: str, outputs: Tensor,
@@ -595,6 +807,6 @@ def _write_predictions(output: Path, kind: str, outputs: Tensor,
         values = outputs.reshape(len(outputs), -1)
         writer.writerow([first, *(f"prediction_{j}" if values.shape[1] > 1 else
                                   "prediction" for j in range(values.shape[1]))])
-        for row, value in zip(rows, values.tolist(), strict=True):
-            writer.writerow([row, *(f"{v:.6g}" for v in value)])
+        for row, value in zip(rows, values.double().tolist(), strict=True):
+            writer.writerow([row, *(repr(v) for v in value)])  # every digit float64 holds
     atomic_write_text(output, buffer.getvalue())

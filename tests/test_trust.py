@@ -1,0 +1,442 @@
+"""What a run means is what the user meant (issue 20): paths read from where they were given
+and found again when a run moves, numbers kept at their precision, nothing called what it is
+not, a run that knows its data and its model, and one line for every failure.
+
+Each test compares with an independent reference: the same data without the offset, strict
+JSON, a file read by numpy, the fit's own printed metrics, the folder's hash.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import snapshot
+
+from timedist.cli import main
+from timedist.data import load_npz, read_ts
+from timedist.estimators import TimeSeriesClassifier, TimeSeriesRegressor
+
+FAST = ["--members", "1", "--num-features", "168", "--quiet"]
+
+
+def signals(n: int = 24, t: int = 30, seed: int = 0, offset: float = 0.0,
+            amplitude: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(X (n, t, 1) float64, y (n,) labels a/b): class b rises, class a falls, with noise."""
+    rng = np.random.default_rng(seed)
+    y = np.array(["ab"[i % 2] for i in range(n)])
+    ramp = np.linspace(-1, 1, t) * np.where(y == "b", 1, -1)[:, None]
+    x = offset + amplitude * (ramp + 0.3 * rng.normal(size=(n, t)))
+    return x[..., None], y
+
+
+def write_ts(path: Path, x: np.ndarray, y: np.ndarray) -> Path:
+    labels = " ".join(dict.fromkeys(y.tolist()))
+    rows = [",".join(repr(float(v)) for v in series[:, 0]) + f":{label}"
+            for series, label in zip(x, y, strict=True)]
+    path.write_text(f"@classLabel true {labels}\n@data\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def metrics(run: Path, name: str = "metrics.json") -> dict[str, object]:
+    """metrics.json parsed as strict JSON: Infinity or NaN would fail here."""
+    def refuse(token: str) -> None:
+        raise AssertionError(f"{name} holds {token}")
+
+    return json.loads((run / name).read_text(), parse_constant=refuse)  # type: ignore
+
+
+# -- paths mean what the user meant -------------------------------------------------------------
+
+
+def test_evaluate_from_another_folder_reads_the_runs_own_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    x, y = signals(seed=1)
+    write_ts(project / "train.ts", x, y)
+    write_ts(project / "test.ts", *signals(seed=2))
+    flipped = np.where(y == "a", "b", "a")  # the same names elsewhere, labels swapped
+    write_ts(elsewhere / "train.ts", x, flipped)
+    write_ts(elsewhere / "test.ts", signals(seed=2)[0], np.where(signals(seed=2)[1] == "a",
+                                                                 "b", "a"))
+    monkeypatch.chdir(project)
+    assert main(["fit", "--data", "train.ts", "--test-data", "test.ts", "--out", "run",
+                 *FAST]) == 0
+    fitted = metrics(project / "run")["test_accuracy"]
+    monkeypatch.chdir(elsewhere)
+    assert main(["evaluate", "../project/run"]) == 0
+    evaluated = metrics(project / "run" / "evaluation", "evaluation.json")
+    assert evaluated["test_accuracy"] == fitted == 1.0
+    assert evaluated["evaluated_on"] == "test"
+
+
+def test_config_paths_are_read_from_the_config_files_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "settings").mkdir()
+    write_ts(tmp_path / "settings" / "train.ts", *signals())
+    (tmp_path / "settings" / "c.yaml").write_text("data: train.ts\nmembers: 1\n"
+                                                  "num_features: 168\n")
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    assert main(["fit", "--config", "../settings/c.yaml", "--out", "run", "--quiet"]) == 0
+    stored = (tmp_path / "cwd" / "run" / "config.yaml").read_text()
+    assert f"data: {tmp_path / 'settings' / 'train.ts'}" in stored
+
+
+@pytest.mark.parametrize("move", ["the run alone", "the run with its data"])
+def test_a_moved_run_still_evaluates_and_predicts(tmp_path: Path, move: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    write_ts(project / "train.ts", *signals(seed=1))
+    write_ts(project / "test.ts", *signals(seed=2))
+    monkeypatch.chdir(project)
+    assert main(["fit", "--data", "train.ts", "--test-data", "test.ts", "--out", "run",
+                 *FAST]) == 0
+    monkeypatch.chdir(tmp_path)
+    if move == "the run alone":
+        moved = tmp_path / "archive" / "run"
+        moved.parent.mkdir()
+        shutil.move(str(project / "run"), moved)
+    else:
+        shutil.move(str(project), tmp_path / "renamed")
+        moved = tmp_path / "renamed" / "run"
+    assert main(["evaluate", str(moved)]) == 0
+    assert metrics(moved / "evaluation", "evaluation.json")["test_accuracy"] == 1.0
+    test_file = moved.parent / "test.ts" if move != "the run alone" else project / "test.ts"
+    assert main(["predict", str(moved), "--input", str(test_file), "--output",
+                 str(tmp_path / "p.csv")]) == 0
+
+
+def test_evaluate_refuses_a_test_file_that_changed(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    write_ts(tmp_path / "train.ts", *signals(seed=1))
+    write_ts(tmp_path / "test.ts", *signals(seed=2))
+    run = tmp_path / "run"
+    assert main(["fit", "--data", str(tmp_path / "train.ts"), "--test-data",
+                 str(tmp_path / "test.ts"), "--out", str(run), *FAST]) == 0
+    write_ts(tmp_path / "test.ts", *signals(seed=3))
+    before = snapshot(tmp_path)
+    assert main(["evaluate", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert f"its test data {tmp_path / 'test.ts'} changed since the run was trained" in err
+    assert snapshot(tmp_path) == before
+
+
+def test_a_local_folder_named_like_a_built_in_dataset_is_said(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sunspots").mkdir()
+    assert main(["fit", "--data", "sunspots", "--epochs", "1", "--hidden-size", "4",
+                 "--out", "run"]) == 0
+    out = capsys.readouterr().out
+    assert "note   'sunspots' is a built-in dataset, used here; a folder of that name is in " \
+           "this folder too: pass ./sunspots to train on it" in out
+
+
+# -- numbers keep their precision -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("offset", [1e8, 1e12])
+def test_a_large_offset_keeps_the_signal(tmp_path: Path, offset: float) -> None:
+    """Timestamps, absolute pressures, coordinates: a float64 file with an offset learns as
+    well as the same file without it (float32 before standardization rounded the signal
+    away: 1e8 has a float32 spacing of 8)."""
+    accuracies = []
+    for shift in (0.0, offset):
+        x, y = signals(n=40, offset=shift, amplitude=1e-3 * max(1.0, shift / 1e8))
+        np.savez(tmp_path / "train.npz", X=x[:20], y=y[:20])
+        np.savez(tmp_path / "test.npz", X=x[20:], y=y[20:])
+        run = tmp_path / f"run{shift}"
+        assert main(["fit", "--data", str(tmp_path / "train.npz"), "--test-data",
+                     str(tmp_path / "test.npz"), "--out", str(run), *FAST]) == 0
+        accuracies.append(metrics(run)["test_accuracy"])
+    assert accuracies[0] == accuracies[1] == 1.0
+    clf = TimeSeriesClassifier(members=1, num_features=168).fit(x[:20], y[:20])
+    assert clf.score(x[20:], y[20:]) == 1.0
+
+
+def test_regression_targets_keep_their_offset_and_digits(tmp_path: Path) -> None:
+    """Targets 1e8 + y are predicted as well as y alone (the same errors, shifted), and
+    written with every digit float64 holds."""
+    rng = np.random.default_rng(0)
+    slopes = rng.uniform(-1, 1, size=60)
+    x = (slopes[:, None] * np.linspace(-1, 1, 20) + 0.1 * rng.normal(size=(60, 20)))[..., None]
+    y = slopes * 10
+    predictions = []
+    for shift in (0.0, 1e8):
+        np.savez(tmp_path / "train.npz", X=x[:40], y=y[:40] + shift)
+        np.savez(tmp_path / "test.npz", X=x[40:], y=y[40:] + shift)
+        run = tmp_path / f"run{shift}"
+        assert main(["fit", "--data", str(tmp_path / "train.npz"), "--test-data",
+                     str(tmp_path / "test.npz"), "--out", str(run), *FAST]) == 0
+        assert main(["predict", str(run), "--input", str(tmp_path / "test.npz"), "--output",
+                     str(tmp_path / f"p{shift}.csv")]) == 0
+        with open(tmp_path / f"p{shift}.csv") as handle:
+            predictions.append(np.array([float(r["prediction"])
+                                         for r in csv.DictReader(handle)]) - shift)
+        reg = TimeSeriesRegressor(members=1, num_features=168).fit(x[:40], y[:40] + shift)
+        np.testing.assert_allclose(reg.predict(x[40:]) - shift, predictions[-1], atol=1e-6)
+    np.testing.assert_allclose(predictions[1], predictions[0], atol=1e-6)
+    assert np.corrcoef(predictions[0], y[40:])[0, 1] > 0.9  # it learned the slopes
+
+
+def test_huge_targets_give_finite_metrics(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 16, 1))
+    y = 1e20 * (1 + x[:, :, 0].mean(1))
+    np.savez(tmp_path / "train.npz", X=x, y=y)
+    run = tmp_path / "run"
+    assert main(["fit", "--data", str(tmp_path / "train.npz"), "--out", str(run), *FAST]) == 0
+    found = metrics(run)  # strict JSON: no Infinity
+    assert 0 < found["test_rmse"] < 1e21  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("scale", [1e-40, 1e30, 1e300])
+def test_values_of_any_float64_size_train(tmp_path: Path, scale: float) -> None:
+    x, y = signals(n=40, amplitude=scale)
+    np.savez(tmp_path / "train.npz", X=x[:20], y=y[:20])
+    np.savez(tmp_path / "test.npz", X=x[20:], y=y[20:])
+    run = tmp_path / "run"
+    assert main(["fit", "--data", str(tmp_path / "train.npz"), "--test-data",
+                 str(tmp_path / "test.npz"), "--out", str(run), *FAST]) == 0
+    assert metrics(run)["test_accuracy"] == 1.0
+
+
+def test_values_beyond_float32_without_normalization_are_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    x, y = signals(amplitude=1e39)
+    np.savez(tmp_path / "train.npz", X=x, y=y)
+    assert main(["fit", "--data", str(tmp_path / "train.npz"), "--normalize", "none",
+                 "--out", str(tmp_path / "run"), *FAST]) == 1
+    err = capsys.readouterr().err
+    assert "beyond float32's range (3.4e38)" in err and "use --normalize channel" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_float64_file_is_read_exactly(tmp_path: Path) -> None:
+    import torch
+
+    x = np.array([[[1e8 + 0.125], [1e8 - 0.5]], [[3.0], [4.0]]])
+    np.savez(tmp_path / "x.npz", X=x, y=np.array(["a", "b"]))
+    data = load_npz(tmp_path / "x.npz")
+    assert data.sequences[0].dtype == torch.float64
+    assert data.sequences[0][:, 0].tolist() == [1e8 + 0.125, 1e8 - 0.5]
+    scale = data.fit_standardization()
+    assert scale.mean.dtype == torch.float64
+    assert data.with_standardization(scale)[0][0].dtype == torch.float32
+
+
+# -- nothing is called what it is not --------------------------------------------------------------
+
+
+def test_labels_are_text_however_they_were_stored(tmp_path: Path) -> None:
+    x, y = signals()
+    np.savez(tmp_path / "bytes.npz", X=x, y=np.char.encode(y.astype(str)))
+    assert load_npz(tmp_path / "bytes.npz").classes == ["a", "b"]
+    (tmp_path / "dup.ts").write_text("@classLabel true a b a\n@data\n1,2:a\n2,1:b\n")
+    assert read_ts(tmp_path / "dup.ts").classes == ["a", "b"]
+    np.savez(tmp_path / "classes.npz", X=x, y=y, classes=np.array(["b", "a", "b"]))
+    assert load_npz(tmp_path / "classes.npz").classes == ["b", "a"]
+    for bad, message in ((np.array(["a", " ", "b"] * 8), "expected a non-blank label"),
+                         (np.array([b"\xff", b"a"] * 12), "bytes that are not UTF-8")):
+        np.savez(tmp_path / "bad.npz", X=x, y=bad[: len(x)])
+        with pytest.raises(ValueError, match=message):
+            load_npz(tmp_path / "bad.npz")
+
+
+def test_a_declared_class_without_samples_is_said(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    x, y = signals()
+    path = write_ts(tmp_path / "t.ts", x, y)
+    path.write_text(path.read_text().replace("@classLabel true a b", "@classLabel true a b c"))
+    assert main(["fit", "--data", str(path), "--out", str(tmp_path / "run"), *FAST[:-1]]) == 0
+    assert "1 declared class (['c']) has no training samples" in capsys.readouterr().out
+
+
+def test_training_metrics_are_never_called_test(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_ts(tmp_path / "train.ts", *signals())
+    run = tmp_path / "run"
+    assert main(["fit", "--data", str(path), "--test-data", str(path), "--out", str(run),
+                 *FAST[:-1]]) == 0
+    out = capsys.readouterr().out
+    assert "the test data repeat the training data" in out and "training metrics:" in out
+    assert metrics(run)["evaluated_on"] == "training"
+    for args in ([], ["--data", str(path)]):
+        assert main(["evaluate", str(run), *args]) == 0
+        assert metrics(run / "evaluation", "evaluation.json")["evaluated_on"] == "training"
+        assert "training metrics" in capsys.readouterr().out
+    alone = tmp_path / "alone"
+    assert main(["fit", "--data", str(path), "--out", str(alone), *FAST]) == 0
+    assert main(["evaluate", str(alone)]) == 0
+    assert metrics(alone / "evaluation", "evaluation.json")["evaluated_on"] == "training"
+    assert "these metrics are on the training data" in capsys.readouterr().out
+
+
+def test_test_samples_that_repeat_training_samples_are_counted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    x, y = signals(n=24)
+    write_ts(tmp_path / "train.ts", x[:16], y[:16])
+    write_ts(tmp_path / "test.ts", x[12:], y[12:])  # 4 of 12 test samples are training ones
+    assert main(["fit", "--data", str(tmp_path / "train.ts"), "--test-data",
+                 str(tmp_path / "test.ts"), "--out", str(tmp_path / "run"), *FAST[:-1]]) == 0
+    assert "4 of the 12 test samples are also training samples" in capsys.readouterr().out
+
+
+# -- a run knows what it is ------------------------------------------------------------------------
+
+
+def test_resume_refuses_changed_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    x, y = signals()
+    path = write_ts(tmp_path / "train.ts", x, y)
+    run = tmp_path / "run"
+    assert main(["fit", "--data", str(path), "--model", "fcn", "--epochs", "1",
+                 "--batch-size", "8", "--out", str(run), "--quiet"]) == 0
+    more = np.concatenate([y[:-4], np.array(["c"] * 4)])
+    write_ts(path, x, more)  # the data gained a class
+    before = snapshot(tmp_path)
+    assert main(["fit", "--resume", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert "the training data's classes changed since the run started (now ['a', 'b', 'c']" \
+           in err and "Traceback" not in err
+    assert snapshot(tmp_path) == before
+    write_ts(path, x * 2, y)  # the same classes, other values
+    assert main(["fit", "--resume", str(run)]) == 1
+    assert "changed since the run was trained (the same number of samples, other values)" in \
+        capsys.readouterr().err
+
+
+def test_an_onnx_file_of_another_run_of_the_same_shapes_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_ts(tmp_path / "train.ts", *signals())
+    flags = ["--model", "sequence", "--epochs", "1", "--hidden-size", "4", "--quiet"]
+    for name, seed in (("one", "0"), ("two", "1")):
+        assert main(["fit", "--data", str(path), "--out", str(tmp_path / name), "--seed",
+                     seed, *flags]) == 0
+    assert main(["export", str(tmp_path / "two")]) == 0
+    args = ["predict", str(tmp_path / "one"), "--input", str(path), "--output",
+            str(tmp_path / "p.csv"), "--model", str(tmp_path / "two" / "model.onnx")]
+    assert main(args) == 1
+    assert "exported from another run, or from this run before its best checkpoint changed" \
+        in capsys.readouterr().err
+    import onnx
+    from onnx import numpy_helper
+
+    proto = onnx.load(str(tmp_path / "two" / "model.onnx"))  # a weight edited, metadata kept
+    first = proto.graph.initializer[0]
+    first.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(first) * 2, first.name))
+    onnx.save(proto, str(tmp_path / "edited.onnx"))
+    assert main(["predict", str(tmp_path / "two"), "--input", str(path), "--output",
+                 str(tmp_path / "p.csv"), "--model", str(tmp_path / "edited.onnx")]) == 1
+    assert "its weights were changed after timedist export wrote it" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path / "two"), "--input", str(path), "--output",
+                 str(tmp_path / "p.csv"), "--model", str(tmp_path / "two" / "model.onnx")]) == 0
+    (tmp_path / "p.csv").unlink()
+    (tmp_path / "bad.onnx").write_bytes(b"not a model")
+    args[-1] = str(tmp_path / "bad.onnx")
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "bad.onnx: not a readable ONNX model" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "p.csv").exists()
+
+
+# -- one line, never a traceback -------------------------------------------------------------------
+
+
+def test_a_yaml_alias_bomb_is_one_short_line(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\ndata: *a8\n")
+    assert main(["fit", "--config", str(tmp_path / "bomb.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert "found an alias (*name); config files take plain values only" in err
+    assert len(err) < 600 and len(err.splitlines()) == 1
+
+
+def test_huge_values_in_a_config_are_shortened(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "c.yaml").write_text("data: [" + ", ".join(["1"] * 20000) + "]\n")
+    assert main(["fit", "--config", str(tmp_path / "c.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert "expected data of type str; got [1, 1," in err and "characters)" in err
+    assert len(err) < 600
+
+
+def test_a_ddp_rendezvous_that_nobody_joins_says_so_and_times_out(tmp_path: Path) -> None:
+    write_ts(tmp_path / "train.ts", *signals())
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29577", "NODE_RANK": "0"}
+    result = subprocess.run(
+        [sys.executable, "-m", "timedist", "fit", "--data", str(tmp_path / "train.ts"),
+         "--model", "fcn", "--epochs", "1", "--num-nodes", "2", "--accelerator", "cpu",
+         "--ddp-timeout", "5", "--out", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "waiting up to 5 s for the 2 processes of --num-nodes 2 x --devices 1 to join at " \
+           "127.0.0.1:29577" in result.stdout
+    assert "DDP: not every process of --devices 1 x --num-nodes 2 joined within " \
+           "--ddp-timeout 5 s" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_default_run_folder_of_a_hidden_file_is_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    x, y = signals()
+    np.savez(tmp_path / ".secret.npz", X=x, y=y)
+    assert main(["fit", "--data", ".secret.npz", *FAST]) == 0
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["secret"]
+
+
+def test_a_stray_rank_in_the_environment_of_one_process_changes_nothing(tmp_path: Path) -> None:
+    """RANK=1 (a shell inside torchrun, say) and TIMEDIST_RUN_DIR pointing elsewhere: a fit of
+    one process still writes its own run, and nothing into the other folder."""
+    write_ts(tmp_path / "train.ts", *signals())
+    (tmp_path / "victim").mkdir()
+    env = {**os.environ, "RANK": "1", "TIMEDIST_RUN_DIR": str(tmp_path / "victim")}
+    result = subprocess.run([sys.executable, "-m", "timedist", "fit", "--data", "train.ts",
+                             "--out", "mine", *FAST], capture_output=True, text=True,
+                            timeout=300, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "mine" / "metrics.json").is_file()
+    assert list((tmp_path / "victim").iterdir()) == []
+
+
+def test_a_channel_without_values_is_said(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    x, y = signals()
+    x = np.concatenate([x, np.full_like(x, np.nan)], axis=2)
+    np.savez(tmp_path / "train.npz", X=x, y=y)
+    assert main(["fit", "--data", str(tmp_path / "train.npz"), "--out", str(tmp_path / "run"),
+                 *FAST[:-1]]) == 0
+    assert "channel [1] of 2 holds no value in the training data (all missing)" in \
+        capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("error", "line"), [
+    (RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't "
+                  "allocate memory: you tried to allocate 240000000000 bytes."),
+     "out of memory ([enforce fail"),
+    (MemoryError("Unable to allocate 373. GiB"), "out of memory (Unable to allocate 373. GiB)"),
+    (IndexError("list index out of range"), "unexpected IndexError: list index out of range (a "
+                                            "bug in timedist: rerun with --debug and report it)"),
+    (ValueError("x" * 5000), "... (5000 characters)"),
+    (ValueError("two\nlines"), "two lines"),
+])
+def test_every_failure_is_one_line(error: BaseException, line: str) -> None:
+    from timedist.cli import error_line
+
+    text = error_line(error)
+    assert line in text and "\n" not in text and len(text) <= 1000
