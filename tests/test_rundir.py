@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -39,11 +40,20 @@ def write_ts(path: Path, classes: bool = True, n: int = 16) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("template")
+    assert main(["fit", "--data", str(write_ts(root / "a.ts")), "--out", str(root / "run"),
+                 *FAST]) == 0
+    return root
+
+
 @pytest.fixture
-def run(tmp_path: Path) -> Path:
-    """A finished rocket run at tmp_path/run (classification: it has a confusion matrix)."""
-    assert main(["fit", "--data", str(write_ts(tmp_path / "a.ts")), "--out",
-                 str(tmp_path / "run"), *FAST]) == 0
+def run(template: Path, tmp_path: Path) -> Path:
+    """A finished rocket run at tmp_path/run (classification: it has a confusion matrix),
+    fitted on tmp_path/a.ts (a copy of one fitted once per module)."""
+    shutil.copy(template / "a.ts", tmp_path / "a.ts")
+    shutil.copytree(template / "run", tmp_path / "run", symlinks=True)
     return tmp_path / "run"
 
 

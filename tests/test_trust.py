@@ -440,3 +440,37 @@ def test_every_failure_is_one_line(error: BaseException, line: str) -> None:
 
     text = error_line(error)
     assert line in text and "\n" not in text and len(text) <= 1000
+
+
+def test_an_output_that_is_a_link_is_written_through(tmp_path: Path) -> None:
+    """``--output latest.csv`` where latest.csv links to results/today.csv: with --overwrite
+    the target gets the predictions and the link stays, as a shell's ``>`` does."""
+    path = write_ts(tmp_path / "train.ts", *signals())
+    assert main(["fit", "--data", str(path), "--out", str(tmp_path / "run"), *FAST]) == 0
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "today.csv").write_text("old\n")
+    (tmp_path / "latest.csv").symlink_to(tmp_path / "results" / "today.csv")
+    args = ["predict", str(tmp_path / "run"), "--input", str(path), "--output",
+            str(tmp_path / "latest.csv")]
+    assert main(args) == 1  # it exists
+    assert main([*args, "--overwrite"]) == 0
+    assert (tmp_path / "latest.csv").is_symlink()
+    assert (tmp_path / "results" / "today.csv").read_text().startswith("index,prediction")
+
+
+def test_resume_takes_a_cache_folder_only_from_the_command_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run's config.yaml names a cache folder: --resume does not write there unless the
+    user names it again (nothing stored in a run makes timedist write elsewhere)."""
+    import timedist.train
+
+    path = write_ts(tmp_path / "train.ts", *signals())
+    assert main(["fit", "--data", str(path), "--cache", str(tmp_path / "somewhere"),
+                 "--out", str(tmp_path / "run"), *FAST]) == 0
+    assert "somewhere" in (tmp_path / "run" / "config.yaml").read_text()
+    seen = []
+    monkeypatch.setattr(timedist.train, "fit", lambda config, **_: seen.append(config.cache))
+    assert main(["fit", "--resume", str(tmp_path / "run")]) == 0
+    assert main(["fit", "--resume", str(tmp_path / "run"), "--cache",
+                 str(tmp_path / "mine")]) == 0
+    assert seen == [None, str(tmp_path / "mine")]

@@ -165,7 +165,7 @@ def export_run(run_dir: str | Path, path: str | Path | None = None, *, streaming
                 session.write(inside, writer, overwrite=overwrite)
 
             return _export_run(run, target, streaming, check, unfinished, save)
-    _target(target, overwrite)
+    target = _target(target, overwrite)
     reason = run_file_reason(target)
     if reason:
         raise ExportError(f"{target}: {reason}; choose another file")
@@ -249,7 +249,7 @@ def _target(path: str | Path, overwrite: bool) -> Path:
         raise ExportError(f"{path}: is a folder; expected a file path")
     if (path.exists() or path.is_symlink()) and not overwrite:
         raise FileExistsError(f"{path}: exists; pass overwrite=True (--overwrite) to replace it")
-    return path
+    return path.resolve() if path.is_symlink() else path  # a link: its target gets the file
 
 
 def _dynamic_shapes(count: int, time_major: bool, multiple: int, least: bool = False

@@ -13,8 +13,10 @@ from typing import Any
 
 __all__ = ["add_training_commands", "run_training_command"]
 
-# Settings that --resume may change (where it runs); everything else is the stored config's.
-_PLACEMENT = ("devices", "num_nodes", "strategy", "accelerator", "ddp_timeout")
+# Settings that --resume may change (where it runs, and the clip cache, which only saves
+# decoding and is never taken from the stored config: a folder to write into is named by the
+# user who runs the command); everything else is the stored config's.
+_PLACEMENT = ("devices", "num_nodes", "strategy", "accelerator", "ddp_timeout", "cache")
 
 
 def _fit_options(fit: argparse.ArgumentParser) -> None:
@@ -112,7 +114,7 @@ def _fit(args: argparse.Namespace) -> int:
             raise ConfigError(f"--resume continues the stored config; drop {extra}")
         from .train.rundir import RunDir
 
-        stored = RunConfig.load(RunDir(Path(args.resume)).config).to_dict()
+        stored = {**RunConfig.load(RunDir(Path(args.resume)).config).to_dict(), "cache": None}
         config = resolve_config(stored, flags)
     else:
         layers = [load_config_file(args.config)] if args.config else []

@@ -31,6 +31,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from .._atomic import atomic_write, atomic_write_text, check_output
+from .._checks import shorten
 from ..data import DATASETS, ClipDataset, Samples, SequenceDataset, fingerprint, pad_collate
 from . import plots
 from .callbacks import (
@@ -198,7 +199,8 @@ def _check_same_data(marker: Marker | None, prepared: Prepared, run: Path, doing
     now = prepared.train.classes
     if marker.classes is not None and now is not None and marker.classes != now:
         raise ConfigError(f"{run}: the training data's classes changed since the run started "
-                          f"(now {_short(now)}, then {_short(marker.classes)}); {doing}")
+                          f"(now {shorten(now, 120)}, then {shorten(marker.classes, 120)}); "
+                          f"{doing}")
     for key, source in prepared.sources.items():
         before = marker.sources.get(key)
         if before is None or before.fingerprint == source.fingerprint:
@@ -208,12 +210,6 @@ def _check_same_data(marker: Marker | None, prepared: Prepared, run: Path, doing
                                                          "values")
         raise ConfigError(f"{run}: its {'training' if key == 'data' else 'test'} data "
                           f"{source.path} changed since the run was trained ({size}); {doing}")
-
-
-def _short(names: list[str]) -> str:
-    from .._checks import shorten
-
-    return shorten(names, 120)
 
 
 def _naive_scale(prepared: Prepared, config: RunConfig) -> float | None:
@@ -735,9 +731,10 @@ def predict(run_dir: str | Path, input_path: str, output_path: str, *,
             raise ConfigError(f"{output.name}: expected an output file ending in {wanted} for "
                               f"a {kind} run")
         inputs = [input_path, *([model] if model is not None else [])]
-        check_output(output, overwrite=overwrite, inputs=inputs, protected=run_file_reason)
+        target = check_output(output, overwrite=overwrite, inputs=inputs,
+                              protected=run_file_reason)
         outputs, names = _predictions(run, config, stored, input_path, model)
-    _write_predictions(output, kind, outputs, stored.classes, names)
+    _write_predictions(target, kind, outputs, stored.classes, names)
     _say(verbose, f"wrote {len(outputs)} predictions to {output}")
     return output
 
