@@ -30,8 +30,9 @@ lint: $(VENV)/.stamp-dev
 typecheck: $(VENV)/.stamp-dev
 	$(VENV)/bin/mypy src
 
+# Two workers on 2 cores: the suite took 504 s instead of 785 s one after another (2026-12-05).
 unit: $(VENV)/.stamp-dev
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2
 
 test: lint typecheck unit
 

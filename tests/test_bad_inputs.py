@@ -250,6 +250,61 @@ def frames_beside_clips(w: Path) -> None:
     (w / "clips" / "b" / "3" / "f").rmdir()
 
 
+# --- the second probe's classes (issue 20): special files, paths as typed, dtypes, labels that
+# look alike, settings that would be ignored, runs whose proof is gone
+
+def fifo(path: str) -> Callable[[Path], None]:
+    """A FIFO nobody writes at ``path`` (reading it would wait forever)."""
+    def change(w: Path) -> None:
+        (w / path).unlink(missing_ok=True)
+        os.mkfifo(w / path)
+    return change
+
+
+def folder_at(path: str) -> Callable[[Path], None]:
+    def change(w: Path) -> None:
+        (w / path).unlink(missing_ok=True)
+        (w / path).mkdir()
+    return change
+
+
+def edit_marker(run: str, drop: str | None = None, **files: Any) -> Callable[[Path], None]:
+    """The run's marker with ``files`` entries set (None: null) and ``drop`` removed."""
+    def change(w: Path) -> None:
+        marker = json.loads((w / run / ".timedist-run.json").read_text())
+        marker["files"].update(files)
+        if drop:
+            del marker["files"][drop]
+        (w / run / ".timedist-run.json").write_text(json.dumps(marker))
+    return change
+
+
+def shift_means(run: str) -> Callable[[Path], None]:
+    return edit_json(f"{run}/preprocessing.json", standardization={"mean": [3, 3],
+                                                                   "std": [1, 1]})
+
+
+def copy_file(source: str, target: str) -> Callable[[Path], None]:
+    return lambda w: shutil.copy(w / source, w / target)
+
+
+def held_out_run(w: Path) -> None:
+    """A rocket run with a validation split (``held``), whose config.yaml's seed is edited."""
+    assert main(["fit", "--data", str(w / "good.ts"), "--val-split", "0.25", "--out",
+                 str(w / "held"), "--members", "1", "--num-features", "168", "--quiet"]) == 0
+    edit_yaml("held/config.yaml", seed=5)(w)
+
+
+def clip_label_folder(name: str) -> Callable[[Path], None]:
+    def change(w: Path) -> None:
+        write_pngs(w / "clips" / "a" / "c1", frames(3, 16))
+        write_pngs(w / "clips" / name / "c2", frames(3, 16, seed=1))
+    return change
+
+
+TS_LABELS = "@classLabel true {a} {b}\n@data\n1,2:3,4:{a}\n2,1:4,3:{b}\n1,3:2,4:{a}\n"
+
+
 BIG = np.full((2, 24, 2), 1e39)
 PREDICT = ("predict", "{w}/run", "--input", "{w}/good.ts", "--output", "{w}/p.csv")
 SIGNALS = np.random.default_rng(0).normal(size=(4, 5, 1))
@@ -615,13 +670,13 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r"\.timedist-run\.json: not a marker timedist wrote \(not valid JSON"),
     ("own: --out inside another run", lambda w: [
         "fit", "--data", str(w / "good.ts"), "--out", str(w / "run" / "evaluation" / "x")], 1,
-     r"evaluation/x: is inside the timedist run .*run; choose an --out outside it"),
+     r"--out .*evaluation/x: is inside the timedist run .*run; choose a folder outside it"),
     ("own: --out inside the clips it trains on", then(
         clips("clips/a/1.mp4", "clips/b/2.mp4"), "fit", "--data", "{w}/clips", "--out",
         "{w}/clips/runs/x"), 1, r"is inside --data .*clips, whose folders are read as clips"),
     ("own: --out that is a file", lambda w: ["fit", "--data", str(w / "good.ts"), "--out",
                                              str(w / "good.ts"), "--overwrite"], 1,
-     r"good\.ts: is a file; expected a folder for the run \(--out\)"),
+     r"--out .*good\.ts: is a file; expected a folder for the run"),
     # no link inside a run is followed
     ("link: the lock", then(linked("run/.timedist.lock"), "evaluate", "{w}/run"), 1,
      r"\.timedist\.lock: is a link \(to .*victim\); timedist never follows links inside a "
@@ -789,6 +844,130 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r"timedist summary: error: .*best\.ckpt: not a readable checkpoint"),
     ("one line: evaluate a file", lambda w: ["evaluate", str(w / "good.ts")], 1,
      r"good\.ts: not a timedist run directory \(no config\.yaml\)"),
+    # special files where a file is expected: refused before they are opened
+    ("special: the run's lock is a FIFO (evaluate)", then(fifo("run/.timedist.lock"),
+                                                          "evaluate", "{w}/run"), 1,
+     r"run/\.timedist\.lock: is a FIFO \(named pipe\), not a file"),
+    ("special: the run's lock is a FIFO (predict)", then(fifo("run/.timedist.lock"), *PREDICT),
+     1, r"run/\.timedist\.lock: is a FIFO \(named pipe\), not a file"),
+    ("special: the run's lock is a FIFO (fit --overwrite)", then(
+        fifo("run/.timedist.lock"), "fit", "--data", "{w}/good.ts", "--out", "{w}/run",
+        "--overwrite"), 1, r"run: --overwrite replaces only what timedist wrote, and this "
+                           r"folder also holds \.timedist\.lock \(not a plain file\)"),
+    ("special: the run's lock is a folder", then(folder_at("run/.timedist.lock"), *PREDICT), 1,
+     r"run/\.timedist\.lock: the run's lock is not a plain file"),
+    ("special: metrics.json is a FIFO (fit --overwrite)", then(
+        fifo("run/metrics.json"), "fit", "--data", "{w}/good.ts", "--out", "{w}/run",
+        "--overwrite"), 1, r"also holds metrics\.json \(not a plain file\)"),
+    ("special: the best checkpoint is a FIFO", then(fifo("run/checkpoints/best.ckpt"),
+                                                   *PREDICT), 1,
+     r"best\.ckpt: is a FIFO \(named pipe\), not a file"),
+    ("special: config.yaml is a FIFO (--resume)", then(fifo("net/config.yaml"), "fit",
+                                                        "--resume", "{w}/net"), 1,
+     r"net/config\.yaml: is a FIFO \(named pipe\), not a file"),
+    ("special: the record is a FIFO", then(fifo("run/preprocessing.json"), *PREDICT), 1,
+     r"preprocessing\.json: is a FIFO \(named pipe\), not a file"),
+    ("special: --config is a FIFO", then(fifo("c.yaml"), "fit", "--config", "{w}/c.yaml",
+                                         "--out", "{w}/new"), 1,
+     r"c\.yaml: is a FIFO \(named pipe\), not a file"),
+    ("special: --data is a FIFO", then(fifo("f.ts"), "fit", "--data", "{w}/f.ts", "--out",
+                                       "{w}/new"), 1, r"f\.ts: not a regular file"),
+    ("special: --input is a FIFO", then(fifo("f.npz"), "predict", "{w}/run", "--input",
+                                        "{w}/f.npz", "--output", "{w}/p.csv"), 1,
+     r"f\.npz: not a regular file"),
+    # paths mean what was typed
+    ("paths: --output in a folder that does not exist", lambda w: [
+        *PREDICT[:-1], str(w / "nope" / "p.csv")], 1,
+     r"--output .*nope/p\.csv: no such folder .*nope \(timedist creates no folders"),
+    ("paths: export --out in a folder that does not exist", lambda w: [
+        "export", str(w / "run"), "--out", str(w / "nope" / "m.onnx")], 1,
+     r"m\.onnx: no such folder"),
+    ("paths: --output ''", lambda w: [*PREDICT[:-1], ""], 2,
+     r"argument --output: expected a path; got ''"),
+    ("paths: --input ''", lambda w: ["predict", str(w / "run"), "--input", "", "--output",
+                                     str(w / "p.csv")], 2,
+     r"argument --input: expected a path; got ''"),
+    ("paths: --data ''", lambda w: ["fit", "--data", "", "--out", str(w / "new")], 2,
+     r"argument --data: expected a path; got ''"),
+    ("paths: --out ''", lambda w: ["fit", "--data", str(w / "good.ts"), "--out", ""], 2,
+     r"argument --out: expected a path; got ''"),
+    ("paths: RUN_DIR ''", lambda w: ["evaluate", ""], 2,
+     r"argument RUN_DIR: expected a path; got ''"),
+    ("paths: a file with a trailing /", lambda w: ["fit", "--data", str(w / "good.ts") + "/",
+                                                  "--out", str(w / "new")], 2,
+     r"good\.ts/: is a file, not a folder \(a path ending in / names a folder\)"),
+    ("paths: --out a link to nowhere", then(link_to("L", "nowhere"), "fit", "--data",
+                                            "{w}/good.ts", "--out", "{w}/L"), 1,
+     r"--out .*L: is a link to .*nowhere, which does not exist"),
+    ("paths: --out a link to nowhere, --overwrite", then(
+        link_to("L", "nowhere"), "fit", "--data", "{w}/good.ts", "--out", "{w}/L",
+        "--overwrite"), 1, r"--out .*L: is a link to .*nowhere, which does not exist"),
+    # numbers torch cannot read as they are
+    ("numbers: complex X", npz(X=SIGNALS * (1 + 1j), y=LABELS), 1,
+     r"bad\.npz: expected real numbers in X; got complex values \(dtype complex128\)"),
+    ("numbers: complex y", npz(X=SIGNALS, y=np.arange(4) * (1 + 1j)), 1,
+     r"bad\.npz: expected real numbers in y; got complex values"),
+    ("numbers: timedelta X", npz(X=np.zeros((4, 5, 1), dtype="m8[s]"), y=LABELS), 1,
+     r"bad\.npz: expected numbers in X; got dtype timedelta64\[s\]"),
+    ("numbers: float y with 'classes'", npz(X=SIGNALS, y=np.array([0.0, 1.0] * 2),
+                                            classes=np.array(["a", "b"])), 1,
+     r"bad\.npz: 'classes' declares classes, but y holds float values \(\[0\.0, 1\.0\]\)"),
+    # labels that look alike, or show nothing
+    ("labels: a zero-width label", npz(X=SIGNALS, y=np.array(["a", "\u200b", "a", "b"])), 1,
+     r"bad\.npz: y: expected a non-blank label; got '\\u200b'"),
+    ("labels: a label and its zero-width twin", npz(X=SIGNALS, y=np.array(
+        ["cat", "cat\u200b", "cat", "dog"])), 1,
+     r"bad\.npz: y: labels 'cat' and 'cat\\u200b' both read as 'cat'"),
+    ("labels: an accent composed and not", ts(TS_LABELS.format(a="\u00e9", b="e\u0301")), 1,
+     r"bad\.ts.*both read as 'é'"),
+    ("labels: a full-width twin", npz(X=SIGNALS, y=np.array(["A", "\uff21", "A", "b"])), 1,
+     r"both read as 'A'"),
+    ("labels: a clip folder named ' '", then(clip_label_folder(" "), "fit", "--data",
+                                            "{w}/clips", "--out", "{w}/new"), 1,
+     r"clips: expected a non-blank label; got ' '"),
+    # settings that would be ignored without a word
+    ("settings: --fps for signals", fit_with("--fps", "5"), 1,
+     r"--fps 5\.0: applies to own videos .*; this run is signals with rocket: drop it"),
+    ("settings: --grayscale for signals", fit_with("--grayscale"), 1,
+     r"--grayscale True: applies to own videos"),
+    ("settings: --epochs for rocket", fit_with("--epochs", "3"), 1,
+     r"--epochs 3: applies to networks \(not rocket\); this run is signals with rocket"),
+    ("settings: --hidden-size for rocket", fit_with("--hidden-size", "8"), 1,
+     r"--hidden-size 8: applies to networks"),
+    ("settings: --members for a network", fit_with("--model", "fcn", "--members", "2"), 1,
+     r"--members 2: applies to the rocket model; this run is signals with fcn"),
+    ("settings: num_features for a network in a config", config(
+        "data: good.ts\nmodel: fcn\nnum_features: 500\n"), 1,
+     r"--num-features 500: applies to the rocket model"),
+    # a run whose proof is gone or does not cover what is read
+    ("proof: the marker removed from a run that had one", then(
+        both(legacy("run"), shift_means("run")), *PREDICT), 1,
+     r"run: its \.timedist-run\.json is missing, though timedist wrote one for this run"),
+    ("proof: the marker removed, another run's checkpoint", then(
+        both(legacy("run"), copy_file("net/checkpoints/best.ckpt",
+                                      "run/checkpoints/best.ckpt")), *PREDICT), 1,
+     r"its \.timedist-run\.json is missing"),
+    ("proof: the record's entry null", then(both(edit_marker(
+        "run", **{"preprocessing.json": None}), shift_means("run")), *PREDICT), 1,
+     r"preprocessing\.json: the run's marker does not record it as written"),
+    ("proof: the record's entry removed", then(both(edit_marker(
+        "run", drop="preprocessing.json"), shift_means("run")), "evaluate", "{w}/run"), 1,
+     r"preprocessing\.json: the run's marker does not record it as written"),
+    ("proof: the checkpoint's entry removed", then(edit_marker(
+        "run", drop="checkpoints/best.ckpt"), *PREDICT), 1,
+     r"best\.ckpt: the run's marker does not record it as written"),
+    ("proof: resume after the record was edited", then(
+        both(unfinished("net"), shift_means("net")), "fit", "--resume", "{w}/net"), 1,
+     r"net/preprocessing\.json: changed after timedist wrote it"),
+    ("proof: resume from another run's last checkpoint", then(
+        both(unfinished("net"), copy_file("run/checkpoints/last.ckpt",
+                                          "net/checkpoints/last.ckpt")),
+        "fit", "--resume", "{w}/net"), 1,
+     r"net/checkpoints/last\.ckpt: changed after timedist wrote it"),
+    ("proof: evaluate after config.yaml's seed was edited", then(
+        held_out_run, "evaluate", "{w}/held"), 1,
+     r"held: the validation split is not the one the run held out .*seed, val_split or "
+     r"subset edited in config\.yaml"),
 ]
 
 
@@ -868,8 +1047,8 @@ LAYER_CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
      r"TimeSeriesClassifier: expected X\[1\] of at least one step; got an empty series"),
     ("estimator: None among text labels", lambda: TimeSeriesClassifier(members=1).fit(
         np.random.rand(4, 5), np.array(["a", None, "b", "a"], dtype=object)), ValueError,
-     r"expected labels of one kind in y \(all numbers or all text, no None\); got NoneType, "
-     r"text"),
+     r"expected labels of one kind in y \(all numbers or all text, no None\); got "
+     r"NoneType \(None\), text \('a'\)"),
     ("labels: two labels that read the same", lambda: label_names([b"cat", "cat"], "y"),
      ValueError, r"y: labels b'cat' and 'cat' both read as 'cat'; expected labels that differ"),
     ("keras weights: a bias of the wrong length", lambda: timedist.LSTM(3, 4).load_keras_weights(

@@ -256,7 +256,7 @@ def test_runs_of_timedist_0_1_still_load(tmp_path: Path) -> None:
         stored.pop(key)  # settings timedist 0.1 did not have
     (tmp_path / "old" / "config.yaml").write_text(yaml.safe_dump(stored))
     record = json.loads((tmp_path / "old" / "preprocessing.json").read_text())
-    for key in ("length", "normalize"):
+    for key in ("length", "normalize", "provenance"):  # 0.1 wrote none of these
         record.pop(key)
     (tmp_path / "old" / "preprocessing.json").write_text(json.dumps(record))
     (tmp_path / "old" / ".timedist-run.json").unlink()  # timedist 0.1 kept no marker

@@ -6,6 +6,7 @@ behind. Every refusal is checked against a hash of the folder."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -424,8 +425,8 @@ def test_a_hand_edited_record_is_one_line_naming_the_key(run: Path, edit: object
     marker = json.loads((run / MARKER).read_text())
     assert main(["evaluate", str(run)]) == 1  # the marker knows the record was changed
     assert "preprocessing.json: changed after timedist wrote it" in capsys.readouterr().err
-    marker["files"].pop("preprocessing.json")  # a run of an earlier timedist: validated
-    (run / MARKER).write_text(json.dumps(marker))
+    marker["files"]["preprocessing.json"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (run / MARKER).write_text(json.dumps(marker))  # proven, yet invalid: validated all the same
     assert main(["evaluate", str(run)]) == 1
     err = capsys.readouterr().err
     assert re.search(message, err) and f"{path}" in err and "Traceback" not in err, err
@@ -435,7 +436,7 @@ def test_a_checkpoint_from_another_run_is_not_this_runs(run: Path, tmp_path: Pat
                                                         capsys: pytest.CaptureFixture[str]
                                                         ) -> None:
     """Same architecture, valid file, other weights: the marker's hash says it is not the
-    checkpoint this run wrote."""
+    checkpoint this run wrote (changed after timedist wrote it)."""
     other = tmp_path / "other"
     assert main(["fit", "--data", str(tmp_path / "a.ts"), "--out", str(other), "--seed", "1",
                  *FAST]) == 0
@@ -446,6 +447,6 @@ def test_a_checkpoint_from_another_run_is_not_this_runs(run: Path, tmp_path: Pat
                                              str(tmp_path / "a.ts"), "--output",
                                              str(tmp_path / "p.csv")]):
         assert main(command) == 1
-        assert "best.ckpt: not the checkpoint this run wrote (it changed since" in \
+        assert "best.ckpt: changed after timedist wrote it (it no longer matches the run" in \
             capsys.readouterr().err
     assert snapshot(tmp_path) == before

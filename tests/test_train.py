@@ -280,8 +280,8 @@ def test_own_npz_files_regression_in_the_datas_units(tmp_path: Path) -> None:
         np.savez(tmp_path / f"{name}.npz", X=x[part].numpy(), y=y[part].numpy())
     result = fit(resolve_config({"data": str(tmp_path / "train.npz"),
                                  "test_data": str(tmp_path / "test.npz"), "epochs": 2,
-                                 "hidden_size": 8}), out=tmp_path / "run", verbose=False,
-                 progress=False)
+                                 "model": "sequence", "hidden_size": 8}),
+                 out=tmp_path / "run", verbose=False, progress=False)
     assert result is not None
     stored = json.loads((tmp_path / "run" / "preprocessing.json").read_text())
     assert stored["task"] == "regression"

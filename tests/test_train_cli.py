@@ -179,6 +179,8 @@ def test_every_config_key_is_a_flag_and_back() -> None:
 
     from timedist.cli import build_parser
     from timedist.train import RunConfig
+    from timedist.train.config import PATHS
+    from timedist.train_cli import _path
 
     fit = build_parser()._subparsers._group_actions[0].choices["fit"]  # type: ignore[union-attr]
     flags = {a.dest: a for a in fit._actions if a.option_strings}
@@ -191,5 +193,6 @@ def test_every_config_key_is_a_flag_and_back() -> None:
         if "bool" in kind:
             assert isinstance(action, argparse.BooleanOptionalAction)
         else:
-            assert action.type is (int if "int" in kind else float if "float" in kind else None)
+            assert action.type is (int if "int" in kind else float if "float" in kind else
+                                   _path if setting.name in PATHS else None)
         assert action.help and "{" not in action.help

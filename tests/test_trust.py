@@ -421,7 +421,7 @@ def test_a_channel_without_values_is_said(tmp_path: Path,
     np.savez(tmp_path / "train.npz", X=x, y=y)
     assert main(["fit", "--data", str(tmp_path / "train.npz"), "--out", str(tmp_path / "run"),
                  *FAST[:-1]]) == 0
-    assert "channel [1] of 2 holds no value in the training data (all missing)" in \
+    assert "channel 1 of 2 holds no value in the training data (all missing)" in \
         capsys.readouterr().out
 
 
@@ -465,12 +465,122 @@ def test_resume_takes_a_cache_folder_only_from_the_command_line(
     import timedist.train
 
     path = write_ts(tmp_path / "train.ts", *signals())
-    assert main(["fit", "--data", str(path), "--cache", str(tmp_path / "somewhere"),
-                 "--out", str(tmp_path / "run"), *FAST]) == 0
-    assert "somewhere" in (tmp_path / "run" / "config.yaml").read_text()
+    assert main(["fit", "--data", str(path), "--out", str(tmp_path / "run"), *FAST]) == 0
+    stored = tmp_path / "run" / "config.yaml"  # as a clip run stores it (edited by hand here)
+    stored.write_text(stored.read_text() + f"cache: {tmp_path / 'somewhere'}\n")
     seen = []
     monkeypatch.setattr(timedist.train, "fit", lambda config, **_: seen.append(config.cache))
     assert main(["fit", "--resume", str(tmp_path / "run")]) == 0
     assert main(["fit", "--resume", str(tmp_path / "run"), "--cache",
                  str(tmp_path / "mine")]) == 0
     assert seen == [None, str(tmp_path / "mine")]
+
+
+# -- part 3: what is read is what was meant ------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [">f8", "<f4", ">i4", "u2", "u8", "longdouble"])
+def test_npz_numbers_of_any_byte_order_and_width_read_as_their_values(
+        tmp_path: Path, dtype: str) -> None:
+    """Each dtype numpy writes reads as the same values as the native float64 array."""
+    values = np.array([[[0.0], [1.0], [3.0]], [[7.0], [250.0], [2.0]]])
+    np.savez(tmp_path / "x.npz", X=values.astype(dtype), y=np.array(["a", "b"]))
+    read = load_npz(tmp_path / "x.npz")
+    np.testing.assert_array_equal(np.stack([s.double().numpy() for s in read.sequences]),
+                                  values)
+
+
+def test_wide_unsigned_integers_keep_their_value(tmp_path: Path) -> None:
+    big = np.array([[[2**63 + 2**11], [0]], [[1], [2]]], dtype=np.uint64)
+    np.savez(tmp_path / "x.npz", X=big, y=np.array(["a", "b"]))
+    read = load_npz(tmp_path / "x.npz")
+    assert float(read.sequences[0][0, 0].double()) == float(2**63 + 2**11)  # not wrapped < 0
+
+
+@pytest.mark.parametrize("how", ["shuffled", "half"])
+def test_evaluate_on_the_training_samples_says_so(
+        tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Training rows in another order (or another file holding some of them) are found by
+    their values: "training" metrics, or a note counting them."""
+    x, y = signals(n=24, seed=4)
+    write_ts(tmp_path / "train.ts", x, y)
+    order = np.random.default_rng(1).permutation(24)
+    if how == "shuffled":
+        write_ts(tmp_path / "other.ts", x[order], y[order])
+    else:
+        fresh, labels = signals(n=12, seed=9)
+        write_ts(tmp_path / "other.ts", np.concatenate([x[order[:6]], fresh[:6]]),
+                 np.concatenate([y[order[:6]], labels[:6]]))
+    run = tmp_path / "run"
+    assert main(["fit", "--data", str(tmp_path / "train.ts"), "--out", str(run), *FAST]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "other.ts")]) == 0
+    out = capsys.readouterr().out
+    evaluated_on = metrics(run / "evaluation", "evaluation.json")["evaluated_on"]
+    if how == "shuffled":
+        assert evaluated_on == "training"
+        assert "holds only the run's training samples (all 24)" in out
+    else:
+        assert evaluated_on == str(tmp_path / "other.ts")  # named by the file it was on
+        assert "6 of the 12 samples of" in out and "are training samples of the run" in out
+
+
+def test_a_run_config_yaml_is_a_config_wherever_the_run_went(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``fit --config RUN/config.yaml`` after the project moved reads the data beside the run,
+    and a path hand-edited in config.yaml is read from the run's folder."""
+    project = tmp_path / "project"
+    project.mkdir()
+    write_ts(project / "train.ts", *signals(seed=1))
+    write_ts(project / "test.ts", *signals(seed=2))
+    monkeypatch.chdir(project)
+    assert main(["fit", "--data", "train.ts", "--out", "run", *FAST]) == 0
+    shutil.move(str(project), tmp_path / "moved")
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", "--config", "moved/run/config.yaml", "--out", "again", "--quiet"]) == 0
+    assert f"data: {tmp_path / 'moved' / 'train.ts'}" in (tmp_path / "again" / "config.yaml"
+                                                          ).read_text()
+    stored = tmp_path / "moved" / "run" / "config.yaml"
+    stored.write_text(stored.read_text() + "test_data: ../test.ts\n")  # relative to the run
+    assert main(["evaluate", "moved/run"]) == 0
+    evaluated = metrics(tmp_path / "moved" / "run" / "evaluation", "evaluation.json")
+    assert evaluated["evaluated_on"] == "test" and evaluated["test_samples"] == 24
+
+
+def test_a_coarse_channel_without_normalization_is_said(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    x, y = signals(offset=1e9)
+    np.savez(tmp_path / "train.npz", X=x, y=y)
+    assert main(["fit", "--data", str(tmp_path / "train.npz"), "--normalize", "none",
+                 "--out", str(tmp_path / "run"), *FAST[:-1]]) == 0
+    out = capsys.readouterr().out
+    assert "channel 0: values around 1e+09 vary by about" in out
+    assert main(["fit", "--data", str(tmp_path / "train.npz"), "--out",
+                 str(tmp_path / "normalized"), *FAST[:-1]]) == 0
+    assert "float32 model keeps only a few digits" not in capsys.readouterr().out
+
+
+def test_a_plot_that_cannot_be_drawn_costs_only_the_plot(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Targets near float64's limit: the metrics are written, the figure is a note."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20, 12, 1))
+    y = np.where(x[:, :, 0].mean(1) > 0, 9e307, -9e307)
+    np.savez(tmp_path / "train.npz", X=x, y=y)
+    run = tmp_path / "run"
+    assert main(["fit", "--data", str(tmp_path / "train.npz"), "--out", str(run),
+                 *FAST[:-1]]) == 0
+    out = capsys.readouterr().out
+    drawn = {p.name for p in run.glob("*.png")}
+    missing = {line.split()[1] for line in out.splitlines() if " not drawn (" in line}
+    assert (run / "metrics.json").is_file()
+    assert missing == {"predicted_vs_true.png"} and not drawn, out  # said, not a traceback
+    assert "\nplots" not in out  # no empty list of figures
+
+
+def test_long_class_names_are_shortened_in_figures() -> None:
+    from timedist.train.plots import _names
+
+    names = _names(["short", "x" * 24, "y" * 25, "\u732b" * 40])
+    assert names[:2] == ["short", "x" * 24]
+    assert names[2] == "y" * 21 + "..." and len(names[3]) == 24

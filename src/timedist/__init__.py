@@ -7,6 +7,16 @@ torch.Size([4, 12, 10])
 
 from __future__ import annotations
 
+import os as _os
+import sys as _sys
+
+try:  # torch's libraries do not load from a folder that was removed: say so, in one line
+    _os.getcwd()
+except FileNotFoundError:
+    _sys.stderr.write("timedist: error: the current folder no longer exists (removed or moved "
+                      "away); cd into an existing folder and run again\n")
+    raise SystemExit(1) from None
+
 from . import data, models, reference
 from .conv_recurrent import ConvLSTM1d, ConvLSTM2d, ConvLSTM3d
 from .export import export  # the function; its module is timedist.export's home too

@@ -118,7 +118,6 @@ def _integer(text: str, minimum: int) -> int:
 
 
 def _run_explain(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from .inspect import explain
 
@@ -128,9 +127,6 @@ def _run_explain(args: argparse.Namespace) -> int:
 
         if not args.png.lower().endswith(".png"):
             raise ValueError(f"--png {args.png}: expected a file ending in .png")
-        if not Path(args.png).resolve().parent.is_dir():
-            raise FileNotFoundError(f"--png {args.png}: no such folder "
-                                    f"{Path(args.png).resolve().parent}")
         largest = {"seq_len": 32, "num_layers": 8}
         for name, most in largest.items():
             if getattr(args, name, 0) > most:
@@ -147,7 +143,7 @@ def _run_explain(args: argparse.Namespace) -> int:
     if args.png:
         from .inspect.diagram import draw
 
-        draw(explanation, args.png)
+        draw(explanation, args.png, replace=args.overwrite)
         if not args.json:
             print(f"\nwrote {args.png}")
     return 0
@@ -205,6 +201,9 @@ def error_line(error: BaseException) -> str:
     if "DataLoader worker process" in text and "Original Traceback" in text:
         last = text.strip().splitlines()[-1]  # "package.module.ClipError: <message>"
         text = last.split(": ", 1)[1] if ": " in last else last
+    filename = getattr(error, "filename", None) if isinstance(error, OSError) else None
+    if isinstance(filename, (str, os.PathLike)) and str(filename) not in text:
+        text = f"{filename}: {error.strerror or text}"  # type: ignore[attr-defined]
     text = " ".join(text.split()) or type(error).__name__
     if isinstance(error, MemoryError) or (isinstance(error, RuntimeError) and (
             "allocate" in text or "out of memory" in text.lower())):
@@ -222,6 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status: 0, 1 for a failure at run time (one line
     on stderr), 2 for a usage error (argparse's), 130 for Ctrl-C. Every command's failures
     pass through here: ``--debug`` or ``TIMEDIST_DEBUG=1`` shows the traceback instead."""
+    for stream in (sys.stdout, sys.stderr):  # a path in a narrow encoding: escaped, not fatal
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

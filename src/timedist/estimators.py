@@ -31,6 +31,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch import Tensor
 
+from ._checks import shorten
 from .data import SequenceDataset, label_names
 from .train.closed_form import fit_closed_form, save_checkpoint
 from .train.config import ARRAYS, CLOSED_FORM, RunConfig, resolve_config
@@ -231,6 +232,7 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         check_is_fitted(self, "model_")
         run = RunDir(Path(path))
         flag = "overwrite=True"
+        run.check_place("path")  # a folder of its own, not inside another run
         if not run.is_empty():
             if not overwrite:
                 raise FileExistsError(f"{run.path}: the folder is not empty; pass "
@@ -333,11 +335,14 @@ class TimeSeriesClassifier(ClassifierMixin, _TimeSeriesEstimator):  # type: igno
         """Fit on X (see the module) and labels y (N,)."""
         self._series(X)  # X's errors first (empty, wrong shape), as scikit-learn reports them
         y = column_or_1d(np.asarray(y), warn=True)
-        kinds = sorted({"text" if isinstance(v, str) else type(v).__name__
-                        for v in (y.tolist() if y.dtype == object else [])})
+        kinds: dict[str, Any] = {}  # kind -> its first label
+        for value in y.tolist() if y.dtype == object else []:
+            kinds.setdefault("text" if isinstance(value, str) else type(value).__name__, value)
         if "NoneType" in kinds or ("text" in kinds and len(kinds) > 1):
             raise ValueError(f"{type(self).__name__}: expected labels of one kind in y (all "
-                             f"numbers or all text, no None); got {', '.join(kinds)}")
+                             "numbers or all text, no None); got " + ", ".join(
+                                 f"{kind} ({shorten(value)})" for kind, value in
+                                 sorted(kinds.items())))
         check_classification_targets(y)
         classes, index = np.unique(y, return_inverse=True)
         if len(classes) < 2:

@@ -136,7 +136,7 @@ def export(model: nn.Module, example_inputs: Tensor | tuple[Tensor, ...], path: 
             with torch.no_grad():
                 got, want = _run_graph(run, new, path), wrapped(*new)
             report.checks.append((tuple(new[0].shape), _compare(got, want, path)))
-    _write(path, writer, save)
+    _write(path, writer, save, overwrite)
     report.seconds = time.perf_counter() - started
     report.inputs, report.outputs = _names(run, "inputs", report.inputs), _names(
         run, "outputs", ["output"])
@@ -164,17 +164,17 @@ def export_run(run_dir: str | Path, path: str | Path | None = None, *, streaming
             def save(writer: Any) -> None:
                 session.write(inside, writer, overwrite=overwrite)
 
-            return _export_run(run, target, streaming, check, unfinished, save)
+            return _export_run(run, target, streaming, check, unfinished, save, True)
     target = _target(target, overwrite)
     reason = run_file_reason(target)
     if reason:
         raise ExportError(f"{target}: {reason}; choose another file")
     with run.reading():
-        return _export_run(run, target, streaming, check, unfinished, None)
+        return _export_run(run, target, streaming, check, unfinished, None, overwrite)
 
 
 def _export_run(run: Any, path: Path, streaming: bool, check: bool, unfinished: bool,
-                save: Any) -> ExportReport:
+                save: Any, overwrite: bool) -> ExportReport:
     from .train.deployed import deployed_run, run_metadata
 
     model, record, shape, identity = deployed_run(run.path, unfinished=unfinished)
@@ -183,12 +183,12 @@ def _export_run(run: Any, path: Path, streaming: bool, check: bool, unfinished: 
     dtype = model.input_dtype
     if streaming:
         x = torch.randn(shape[0], *shape[2:], generator=gen, dtype=dtype)
-        return export_step(model, x, path, check=check, overwrite=True, metadata=metadata,
-                           save=save)
+        return export_step(model, x, path, check=check, overwrite=overwrite,
+                           metadata=metadata, save=save)
     steps = shape[1]
     lengths = torch.tensor([steps, max(1, steps // 2)])
     return export(model, (torch.randn(*shape, generator=gen, dtype=dtype), lengths), path,
-                  check=check, overwrite=True, metadata=metadata, save=save)
+                  check=check, overwrite=overwrite, metadata=metadata, save=save)
 
 
 def export_step(model: nn.Module, x: Tensor, path: str | Path, *, check: bool = True,
@@ -231,7 +231,7 @@ def export_step(model: nn.Module, x: Tensor, path: str | Path, *, check: bool = 
             error = max(error, _compare(got, want, path))
             got_state, want_state = list(got[1:]), list(want[1:])
         report.checks.append((tuple(frames.shape[1:]), error))
-    _write(path, writer, save)
+    _write(path, writer, save, overwrite)
     report.seconds = time.perf_counter() - started
     report.inputs, report.outputs = _names(run, "inputs", report.inputs), _names(
         run, "outputs", ["y", *(f"next_state_{i}" for i in range(len(leaves)))])
@@ -242,14 +242,13 @@ def export_step(model: nn.Module, x: Tensor, path: str | Path, *, check: bool = 
 
 
 def _target(path: str | Path, overwrite: bool) -> Path:
+    """The file to write (a link's target), by the rule for output files (``_atomic``)."""
+    from ._atomic import check_output
+
     path = Path(path)
     if path.suffix not in FORMATS:
         raise ExportError(f"{path.name}: expected a file ending in {' or '.join(FORMATS)}")
-    if path.is_dir():
-        raise ExportError(f"{path}: is a folder; expected a file path")
-    if (path.exists() or path.is_symlink()) and not overwrite:
-        raise FileExistsError(f"{path}: exists; pass overwrite=True (--overwrite) to replace it")
-    return path.resolve() if path.is_symlink() else path  # a link: its target gets the file
+    return check_output(path, overwrite=overwrite, flag="", how="overwrite=True (--overwrite)")
 
 
 def _dynamic_shapes(count: int, time_major: bool, multiple: int, least: bool = False
@@ -345,13 +344,15 @@ def _names(run: Any, kind: str, default: list[str]) -> list[str]:
     return list(getattr(run, kind, default))
 
 
-def _write(path: Path, writer: Any, save: Any = None) -> None:
+def _write(path: Path, writer: Any, save: Any, overwrite: bool) -> None:
+    """Write through ``save`` (a run's session) or atomically, replacing a file that appeared
+    meanwhile only with ``overwrite``."""
     from ._atomic import atomic_write
 
     if save is not None:
         save(writer)
     else:
-        atomic_write(path, writer)
+        atomic_write(path, writer, replace=overwrite)
 
 
 def _at_least_two(x: Tensor, lengths: Tensor | None, time_major: bool

@@ -8,6 +8,7 @@ handler, which prints ``timedist <command>: error: <message>`` and returns 1.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ def _fit_options(fit: argparse.ArgumentParser) -> None:
 
     from .data import DATASETS
     from .models.rocket import FEATURES
-    from .train.config import GROUPS, MODELS, RunConfig
+    from .train.config import GROUPS, MODELS, PATHS, RunConfig
 
     names = {"datasets": ", ".join(DATASETS), "models": ", ".join(MODELS),
              "features": ", ".join(FEATURES)}
@@ -37,19 +38,32 @@ def _fit_options(fit: argparse.ArgumentParser) -> None:
                                    "help": setting.metadata["help"].format(**names)}
         if "bool" in kind:
             options["action"] = argparse.BooleanOptionalAction
+        elif setting.name in PATHS:
+            options["type"] = _path
         elif "int" in kind or "float" in kind:
             options["type"] = int if "int" in kind else float
             options["metavar"] = "N" if "int" in kind else "X"
         groups[setting.metadata["group"]].add_argument(
             "--" + setting.name.replace("_", "-"), **options)
     run = fit.add_argument_group("run")
-    run.add_argument("--config", metavar="FILE", help="YAML/JSON settings; flags override "
-                     "them")
-    run.add_argument("--out", metavar="RUN_DIR", help="run directory (default runs/<data>)")
+    run.add_argument("--config", type=_path, metavar="FILE",
+                     help="YAML/JSON settings; flags override them")
+    run.add_argument("--out", type=_path, metavar="RUN_DIR",
+                     help="run directory (default runs/<data>)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing RUN_DIR")
-    run.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    run.add_argument("--resume", type=_path, metavar="RUN_DIR", help="continue an interrupted run")
     run.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bar")
     _add_debug(fit)
+
+
+def _path(text: str) -> str:
+    """A path argument: an empty one (a variable that was not set) is a usage error."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a path; got {text!r}")
+    if text.endswith(("/", os.sep)) and os.path.isfile(text.rstrip("/" + os.sep)):
+        raise argparse.ArgumentTypeError(f"{text}: is a file, not a folder (a path ending in "
+                                         "/ names a folder): drop the /")
+    return text
 
 
 def _add_debug(parser: argparse.ArgumentParser) -> None:
@@ -64,31 +78,31 @@ def add_training_commands(commands: Any) -> None:
     _fit_options(fit)
     evaluate = commands.add_parser(
         "evaluate", help="test a run's best checkpoint (its test split or a labelled file)")
-    evaluate.add_argument("run_dir", metavar="RUN_DIR")
-    evaluate.add_argument("--data", "--test-data", dest="data",
+    evaluate.add_argument("run_dir", type=_path, metavar="RUN_DIR")
+    evaluate.add_argument("--data", "--test-data", type=_path, dest="data",
                           help="a labelled .ts/.npz file, or for a run on clips a folder or "
                           ".csv manifest of labelled clips (default: the run's test split)")
     evaluate.add_argument("--overwrite", action="store_true", help="replace files in "
                           "RUN_DIR/evaluation/ that timedist did not write")
     predict = commands.add_parser(
         "predict", help="predict a file with a run's best checkpoint")
-    predict.add_argument("run_dir", metavar="RUN_DIR")
-    predict.add_argument("--input", required=True, help=".ts/.npz samples, or for a run on "
-                         "clips a video, a folder of frames or a folder of them (labels not "
-                         "needed)")
-    predict.add_argument("--output", required=True,
+    predict.add_argument("run_dir", type=_path, metavar="RUN_DIR")
+    predict.add_argument("--input", type=_path, required=True,
+                         help=".ts/.npz samples, or for a run on clips a video, a folder of "
+                         "frames or a folder of them (labels not needed)")
+    predict.add_argument("--output", type=_path, required=True,
                          help=".csv (labels, values) or .npz (frames)")
-    predict.add_argument("--model", metavar="FILE.onnx",
+    predict.add_argument("--model", type=_path, metavar="FILE.onnx",
                          help="predict with the run exported by timedist export, in onnxruntime "
                          "(default: the best checkpoint, in torch)")
     predict.add_argument("--overwrite", action="store_true",
                          help="replace an existing --output file (never an input)")
     export = commands.add_parser(
         "export", help="export a run's best model with its preprocessing to ONNX or .pt2")
-    export.add_argument("run_dir", metavar="RUN_DIR")
+    export.add_argument("run_dir", type=_path, metavar="RUN_DIR")
     export.add_argument("--format", choices=("onnx", "pt2"), default="onnx",
                         help="onnx (default; runs in onnxruntime) or pt2 (torch.export)")
-    export.add_argument("--out", metavar="FILE", help="the file to write (default: "
+    export.add_argument("--out", type=_path, metavar="FILE", help="the file to write (default: "
                         "RUN_DIR/model.onnx, model-step.onnx with --streaming, or .pt2)")
     export.add_argument("--streaming", action="store_true",
                         help="export the one-step model (x_t, state) -> (y_t, state) of a "
@@ -117,7 +131,10 @@ def _fit(args: argparse.Namespace) -> int:
         stored = {**RunConfig.load(RunDir(Path(args.resume)).config).to_dict(), "cache": None}
         config = resolve_config(stored, flags)
     else:
-        layers = [load_config_file(args.config)] if args.config else []
+        from .train.record import run_config_values
+
+        layers = [run_config_values(args.config, load_config_file(args.config))
+                  ] if args.config else []
         config = resolve_config(*layers, flags)
     fit(config, out=args.out, overwrite=args.overwrite, resume=args.resume,
         verbose=not args.quiet, progress=False if args.quiet else None)

@@ -22,7 +22,7 @@ from .dataset import (
     pad_collate,
     safe_std,
 )
-from .fingerprint import fingerprint, overlap, sample_keys
+from .fingerprint import clip_keys, comparable, fingerprint, overlap, sample_keys
 from .labels import label_name, label_names
 from .moving_digits import moving_digits, moving_digits_forecast
 from .npz import load_npz, save_npz
@@ -43,6 +43,8 @@ __all__ = [
     "SequenceDataset",
     "Standardization",
     "TsFormatError",
+    "clip_keys",
+    "comparable",
     "find_clips",
     "find_inputs",
     "fingerprint",

@@ -33,6 +33,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from .dataset import split_indices
+from .labels import label_names
 
 __all__ = [
     "FRAME_SUFFIXES",
@@ -438,8 +439,8 @@ class ClipDataset(Dataset[tuple[Tensor, Tensor]]):
         self.frames = frames
         self.size = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
         self.labelled, self.name = labelled, name
-        self.classes = list(classes) if classes is not None else sorted(
-            {c.label for c in self.clips})
+        self.classes = label_names(list(classes) if classes is not None
+                                   else sorted({c.label for c in self.clips}), name)
         unknown = sorted({c.label for c in self.clips} - set(self.classes)) if labelled else []
         if unknown:
             raise ClipError(f"{name}: expected labels among the training classes "

@@ -3,8 +3,8 @@
 that repeats training samples is said, not reported as a test).
 
 Signals are keyed by their values (float64 bytes, so a file read again gives the same key);
-clips by their label-free content: a video's size and its first and last 64 KiB, a frame
-folder's frame names, sizes and first frame.
+clips by their label-free content: every byte of a video, every frame of a frame folder (in
+natural order). Reading clips' bytes costs far less than decoding them.
 """
 
 from __future__ import annotations
@@ -17,35 +17,32 @@ import numpy as np
 from .clips import FRAME_SUFFIXES, ClipDataset, natural_key
 from .dataset import SequenceDataset
 
-__all__ = ["fingerprint", "overlap", "sample_keys"]
+__all__ = ["clip_keys", "comparable", "fingerprint", "overlap", "sample_keys"]
 
-_EDGE = 64 << 10  # bytes of a video's head and tail in its key
+_CLIPS = "clips2:"  # clip fingerprints of every byte (earlier ones read a video's edges)
 
 
 def _file_key(path: Path) -> bytes:
     digest = hashlib.sha256()
-    if path.is_dir():
-        frames = sorted((f for f in path.iterdir() if f.suffix.lower() in FRAME_SUFFIXES),
-                        key=lambda f: natural_key(f.name))
-        for frame in frames:
-            digest.update(f"{frame.name}:{frame.stat().st_size};".encode())
-        if frames:
-            digest.update(frames[0].read_bytes())
-        return digest.digest()
-    size = path.stat().st_size
-    digest.update(str(size).encode())
-    with open(path, "rb") as handle:
-        digest.update(handle.read(_EDGE))
-        if size > 2 * _EDGE:
-            handle.seek(size - _EDGE)
-            digest.update(handle.read(_EDGE))
+    files = sorted((f for f in path.iterdir() if f.suffix.lower() in FRAME_SUFFIXES),
+                   key=lambda f: natural_key(f.name)) if path.is_dir() else [path]
+    for file in files:
+        digest.update(f"{file.name if path.is_dir() else ''}:{file.stat().st_size};".encode())
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     return digest.digest()
+
+
+def clip_keys(paths: list[Path]) -> list[bytes]:
+    """One key per clip (a video file or a folder of frames), as :func:`sample_keys`."""
+    return [_file_key(path) for path in paths]
 
 
 def sample_keys(dataset: SequenceDataset | ClipDataset) -> list[bytes]:
     """One key per sample (N,): equal keys mean the same input (values, or clip content)."""
     if isinstance(dataset, ClipDataset):
-        return [_file_key(clip.path) for clip in dataset.clips]
+        return clip_keys([clip.path for clip in dataset.clips])
     keys = []
     for sequence in dataset.sequences:
         values = np.ascontiguousarray(sequence.double().numpy())
@@ -62,7 +59,13 @@ def fingerprint(dataset: SequenceDataset | ClipDataset) -> str:
     for key, target in zip(sample_keys(dataset), targets, strict=True):
         digest.update(key)
         digest.update(np.ascontiguousarray(target).tobytes())
-    return digest.hexdigest()
+    return (_CLIPS if isinstance(dataset, ClipDataset) else "") + digest.hexdigest()
+
+
+def comparable(a: str, b: str) -> bool:
+    """Whether two fingerprints were made the same way (clips' keys once read only a video's
+    edges: fingerprints of that time, without the prefix, are not compared)."""
+    return a.startswith(_CLIPS) == b.startswith(_CLIPS)
 
 
 def overlap(train: SequenceDataset | ClipDataset, test: SequenceDataset | ClipDataset) -> int:

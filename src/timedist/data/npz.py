@@ -67,12 +67,17 @@ def load_npz(path: str | Path, *, require_targets: bool = True) -> SequenceDatas
                              "objects (dtype=object), which are not loaded (unpickling runs "
                              "code): save a padded X with 'lengths', or the ragged layout"
                              ) from None
+    x, y = _native(name, "X", x), _native(name, "y", y)
     if lengths is not None and (lengths.ndim != 1 or len(lengths) != len(y)):
         raise ValueError(f"{name}: expected lengths (N,) = ({len(y)},) for y of shape "
                          f"{y.shape}; got shape {lengths.shape}")
     if lengths is not None and lengths.dtype.kind not in "iu":
         raise ValueError(f"{name}: expected integer lengths; got dtype {lengths.dtype} "
                          f"(values {lengths.tolist()[:5]})")
+    if order is not None and y.dtype.kind == "f":
+        raise ValueError(f"{name}: 'classes' declares classes, but y holds float values "
+                         f"({shorten(np.unique(y)[:5].tolist())}), read as regression targets: "
+                         "give y as the class labels (names or integers), or drop 'classes'")
     if order is not None:  # a name given twice is one class, at its first place
         listed = [order] if np.ndim(order) == 0 else order
         order = label_names(list(dict.fromkeys(label_name(c, f"{name}: classes")
@@ -118,6 +123,30 @@ def load_npz(path: str | Path, *, require_targets: bool = True) -> SequenceDatas
         raise ValueError(f"{name}: expected regression targets y (N,) or (N, k) with k >= 1; got "
                          f"shape {y.shape}")
     return SequenceDataset(sequences, torch.as_tensor(y, dtype=torch.float64), name=name)
+
+
+def _native(name: str, key: str, array: np.ndarray) -> np.ndarray:
+    """``array`` as numbers torch reads: real (complex, dates, raw bytes are errors), in this
+    machine's byte order, extended floats as float64 (an error where one does not fit), wide
+    unsigned integers as int64 (float64 past 2**63)."""
+    kind = array.dtype.kind
+    labels = " or labels" if key == "y" else ""
+    if kind == "c":
+        raise ValueError(f"{name}: expected real numbers in {key}; got complex values (dtype "
+                         f"{array.dtype}): pass the real part, or real and imaginary parts as "
+                         "two channels")
+    if kind not in "fiubUS":
+        raise ValueError(f"{name}: expected numbers{labels} in {key}; got dtype {array.dtype}")
+    if kind == "f" and array.dtype.itemsize > 8:
+        with np.errstate(over="ignore"):
+            wide = array.astype(np.float64)
+        if (np.isinf(wide) & ~np.isinf(array)).any():
+            raise ValueError(f"{name}: expected values within float64's range (about 1.8e308) "
+                             f"in {key}; got {array[np.isinf(wide) & ~np.isinf(array)][0]}")
+        return wide
+    if kind == "u" and array.dtype.itemsize > 1:
+        return array.astype(np.int64 if array.max(initial=0) < 2**63 else np.float64)
+    return array if array.dtype.isnative else array.astype(array.dtype.newbyteorder("="))
 
 
 def _check_values(name: str, x: np.ndarray, y: np.ndarray) -> None:

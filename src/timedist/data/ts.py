@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from .dataset import SequenceDataset
+from .labels import label_names
 
 __all__ = ["TsFormatError", "read_ts"]
 
@@ -96,7 +97,10 @@ def _header_line(header: _Header, line: str, where: str) -> bool:
             if len(words) < 2:
                 raise TsFormatError(f"{where}: expected the class labels after @classLabel "
                                     "true; got none")
-            header.classes = list(dict.fromkeys(words[1:]))  # a label declared twice is one
+            try:  # a label declared twice is one; two that look alike are an error
+                header.classes = label_names(list(dict.fromkeys(words[1:])), where)
+            except ValueError as error:
+                raise TsFormatError(str(error)) from None
         return False
     if key in _BOOLEAN_TAGS:
         value = _boolean(key, words, where)

@@ -16,8 +16,9 @@ from .explain import Explanation
 __all__ = ["draw"]
 
 
-def draw(explanation: Explanation, path: str) -> None:
-    """Write ``explanation`` as a PNG at ``path`` (atomically: never a half-written file)."""
+def draw(explanation: Explanation, path: str, *, replace: bool = True) -> None:
+    """Write ``explanation`` as a PNG at ``path`` (atomically: never a half-written file; a
+    file that appeared meanwhile is replaced only with ``replace``)."""
     try:
         import matplotlib
 
@@ -31,7 +32,7 @@ def draw(explanation: Explanation, path: str) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
-    atomic_write(path, lambda handle: handle.write(buffer.getvalue()))
+    atomic_write(path, lambda handle: handle.write(buffer.getvalue()), replace=replace)
 
 
 def _box(ax: Any, x: float, y: float, text: str, color: str) -> None:

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .._atomic import check_plain
 from .._checks import shorten, shorten_text
 
 __all__ = ["ARRAYS", "CLOSED_FORM", "DATASET_DEFAULTS", "MODELS", "NORMALIZATIONS", "PATHS",
-           "ConfigError",
-           "RunConfig", "absolute_paths", "load_config_file", "resolve_config"]
+           "ConfigError", "RunConfig", "absolute_paths", "check_applicable", "load_config_file",
+           "resolve_config"]
 
 
 class ConfigError(ValueError):
@@ -52,11 +53,14 @@ GROUPS = {"data": "data", "clips": "own videos (--data FOLDER or manifest.csv)",
           "placement": "where it runs (Lightning)"}
 
 
-def _setting(default: Any, group: str, help: str) -> Any:
+def _setting(default: Any, group: str, help: str, only: str | None = None) -> Any:
     """A RunConfig field and its command-line flag: the flag's group and help (the CLI builds
     ``--name-with-dashes`` from the field, its type and this; ``{models}``, ``{features}``
-    and ``{datasets}`` in ``help`` list the valid names)."""
-    return dataclasses.field(default=default, metadata={"group": group, "help": help})
+    and ``{datasets}`` in ``help`` list the valid names). ``only``: the runs it applies to
+    ("clips", "rocket" or "networks"); set for any other run, it is an error
+    (:func:`check_applicable`), never silently ignored."""
+    return dataclasses.field(default=default, metadata={"group": group, "help": help,
+                                                        "only": only})
 
 
 @dataclass
@@ -82,48 +86,53 @@ class RunConfig:
     shuffle_frames: bool = _setting(False, "data", "shuffle each sample's steps in time (an "
                                     "ablation: what does the order add?)")
     frames: int = _setting(16, "clips", "frames per clip, spread uniformly over it (random "
-                           "temporal crops in training; default 16)")
+                           "temporal crops in training; default 16)", only="clips")
     fps: float | None = _setting(None, "clips", "sample frames at this rate (frames per "
-                                 "second) instead of spreading --frames over the clip")
+                                 "second) instead of spreading --frames over the clip",
+                                 only="clips")
     size: int | None = _setting(None, "clips", "frame side in pixels after resizing the "
                                 "shorter side and cropping (random crops in training; default: "
-                                "the clips' shorter side, at most 64)")
-    grayscale: bool = _setting(False, "clips", "one channel instead of three")
+                                "the clips' shorter side, at most 64)", only="clips")
+    grayscale: bool = _setting(False, "clips", "one channel instead of three", only="clips")
     cache: str | None = _setting(None, "clips", "a folder for decoded clips (uint8 on disk): "
-                                 "epochs after the first skip decoding")
+                                 "epochs after the first skip decoding", only="clips")
     skip_bad: bool = _setting(False, "clips", "skip unreadable clips with a warning listing "
-                              "them (default: stop at the first, naming it)")
+                              "them (default: stop at the first, naming it)", only="clips")
     workers: int | None = _setting(None, "clips", "DataLoader processes decoding clips "
                                    "(default: the CPU cores, at most 4)")
     model: str | None = _setting(None, "model", "one of {models} (default: chosen from the "
                                  "data; rocket for signals)")
     features: str = _setting("minirocket+hydra", "model", "rocket: the feature families, one "
-                             "of {features}")
+                             "of {features}", only="rocket")
     num_features: int = _setting(10_000, "model", "rocket: features per member (default "
-                                 "10000)")
+                                 "10000)", only="rocket")
     members: int | None = _setting(None, "model", "rocket: ensemble size (default: 3, fewer "
-                                   "for large data)")
-    hidden_size: int = _setting(64, "model", "recurrent units (default 64)")
-    num_layers: int = _setting(1, "model", "stacked recurrent layers (default 1)")
-    bidirectional: bool = _setting(False, "model", "bidirectional recurrent layers")
-    cell: str = _setting("lstm", "model", "recurrent cell: lstm or gru (default lstm)")
+                                   "for large data)", only="rocket")
+    hidden_size: int = _setting(64, "model", "recurrent units (default 64)", only="networks")
+    num_layers: int = _setting(1, "model", "stacked recurrent layers (default 1)",
+                               only="networks")
+    bidirectional: bool = _setting(False, "model", "bidirectional recurrent layers",
+                                   only="networks")
+    cell: str = _setting("lstm", "model", "recurrent cell: lstm or gru (default lstm)",
+                         only="networks")
     dropout: float = _setting(0.0, "model", "dropout between recurrent layers and before the "
-                              "head (default 0)")
+                              "head (default 0)", only="networks")
     subsequences: int = _setting(4, "model", "cnn-lstm on signals: steps a window is split "
                                  "into (default 4)")
     relative: bool = _setting(False, "model", "regression: predict the change from the last "
                               "value of feature 0 (forecasting)")
     epochs: int | None = _setting(None, "training", "networks: passes over the training data "
-                                  "(default: from --steps)")
+                                  "(default: from --steps)", only="networks")
     steps: int | None = _setting(None, "training", "networks: optimizer steps when --epochs "
-                                 "is not given (default 1500)")
+                                 "is not given (default 1500)", only="networks")
     batch_size: int = _setting(32, "training", "global batch size, split across devices "
                                "(default 32)")
     lr: float = _setting(3e-3, "training", "peak learning rate of the one-cycle schedule "
-                         "(default 0.003)")
-    weight_decay: float = _setting(0.0, "training", "AdamW's weight decay (default 0)")
+                         "(default 0.003)", only="networks")
+    weight_decay: float = _setting(0.0, "training", "AdamW's weight decay (default 0)",
+                                   only="networks")
     patience: int = _setting(0, "training", "early stopping after N epochs without "
-                             "improvement (default 0: off)")
+                             "improvement (default 0: off)", only="networks")
     seed: int = _setting(0, "training", "seeds the split, order, initialization, dropout and "
                          "rocket's kernels (default 0)")
     devices: int = _setting(1, "placement", "processes/GPUs per node (default 1)")
@@ -144,9 +153,9 @@ class RunConfig:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
     @classmethod
-    def load(cls, path: Path, *, relative_to_file: bool = False) -> RunConfig:
+    def load(cls, path: Path, *, relative_to_file: bool = True) -> RunConfig:
         """The config in ``path``; with ``relative_to_file`` its relative paths are read from
-        the file's folder (a run's config.yaml holds absolute ones)."""
+        the file's folder (a run's config.yaml holds absolute ones, unless edited by hand)."""
         return resolve_config(load_config_file(path, relative_to_file=relative_to_file))
 
     def validate(self) -> RunConfig:
@@ -253,6 +262,7 @@ def load_config_file(path: str | Path, *, relative_to_file: bool = True) -> dict
     path = Path(path)
     if path.suffix not in (".yaml", ".yml", ".json"):
         raise ConfigError(f"{path.name}: expected a .yaml, .yml or .json config file")
+    check_plain(path)
     try:
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise ConfigError(f"{path}: expected a config file of at most 1 MiB; got "
@@ -283,12 +293,33 @@ def load_config_file(path: str | Path, *, relative_to_file: bool = True) -> dict
 
 
 def _from(folder: Path, value: Any) -> Any:
-    """A path setting read from a file in ``folder``: relative -> absolute from there."""
+    """A path setting read from a file in ``folder``: relative -> absolute from there (a
+    built-in dataset's name, or the estimators' ``(arrays)``, is not a path)."""
     from ..data import DATASETS
 
-    if not isinstance(value, str) or not value or value in DATASETS or Path(value).is_absolute():
+    if not isinstance(value, str) or not value or value in DATASETS or value == ARRAYS or (
+            Path(value).is_absolute()):
         return value
     return os.path.normpath(os.path.abspath(folder / value))
+
+
+def check_applicable(config: RunConfig, *, clips: bool) -> None:
+    """Refuse a setting given for a run it does not apply to (``--fps`` for signals,
+    ``--epochs`` for rocket, ``--members`` for a network): set to anything but its default
+    (the dataset's), it would be ignored without a word. ``config.model`` is chosen."""
+    base = resolve_config({"data": config.data})
+    kind = {"clips": clips, "rocket": config.model in CLOSED_FORM,
+            "networks": config.model not in CLOSED_FORM}
+    for setting in fields(RunConfig):
+        only = setting.metadata["only"]
+        value = getattr(config, setting.name)
+        if only is None or kind[only] or value == getattr(base, setting.name):
+            continue
+        what = {"clips": "own videos (a folder or manifest of clips)",
+                "rocket": "the rocket model", "networks": "networks (not rocket)"}[only]
+        raise ConfigError(f"--{setting.name.replace('_', '-')} {shorten(value)}: applies to "
+                          f"{what}; this run is {'clips' if clips else 'signals'} with "
+                          f"{config.model}: drop it")
 
 
 def absolute_paths(config: RunConfig) -> RunConfig:

@@ -17,7 +17,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
+import stat
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,9 +40,15 @@ _HASH = re.compile(r"[0-9a-f]{64}")
 
 
 def file_sha256(path: Path) -> str:
-    """The SHA-256 (hex) of a file's bytes, read in 1 MiB blocks."""
+    """The SHA-256 (hex) of a file's bytes, read in 1 MiB blocks (a ValueError for anything
+    but a plain file: a FIFO is never waited on)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ValueError(f"{path}: not a plain file (a FIFO, socket, device or folder); "
+                         "timedist never wrote it")
+    with os.fdopen(fd, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -74,12 +82,13 @@ class Marker:
     sources: dict[str, Source] = field(default_factory=dict)
     classes: list[str] | None = None
     temps: list[str] = field(default_factory=list)
+    writer: dict[str, str | int] | None = None  # the last process that wrote: pid, start, host
 
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, "id": self.id, "state": self.state,
                            "files": dict(sorted(self.files.items())), "temps": self.temps,
                            "sources": {k: dataclasses.asdict(v) for k, v in self.sources.items()},
-                           "classes": self.classes}, indent=1) + "\n"
+                           "classes": self.classes, "writer": self.writer}, indent=1) + "\n"
 
     @classmethod
     def from_json(cls, text: str, where: str, allowed: Callable[[Path], bool],
@@ -134,7 +143,12 @@ class Marker:
         if classes is not None and not (isinstance(classes, list)
                                         and all(isinstance(c, str) for c in classes)):
             raise bad(f"expected 'classes' as a list of names; got {shorten(classes)}")
-        return cls(run_id, state, dict(files), sources, classes, list(temps))
+        writer = raw.get("writer")
+        if writer is not None and not (isinstance(writer, dict) and set(writer) == {
+                "pid", "start", "host"} and all(isinstance(v, (str, int)) for v in
+                                                writer.values())):
+            raise bad(f"expected 'writer' as pid, start, host; got {shorten(writer)}")
+        return cls(run_id, state, dict(files), sources, classes, list(temps), writer)
 
 
 def looks_like_marker(path: Path) -> bool:

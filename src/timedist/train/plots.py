@@ -21,6 +21,12 @@ __all__ = ["confusion_matrix", "forecast_frames", "frame_strip", "learning_curve
            "predicted_vs_true"]
 
 
+def _names(classes: Sequence[str], most: int = 24) -> list[str]:
+    """Class names as a figure shows them: at most ``most`` characters (a long name would
+    make the figure huge and slow to lay out)."""
+    return [c if len(c) <= most else c[: most - 3] + "..." for c in classes]
+
+
 def _png(fig: Any) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
@@ -54,7 +60,7 @@ def learning_curves(rows: Sequence[dict[str, str]]) -> bytes:
 
 def confusion_matrix(true: Tensor, pred: Tensor, classes: Sequence[str]) -> bytes:
     """Counts of (true class, predicted class); rows are true classes."""
-    k = len(classes)
+    k, classes = len(classes), _names(classes)
     counts = torch.bincount(true * k + pred, minlength=k * k).view(k, k)
     size = max(4.0, 0.28 * k + 2)
     fig, ax = plt.subplots(figsize=(size + 1, size))
@@ -94,7 +100,7 @@ def predicted_vs_true(true: Tensor, pred: Tensor) -> bytes:
 def frame_strip(x: Tensor, true: Tensor, pred: Tensor, classes: Sequence[str],
                 count: int = 6) -> bytes:
     """Rows of input frames (N, T, C, H, W) with the true and predicted class of each clip."""
-    n, steps = min(count, len(x)), x.shape[1]
+    n, steps, classes = min(count, len(x)), x.shape[1], _names(classes)
     fig, axes = plt.subplots(n, steps, figsize=(1.1 * steps + 1.5, 1.2 * n), squeeze=False)
     for i in range(n):
         for t in range(steps):

@@ -40,7 +40,7 @@ from ..models import (
 )
 from ..models.cnn_lstm import frame_blocks, frame_encoder, subsequence_encoder
 from .clip_source import is_clip_source, load_clip_splits
-from .config import MODELS, ConfigError, RunConfig
+from .config import MODELS, ConfigError, RunConfig, check_applicable
 from .defaults import choose_defaults
 from .marker import Source
 
@@ -239,6 +239,7 @@ def prepare(config: RunConfig, train: Samples, test: Samples | None, *,
         if test is not None:
             test = _shuffled_in_time(test, config.seed + 1)
     config, chosen = choose_defaults(config, train)
+    check_applicable(config, clips=isinstance(train, ClipDataset))
     choices = [*(choices or []), *chosen]
     if config.val_split:
         held = max(1, round(config.val_split * len(train)))  # as SequenceDataset.split rounds
@@ -264,6 +265,8 @@ def prepare(config: RunConfig, train: Samples, test: Samples | None, *,
                          f"{'them' if len(unseen) > 1 else 'it'}")
     if isinstance(train, SequenceDataset) and len(train.step_shape) == 1:
         notes += _missing_channels(train)
+        if config.normalize == "none":
+            notes += _coarse_channels(train)
     if not scaled:
         assert isinstance(train, SequenceDataset)
         assert not isinstance(val, ClipDataset) and not isinstance(test, ClipDataset)
@@ -282,9 +285,30 @@ def _missing_channels(train: SequenceDataset) -> list[str]:
     empty = [int(c) for c in (present == 0).nonzero().flatten()]
     if not empty:
         return []
-    return [f"channel{'s' * (len(empty) > 1)} {shorten(empty, 60)} of {train.channels} "
+    return [f"{_channels(empty)} of {train.channels} "
             f"{'hold' if len(empty) > 1 else 'holds'} no value in the training data (all "
             "missing): the model sees zeros there"]
+
+
+def _channels(indices: list[int]) -> str:
+    """``channel 3`` or ``channels [1, 4, ...]``, as a note names them."""
+    return f"channel {indices[0]}" if len(indices) == 1 else f"channels {shorten(indices, 60)}"
+
+
+def _coarse_channels(train: SequenceDataset) -> list[str]:
+    """A note for channels whose values sit so far from zero, for their spread, that float32
+    (what the model computes in) keeps less than ~3 digits of their variation: without
+    normalization (done in float64) the model sees them coarsely."""
+    mean, std = moments(torch.cat(train.sequences).double(), 0)
+    ratio = mean.abs() / std
+    coarse = [int(c) for c in (ratio > 1e4).nonzero().flatten()]
+    if not coarse:
+        return []
+    c = coarse[0]
+    return [f"{_channels(coarse)}: values around "
+            f"{float(mean[c]):.6g} vary by about {float(std[c]):.3g}; with --normalize none the "
+            "float32 model keeps only a few digits of that variation (--normalize channel, the "
+            "default, standardizes in float64 first)"]
 
 
 def _scale_own(config: RunConfig, train: SequenceDataset, val: SequenceDataset | None,
@@ -329,6 +353,9 @@ def prepare_data(config: RunConfig) -> Prepared:
         raw = (train, test)
     if config.data not in DATASETS:
         _describe_sources(prepared, *raw)
+    if prepared.val is not None:  # which samples were held out (seed, val_split, subset)
+        prepared.sources["validation"] = Source(f"--val-split {config.val_split}", None,
+                                                fingerprint(prepared.val), len(prepared.val))
     return prepared
 
 

@@ -26,7 +26,7 @@ from torch import nn
 from .._checks import shorten
 from ..data import SequenceDataset, Standardization
 from .config import NORMALIZATIONS, ConfigError, RunConfig
-from .marker import Marker, file_sha256
+from .marker import MARKER, Marker, file_sha256
 from .prepare import (
     ModelSpec,
     Prepared,
@@ -37,11 +37,24 @@ from .prepare import (
     scaled_targets,
 )
 from .rundir import CHECKPOINTS as CHECKPOINTS_NAME
+from .rundir import CONFIG as CONFIG_NAME
 from .rundir import RECORD as RECORD_NAME
 from .rundir import CheckpointError, RunDir, RunSession, read_checkpoint
 
-__all__ = ["RunRecord", "apply_record", "finished", "found_again", "load_best", "load_run",
-           "make_record", "run_fingerprint", "stored_run", "write_record"]
+__all__ = [
+    "RunRecord",
+    "apply_record",
+    "check_proven",
+    "finished",
+    "found_again",
+    "load_best",
+    "load_run",
+    "make_record",
+    "run_config_values",
+    "run_fingerprint",
+    "stored_run",
+    "write_record",
+]
 
 
 TASKS = ("classification", "regression", "frames")
@@ -194,9 +207,34 @@ def _provenance() -> dict[str, Any]:
 
 
 def write_record(session: RunSession, config: RunConfig, record: RunRecord) -> None:
-    """``config.yaml`` and ``preprocessing.json`` into the held run (atomically)."""
+    """``config.yaml`` and ``preprocessing.json`` into the held run (atomically); the record
+    names the run's id, so a run whose marker was removed is never taken for one of an
+    earlier timedist (which kept no marker)."""
+    run_id = session.marker.id if session.marker is not None else None
+    if run_id is not None:
+        record = dataclasses.replace(record, provenance={**(record.provenance or {}),
+                                                         "run": run_id})
     session.write("config.yaml", config.to_yaml())
     session.write("preprocessing.json", record.to_json())
+
+
+def check_proven(run: RunDir, marker: Marker | None, name: str,
+                 error: type[ConfigError] = ConfigError) -> None:
+    """Refuse (``error`` naming the file) a run file that is read but not proven the one
+    timedist wrote: with a marker of a run (an id), it must be listed with the SHA-256 of its
+    bytes. (Runs of an earlier timedist have no marker: nothing to prove against.)"""
+    if marker is None or marker.id is None:
+        return
+    path = run.file(name)
+    written = marker.files.get(name)
+    if written is None:
+        raise error(f"{path}: the run's marker does not record it as written (it is not listed, "
+                    "or was being written when the run stopped), so it cannot be proven the "
+                    "file the run wrote: restore it, or train again")
+    if file_sha256(path) != written:
+        raise error(f"{path}: changed after timedist wrote it (it no longer matches the run's "
+                    "marker); the model was trained with the original: restore it, or train "
+                    "again")
 
 
 def apply_record(data: SequenceDataset, record: RunRecord, *, labelled: bool
@@ -230,12 +268,14 @@ def stored_run(run_dir: str | Path, *, unfinished: bool = False
     config = RunConfig.load(run.config)
     if not run.record.is_file():
         raise ConfigError(f"{run.record}: missing; the run directory is incomplete")
-    written = marker.files.get(RECORD_NAME) if marker is not None else None
-    if written is not None and file_sha256(run.record) != written:
-        raise ConfigError(f"{run.record}: changed after timedist wrote it (it no longer matches "
-                          "the run's marker); the model was trained with the original: restore "
-                          "it, or train again")
+    check_proven(run, marker, RECORD_NAME)
     record = RunRecord.from_json(run.record.read_text(encoding="utf-8"), str(run.record))
+    written_for = (record.provenance or {}).get("run")
+    if marker is None and written_for is not None:
+        raise ConfigError(f"{run.path}: its {MARKER} is missing, though timedist wrote one for "
+                          f"this run (id {shorten(written_for, 40)}): its files can no longer "
+                          "be proven the ones timedist wrote; restore the marker, or train "
+                          "again")
     if not unfinished and not finished(run, marker):
         raise ConfigError(f"{run.path}: the run has not finished (it was stopped, or is still "
                           "training: no metrics.json); pass --unfinished (unfinished=True in "
@@ -258,17 +298,31 @@ def finished(run: RunDir, marker: Marker | None) -> bool:
 def found_again(run: RunDir, config: RunConfig, marker: Marker | None) -> RunConfig:
     """``config`` with each data path that no longer exists replaced by the same file
     relative to the run folder, if it is there (the run and its data moved together)."""
-    if marker is None:
-        return config
+    changes = _moved(run, marker, dataclasses.asdict(config))
+    return dataclasses.replace(config, **changes) if changes else config  # type: ignore[arg-type]
+
+
+def _moved(run: RunDir, marker: Marker | None, values: dict[str, Any]) -> dict[str, str]:
+    """The data paths among ``values`` that no longer exist -> the same files relative to the
+    run folder, where they are."""
     changes = {}
-    for key, source in marker.sources.items():
-        value = getattr(config, key, None)
+    for key, source in (marker.sources if marker is not None else {}).items():
+        value = values.get(key)
         if not isinstance(value, str) or Path(value).exists() or source.relative is None:
             continue
         beside = Path(os.path.normpath(run.path / source.relative))
         if beside.exists():
             changes[key] = str(beside)
-    return dataclasses.replace(config, **changes) if changes else config  # type: ignore[arg-type]
+    return changes
+
+
+def run_config_values(path: str | Path, values: dict[str, Any]) -> dict[str, Any]:
+    """The settings read from ``path`` (``--config``); when it is a run's ``config.yaml``,
+    with the data found again beside the run if it moved with it (as :func:`found_again`)."""
+    run = RunDir(Path(path).parent)
+    if Path(path).name != CONFIG_NAME or not run.file(MARKER).is_file():
+        return values
+    return {**values, **_moved(run, run.read_marker(), values)}
 
 
 def run_fingerprint(state: dict[str, torch.Tensor], record: RunRecord) -> str:
@@ -304,11 +358,8 @@ def load_best(model: nn.Module, run_dir: str | Path) -> Path:
         raise CheckpointError(f"{path}: its weights do not fit the model that config.yaml "
                               f"describes ({first[1].strip() if len(first) > 1 else first[0]})"
                               ) from None
-    marker = RunDir(Path(run_dir)).read_marker()
-    written = marker.files.get(f"{CHECKPOINTS_NAME}/best.ckpt") if marker is not None else None
-    if written is not None and file_sha256(path) != written:
-        raise CheckpointError(f"{path}: not the checkpoint this run wrote (it changed since: the "
-                              "run's marker holds another hash); restore it, or train again")
+    run = RunDir(Path(run_dir))
+    check_proven(run, run.read_marker(), f"{CHECKPOINTS_NAME}/best.ckpt", CheckpointError)
     return path
 
 

@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -32,7 +33,15 @@ from torch.utils.data import DataLoader
 
 from .._atomic import atomic_write, atomic_write_text, check_output
 from .._checks import shorten
-from ..data import DATASETS, ClipDataset, Samples, SequenceDataset, fingerprint, pad_collate
+from ..data import (
+    DATASETS,
+    ClipDataset,
+    Samples,
+    SequenceDataset,
+    comparable,
+    fingerprint,
+    pad_collate,
+)
 from . import plots
 from .callbacks import (
     AtomicCheckpointIO,
@@ -53,6 +62,7 @@ from .prepare import ModelSpec, Prepared, build_model, conform, prepare_data, re
 from .record import (
     RunRecord,
     apply_record,
+    check_proven,
     found_again,
     load_best,
     load_run,
@@ -62,10 +72,10 @@ from .record import (
 )
 from .rundir import (
     EVALUATION_FILES,
+    CheckpointError,
     RunDir,
     RunSession,
     read_checkpoint,
-    run_around,
     run_file_reason,
 )
 
@@ -86,6 +96,7 @@ class RunResult:
     run_dir: Path
     metrics: dict[str, Any]
     plots: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. a plot that could not be drawn
 
 
 def _worker(config: RunConfig) -> bool:
@@ -157,15 +168,9 @@ def _choose_run_dir(out: str | Path | None, config: RunConfig, overwrite: bool) 
 
 
 def _check_place(path: Path, config: RunConfig) -> None:
-    """A run folder is a folder of its own: never a file, never inside another run (whose
-    files it would mix with), never inside a folder of clips it trains on (its plots would be
-    read as clips next time)."""
-    if path.is_file():
-        raise ConfigError(f"{path}: is a file; expected a folder for the run (--out)")
-    host = run_around(path)
-    if host is not None:
-        raise ConfigError(f"{path}: is inside the timedist run {host}; choose an --out outside "
-                          "it")
+    """A run folder is a folder of its own (:meth:`RunDir.check_place`), never inside a
+    folder of clips it trains on (its plots would be read as clips next time)."""
+    RunDir(path).check_place()
     for key in ("data", "test_data") if is_clip_source(config.data) else ():
         folder = getattr(config, key)
         if folder and Path(folder).is_dir() and _within(path, Path(folder)):
@@ -184,7 +189,8 @@ def _sources(prepared: Prepared, run_dir: Path) -> dict[str, Source]:
     found = {}
     for key, source in prepared.sources.items():
         try:
-            relative = os.path.relpath(source.path, os.path.abspath(run_dir))
+            relative = os.path.relpath(source.path, os.path.abspath(run_dir)) if key in (
+                "data", "test_data") else None  # "validation" is a part of "data"
         except ValueError:  # another drive (Windows)
             relative = None
         found[key] = Source(source.path, relative, source.fingerprint, source.samples)
@@ -203,11 +209,16 @@ def _check_same_data(marker: Marker | None, prepared: Prepared, run: Path, doing
                           f"{doing}")
     for key, source in prepared.sources.items():
         before = marker.sources.get(key)
-        if before is None or before.fingerprint == source.fingerprint:
+        if before is None or before.fingerprint == source.fingerprint or not comparable(
+                before.fingerprint, source.fingerprint):
             continue
         size = (f"{source.samples} samples now, {before.samples} then"
                 if source.samples != before.samples else "the same number of samples, other "
                                                          "values")
+        if key == "validation":
+            raise ConfigError(f"{run}: the validation split is not the one the run held out "
+                              f"({size}; were seed, val_split or subset edited in config.yaml?)"
+                              f"; {doing}")
         raise ConfigError(f"{run}: its {'training' if key == 'data' else 'test'} data "
                           f"{source.path} changed since the run was trained ({size}); {doing}")
 
@@ -390,6 +401,8 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, overwrite: bool, verbos
                 raise ConfigError(f"{run.config}: changed after timedist wrote it; --resume "
                                   "continues the run as it was set up: restore it, or start "
                                   f"a new run with --config {run.config} and another --out")
+            check_proven(run, session.marker, "preprocessing.json")
+            check_proven(run, session.marker, "checkpoints/last.ckpt", CheckpointError)
             _check_same_data(session.marker, prepared, run.path,
                              "a resumed run must see the data it started with: start a new "
                              "run with another --out")
@@ -575,7 +588,7 @@ def _report(result: RunResult, session: RunSession, name: str, verbose: bool, ti
             *, overwrite: bool = False) -> list[str]:
     """Write ``result.metrics`` to ``name`` in the run (JSON, atomically; numbers that are not
     finite become null); print them and the plots; returns notes to print."""
-    notes = _finite(result.metrics)
+    notes = _finite(result.metrics) + result.notes
     path = session.write(name, json.dumps(result.metrics, indent=1, allow_nan=False) + "\n",
                          overwrite=overwrite)
 
@@ -586,7 +599,8 @@ def _report(result: RunResult, session: RunSession, name: str, verbose: bool, ti
     _say(verbose, f"{title}: {listed(('test_', 'mse_below'))}")
     if "baseline" in result.metrics:
         _say(verbose, f"baseline ({result.metrics['baseline']}): {listed(('baseline_',))}")
-    _say(verbose, f"wrote {path}\nplots  " + "\n       ".join(str(p) for p in result.plots))
+    _say(verbose, f"wrote {path}" + ("\nplots  " + "\n       ".join(
+        str(p) for p in result.plots) if result.plots else ""))
     return notes
 
 
@@ -598,29 +612,38 @@ def _evaluate(session: RunSession, folder: str, kind: str, dataset: Samples,
     the run's ``folder`` ("" or "evaluation/")."""
     outputs, targets = collect(task, dataset, workers=workers)
     metrics = metrics_for(kind, outputs, targets, dataset, naive_scale=naive_scale)
-    pictures: list[tuple[str, bytes]] = []
+    pictures: list[tuple[str, Callable[[], bytes]]] = []
     if rows and len(rows) > 1 and not folder:  # a closed-form fit has one row: no curve
-        pictures.append(("learning_curves.png", plots.learning_curves(rows)))
+        pictures.append(("learning_curves.png", lambda: plots.learning_curves(rows)))
     if kind == "classification":
         assert dataset.classes is not None
-        pred = outputs.argmax(-1)
+        classes, pred = dataset.classes, outputs.argmax(-1)
         pictures.append(("confusion_matrix.png",
-                         plots.confusion_matrix(targets, pred, dataset.classes)))
+                         lambda: plots.confusion_matrix(targets, pred, classes)))
         if len(dataset.step_shape) == 3:  # clips: a strip of six, spread over the set
             pick = torch.linspace(0, len(dataset) - 1, min(6, len(dataset))).long()
             x = pad_collate([dataset[i] for i in pick.tolist()]).x
-            pictures.append(("examples.png", plots.frame_strip(x, targets[pick], pred[pick],
-                                                               dataset.classes)))
+            pictures.append(("examples.png", lambda: plots.frame_strip(
+                x, targets[pick], pred[pick], classes)))
     elif kind == "regression":
         assert isinstance(dataset, SequenceDataset)
-        pictures.append(("predicted_vs_true.png", plots.predicted_vs_true(
-            unscale(targets, dataset), unscale(outputs, dataset))))
+        true, predicted = unscale(targets, dataset), unscale(outputs, dataset)
+        pictures.append(("predicted_vs_true.png",
+                         lambda: plots.predicted_vs_true(true, predicted)))
     else:
         assert isinstance(dataset, SequenceDataset)
         x = torch.stack(dataset.sequences[:3]).float()
-        pictures.append(("forecast.png", plots.forecast_frames(x, targets[:3], outputs[:3])))
-    made = [session.write(folder + name, png, overwrite=overwrite) for name, png in pictures]
-    return RunResult(session.path / folder, metrics, made)
+        pictures.append(("forecast.png", lambda: plots.forecast_frames(x, targets[:3],
+                                                                       outputs[:3])))
+    made, notes = [], []
+    for name, draw in pictures:  # a figure that cannot be drawn never costs the results
+        try:
+            png = draw()
+        except (ValueError, OverflowError, RuntimeError) as error:
+            notes.append(f"{name} not drawn ({' '.join(str(error).split())[:160]})")
+            continue
+        made.append(session.write(folder + name, png, overwrite=overwrite))
+    return RunResult(session.path / folder, metrics, made, notes)
 
 
 def _restore(run_dir: Path, config: RunConfig, spec: ModelSpec) -> SequenceTask:
@@ -696,11 +719,14 @@ def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, dat
             raw = read_sequences(data, require_targets=True)
             dataset = apply_record(raw, stored, labelled=True)
         naive, evaluated_on = None, data
-        trained = marker.sources.get("data") if marker is not None else None
-        if trained is not None and trained.fingerprint == fingerprint(raw):
+        repeated = _training_overlap(config, marker, raw)
+        if repeated == len(raw):
             evaluated_on = "training"
-            notes.append(f"{data} holds the run's training data: these metrics are training "
-                         "metrics, not a test")
+            notes.append(f"{data} holds only the run's training samples (all {len(raw)}): "
+                         "these metrics are training metrics, not a test")
+        elif repeated:
+            notes.append(f"{repeated} of the {len(raw)} samples of {data} are training samples "
+                         "of the run (identical values): the metrics flatter the model")
     task = _restore(run.path, config, stored.spec)
     result = _evaluate(session, "evaluation/", stored.task, dataset, task, naive_scale=naive,
                        workers=_workers(config, dataset), overwrite=overwrite)
@@ -710,6 +736,32 @@ def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, dat
     for note in notes + _notes(result.metrics, dataset):
         _say(verbose, f"note   {note}")
     return result
+
+
+def _training_overlap(config: RunConfig, marker: Marker | None, samples: Samples) -> int:
+    """How many of ``samples`` the run trained on, by content (its training data read again,
+    while it is what the run trained on: 0 when that cannot be told)."""
+    from ..data import clip_keys, overlap, sample_keys
+    from ..data.clips import find_clips
+    from .prepare import load_splits
+
+    trained = marker.sources.get("data") if marker is not None else None
+    whole = fingerprint(samples)
+    if trained is not None and trained.fingerprint == whole:
+        return len(samples)
+    try:
+        if is_clip_run(config):  # the clips of train/ (and val/): decoding is not needed
+            found = find_clips(config.data)
+            seen = set(clip_keys([c.path for c in found.get("train", []) + found.get(
+                "val", [])]))
+            return sum(key in seen for key in sample_keys(samples))  # type: ignore[arg-type]
+        train = load_splits(config)[0]
+    except (OSError, ValueError):  # moved or unreadable: nothing can be said
+        return 0
+    if trained is not None and comparable(trained.fingerprint, whole) and (
+            trained.fingerprint != fingerprint(train)):
+        return 0  # the file at that path is no longer the training data
+    return overlap(train, samples)  # type: ignore[arg-type]
 
 
 def predict(run_dir: str | Path, input_path: str, output_path: str, *,
@@ -734,7 +786,7 @@ def predict(run_dir: str | Path, input_path: str, output_path: str, *,
         target = check_output(output, overwrite=overwrite, inputs=inputs,
                               protected=run_file_reason)
         outputs, names = _predictions(run, config, stored, input_path, model)
-    _write_predictions(target, kind, outputs, stored.classes, names)
+    _write_predictions(target, kind, outputs, stored.classes, names, replace=overwrite)
     _say(verbose, f"wrote {len(outputs)} predictions to {output}")
     return output
 
@@ -778,14 +830,15 @@ def _predictions(run: RunDir, config: RunConfig, stored: RunRecord, input_path: 
 
 
 def _write_predictions(output: Path, kind: str, outputs: Tensor,
-                       classes: list[str] | None, names: list[str] | None = None) -> None:
+                       classes: list[str] | None, names: list[str] | None = None, *,
+                       replace: bool) -> None:
     """Probabilities (N, K) -> label and its probability (with ``names``, the clips: also
     every class's probability); values (N, ...) -> one column each; frames -> an NPZ. Written
-    atomically."""
+    atomically; a file that appeared meanwhile is replaced only with ``replace``."""
     if kind == "frames":
         def write_npz(handle: Any) -> None:
             np.savez(handle, y_pred=outputs.numpy())
-        atomic_write(output, write_npz)
+        atomic_write(output, write_npz, replace=replace)
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -795,7 +848,8 @@ def _write_predictions(output: Path, kind: str, outputs: Tensor,
         classes = classes or []
         each = classes if names is not None else []
         confidence, index = outputs.max(-1)
-        writer.writerow([first, "prediction", "probability", *each])
+        writer.writerow([first, "prediction", "probability",  # a class named "prediction"
+                         *(f"probability_{name}" for name in each)])  # gets its own column
         for row, k, p, all_p in zip(rows, index.tolist(), confidence.tolist(),
                                     outputs.tolist(), strict=True):
             writer.writerow([row, classes[k], f"{p:.4f}",
@@ -806,4 +860,4 @@ def _write_predictions(output: Path, kind: str, outputs: Tensor,
                                   "prediction" for j in range(values.shape[1]))])
         for row, value in zip(rows, values.double().tolist(), strict=True):
             writer.writerow([row, *(repr(v) for v in value)])  # every digit float64 holds
-    atomic_write_text(output, buffer.getvalue())
+    atomic_write_text(output, buffer.getvalue(), replace=replace)

@@ -28,6 +28,7 @@ import os
 import pickle
 import re
 import socket
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -38,7 +39,7 @@ from typing import IO, Any
 
 import torch
 
-from .._atomic import atomic_write
+from .._atomic import atomic_write, check_plain
 from .config import ConfigError
 from .marker import (
     MARKER,
@@ -152,7 +153,9 @@ class RunDir:
     path: Path
 
     def file(self, relative: str | Path) -> Path:
-        """``path / relative``, refusing a link at any component below ``path``."""
+        """``path / relative``, refusing a link at any component below ``path``, and anything
+        there that is neither a plain file nor a folder (a FIFO, socket or device: reading one
+        would wait forever or never end)."""
         current = self.path
         for part in Path(relative).parts:
             current = current / part
@@ -160,6 +163,7 @@ class RunDir:
                 raise ConfigError(f"{current}: is a link (to {os.readlink(current)}); timedist "
                                   "never follows links inside a run folder: put the file or "
                                   "folder itself there, or choose another run folder")
+            check_plain(current, follow=False)
         return current
 
     @property
@@ -258,6 +262,8 @@ class RunDir:
             path = self.path / relative
             if path.is_symlink():
                 found.append(f"{relative} (a link)")
+            elif not path.is_file():
+                found.append(f"{relative} (not a plain file)")
             elif relative in (Path(MARKER), Path(LOCK)) or relative.as_posix() in temps or (
                     relative == Path(MARKER_TEMP) and looks_like_marker(path)):
                 continue
@@ -267,6 +273,20 @@ class RunDir:
                 found.append(f"{relative} (changed since timedist wrote it)")
         found += [str(d) for d in empty if d not in (Path(CHECKPOINTS), Path(EVALUATION))]
         return found
+
+    def check_place(self, flag: str = "--out") -> None:
+        """A run folder is a folder of its own: never a file, never a link to nothing, never
+        inside another run (whose files it would mix with); a ConfigError naming ``flag``."""
+        path = self.path
+        if path.is_symlink() and not path.exists():
+            raise ConfigError(f"{flag} {path}: is a link to {os.readlink(path)}, which does not "
+                              "exist; expected a folder for the run")
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"{flag} {path}: is a file; expected a folder for the run")
+        host = run_around(path)
+        if host is not None:
+            raise ConfigError(f"{flag} {path}: is inside the timedist run {host}; choose a "
+                              "folder outside it")
 
     def check_replaceable(self, flag: str = "--overwrite") -> None:
         """Raise a ConfigError unless this folder is empty, or a run timedist can prove it
@@ -300,7 +320,9 @@ class RunDir:
             raise ConfigError(f"{self.path}: not a timedist run directory (no config.yaml)")
         self.path.mkdir(parents=True, exist_ok=True)
         with _held(self, shared=False):
-            yield RunSession(self, self.read_marker())
+            marker = self.read_marker()
+            _check_no_other_writer(self, marker)
+            yield RunSession(self, marker)
 
     @contextmanager
     def reading(self) -> Iterator[Marker | None]:
@@ -338,12 +360,14 @@ class RunSession:
         holds the folder), never following a link and never replacing a file of someone
         else's at that name."""
         assert self.marker is not None
+        self.marker.writer = _this_process()
         data = self.marker.to_json().encode("utf-8")
         temporary, target = self.run.file(MARKER_TEMP), self.run.file(MARKER)
         if temporary.exists() and not looks_like_marker(temporary):
             raise ConfigError(f"{temporary}: a file of someone else's at the name timedist "
                               "writes its marker through; move it away")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        temporary.unlink(missing_ok=True)  # a name only (a hard link's other names keep it)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(temporary, flags, 0o666)
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -476,10 +500,17 @@ def _held(run: RunDir, *, shared: bool) -> Iterator[None]:
     (the holder's pid, host and command written into it) or shared."""
     path = run.file(LOCK)
     flags = (os.O_RDONLY if shared else os.O_RDWR | os.O_CREAT) | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:  # non-blocking: a FIFO put there must not hang the open
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0),
+                     0o666)
     except OSError as error:
         raise ConfigError(f"{path}: cannot open the run's lock ({error.strerror})") from None
+    status = os.fstat(fd)
+    if not stat.S_ISREG(status.st_mode):
+        os.close(fd)
+        raise ConfigError(f"{path}: the run's lock is not a plain file (a folder, FIFO or "
+                          "device someone put there); move it away")
+    private = status.st_nlink == 1  # a hard link's bytes are also another file's: never written
     with os.fdopen(fd, "r" if shared else "r+", encoding="utf-8") as handle:
         if not _try_lock(handle, shared):
             handle.seek(0)
@@ -487,7 +518,7 @@ def _held(run: RunDir, *, shared: bool) -> Iterator[None]:
                 handle))
             raise RunLockedError(f"{run.path}: in use by {holder}; wait for it to end"
                                  + ("" if shared else " or choose another --out"))
-        named = not shared and _ours(handle)  # never rewrite a file of someone else's
+        named = not shared and private and _ours(handle)  # never rewrite another's file
         try:
             if named:  # who holds it, for a process that finds it held
                 handle.seek(0)
@@ -502,6 +533,38 @@ def _held(run: RunDir, *, shared: bool) -> Iterator[None]:
                 handle.seek(0)
                 handle.truncate()
             _unlock(handle)
+
+
+def _this_process() -> dict[str, str | int]:
+    return {"pid": os.getpid(), "start": _started(os.getpid()), "host": socket.gethostname()}
+
+
+def _started(pid: int) -> str:
+    """When process ``pid`` started (Linux: its start time in clock ticks since boot, which
+    tells a reused pid apart); "" where that cannot be read."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _check_no_other_writer(run: RunDir, marker: Marker | None) -> None:
+    """Refuse to take a run that another live process on this host is still writing: its
+    lock was removed (a "stale lock" cleanup), so the lock alone cannot tell."""
+    writer = marker.writer if marker is not None and marker.state == "training" else None
+    if not writer or writer["host"] != socket.gethostname() or writer["pid"] == os.getpid():
+        return
+    pid = int(writer["pid"])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return  # it ended (a killed run): the folder is free
+    except OSError:
+        pass  # alive, another user's
+    if writer["start"] and _started(pid) not in ("", writer["start"]):
+        return  # the pid now belongs to another process
+    raise RunLockedError(f"{run.path}: process {pid} on this machine is still writing this run "
+                         f"(its {LOCK} was removed meanwhile); wait for it to end or stop it")
 
 
 def _ours(handle: IO[str]) -> bool:
