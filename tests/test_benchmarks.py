@@ -34,7 +34,7 @@ def test_time_distributed_benchmark_smoke(tmp_path: Path) -> None:
     ("decoders.py", ["| timedist read_clip (PyAV, one reused scaler) |",
                      "| ClipDataset, DataLoader(num_workers=2) |"]),
     ("own_videos.py", ["| in memory (--data moving-digits) |", "| H.264 .mp4 32x32 |",
-                       "| PNG folders 32x32 |", "| 200 clips, --cache |"]),
+                       "| PNG folders 32x32 |", "| 80 clips, --cache |"]),
 ])
 def test_benchmark_smoke(script: str, expected: list[str]) -> None:
     result = subprocess.run(
