@@ -260,7 +260,8 @@ def test_runs_of_timedist_0_1_still_load(tmp_path: Path) -> None:
         record.pop(key)
     (tmp_path / "old" / "preprocessing.json").write_text(json.dumps(record))
     (tmp_path / "old" / ".timedist-run.json").unlink()  # timedist 0.1 kept no marker
-    assert evaluate(tmp_path / "old", data=str(train), verbose=False).metrics["test_samples"] == 12
+    found = evaluate(tmp_path / "old", data=str(train), verbose=False).metrics
+    assert found["training_samples"] == 12 and found["evaluated_on"] == "training"
 
 
 def test_gzipped_files_with_comments(tmp_path: Path) -> None:

@@ -532,6 +532,7 @@ def _finish(session: RunSession, config: RunConfig, prepared: Prepared, task: Se
         best = min(rows, key=lambda r: float(r["val_loss"]))
     else:
         best = rows[-1]
+    _name_by_data(result.metrics, evaluated_on)
     result.metrics.update({
         "data": config.data, "model": config.model, "evaluated_on": evaluated_on,
         "epochs": 0 if config.model in CLOSED_FORM else len(rows),
@@ -551,11 +552,33 @@ def _finish(session: RunSession, config: RunConfig, prepared: Prepared, task: Se
     return result
 
 
+# What the measured metrics' names start with, by the data they were measured on: a model's
+# score on its own training samples is never called a test score.
+MEASURED = {"training": "training_", "validation": "validation_"}
+
+
+def _name_by_data(metrics: dict[str, Any], evaluated_on: str) -> None:
+    """Rename the ``test_*`` metrics (as measured) in place to the data they are on:
+    ``training_*`` or ``validation_*`` (``evaluated_on`` a file or ``test``: kept)."""
+    prefix = MEASURED.get(evaluated_on)
+    if prefix is not None:
+        for key in [k for k in metrics if k.startswith("test_")]:
+            metrics[prefix + key[len("test_"):]] = metrics.pop(key)
+
+
+def _measured(metrics: dict[str, Any], name: str) -> Any:
+    """The measured metric ``name`` (e.g. ``accuracy``) under whichever prefix it has."""
+    for prefix in ("test_", *MEASURED.values()):
+        if prefix + name in metrics:
+            return metrics[prefix + name]
+    return None
+
+
 def _notes(metrics: dict[str, Any], dataset: Samples) -> list[str]:
     """Warnings a user must not miss: no better than the baseline or than always answering
     the most frequent class."""
     notes = []
-    accuracy, baseline = metrics.get("test_accuracy"), metrics.get("baseline_accuracy")
+    accuracy, baseline = _measured(metrics, "accuracy"), metrics.get("baseline_accuracy")
     if accuracy is not None and dataset.classes is not None:
         counts = torch.bincount(dataset.targets, minlength=len(dataset.classes))
         majority = float(counts.max()) / max(len(dataset), 1)
@@ -565,7 +588,7 @@ def _notes(metrics: dict[str, Any], dataset: Samples) -> list[str]:
         elif baseline is not None and accuracy < baseline:
             notes.append(f"the model ({accuracy:.4f}) is worse than the 1-NN baseline "
                          f"({baseline:.4f})")
-    rmse, floor = metrics.get("test_rmse"), metrics.get("baseline_rmse")
+    rmse, floor = _measured(metrics, "rmse"), metrics.get("baseline_rmse")
     if rmse is not None and floor is not None and rmse >= floor:
         notes.append(f"RMSE {rmse:.4g} is no better than predicting the training mean "
                      f"({floor:.4g})")
@@ -596,7 +619,7 @@ def _report(result: RunResult, session: RunSession, name: str, verbose: bool, ti
         return ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                          for k, v in result.metrics.items() if k.startswith(prefix))
 
-    _say(verbose, f"{title}: {listed(('test_', 'mse_below'))}")
+    _say(verbose, f"{title}: {listed(('test_', *MEASURED.values(), 'mse_below'))}")
     if "baseline" in result.metrics:
         _say(verbose, f"baseline ({result.metrics['baseline']}): {listed(('baseline_',))}")
     _say(verbose, f"wrote {path}" + ("\nplots  " + "\n       ".join(
@@ -730,6 +753,7 @@ def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, dat
     task = _restore(run.path, config, stored.spec)
     result = _evaluate(session, "evaluation/", stored.task, dataset, task, naive_scale=naive,
                        workers=_workers(config, dataset), overwrite=overwrite)
+    _name_by_data(result.metrics, evaluated_on)
     result.metrics["evaluated_on"] = evaluated_on
     notes += _report(result, session, "evaluation/evaluation.json", verbose,
                      f"{evaluated_on} metrics ({dataset.name})", overwrite=overwrite)
