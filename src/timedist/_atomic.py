@@ -108,13 +108,14 @@ def check_output(path: str | Path, *, overwrite: bool, flag: str = "--output",
                  | None = None, how: str = "--overwrite") -> Path:
     """The rule for a file the user names as output, checked before any work is done.
 
-    Refuses (one line naming ``flag`` and the path): an empty path, a folder, a path in a
-    folder that does not exist (FileNotFoundError: a typo should not create folders); an
-    existing file unless ``overwrite`` (FileExistsError, saying to pass ``how``); a path that
-    is one of ``inputs`` (the same file, by path or through links), even with ``overwrite``; a
-    path for which ``protected(path)`` gives a reason (e.g. a file of a timedist run), even
-    with ``overwrite``. Returns the path to write: for a link, its target (checked too, since
-    the checks follow links). Write it with ``atomic_write(..., replace=overwrite)``.
+    Refuses (one line naming ``flag`` and the path): an empty path, a folder, a FIFO, socket
+    or device (even with ``overwrite``), a path in a folder that does not exist
+    (FileNotFoundError: a typo should not create folders); an existing file unless
+    ``overwrite`` (FileExistsError, saying to pass ``how``); a path that is one of ``inputs``
+    (the same file, by path or through links), even with ``overwrite``; a path for which
+    ``protected(path)`` gives a reason (e.g. a file of a timedist run), even with
+    ``overwrite``. Returns the path to write: for a link, its target (checked too, since the
+    checks follow links). Write it with ``atomic_write(..., replace=overwrite)``.
     """
     if not str(path).strip():
         raise ValueError(f"{flag or 'path'} {str(path)!r}: expected a file path; got an empty "
@@ -123,6 +124,7 @@ def check_output(path: str | Path, *, overwrite: bool, flag: str = "--output",
     shown = f"{flag} {path}" if flag else str(path)
     if path.is_dir():
         raise IsADirectoryError(f"{shown}: is a folder; expected a file path")
+    check_plain(path, flag=flag)  # a FIFO or device is never replaced, even with overwrite
     folder = Path(os.path.abspath(path.resolve() if path.is_symlink() else path)).parent
     if not folder.is_dir():
         raise FileNotFoundError(f"{shown}: no such folder {folder} (timedist creates no "

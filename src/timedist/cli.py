@@ -12,16 +12,24 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 
 __all__ = ["build_parser", "main"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a usage error as one line (where to find the usage: ``--help``), like
+    every other error of timedist; its subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``timedist``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="timedist", description="Keras' temporal layers for PyTorch: run, inspect, train."
     )
     parser.add_argument("--version", action="version", version=f"timedist {__version__}")

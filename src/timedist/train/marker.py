@@ -102,7 +102,7 @@ class Marker:
 
         try:
             raw = json.loads(text)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:  # RecursionError: nested too deeply
             raise bad(f"not valid JSON: {error}") from None
         if not isinstance(raw, dict) or raw.get("format") != FORMAT:
             raise bad(f"expected an object with format {FORMAT}; got {shorten(raw)}")
@@ -157,5 +157,5 @@ def looks_like_marker(path: Path) -> bool:
     try:
         text = path.read_text(encoding="utf-8")
         return not text.strip() or json.loads(text).get("format") == FORMAT
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return False

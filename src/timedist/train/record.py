@@ -107,7 +107,7 @@ class RunRecord:
         wrong. Records of timedist 0.1 (no ``length``, ``normalize`` or ``labels``) load."""
         try:
             raw = json.loads(text)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:  # RecursionError: nested too deeply
             raise ConfigError(f"{where}: not valid JSON: {error}") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{where}: expected a JSON object; got {type(raw).__name__}")

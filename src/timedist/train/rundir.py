@@ -278,6 +278,9 @@ class RunDir:
         """A run folder is a folder of its own: never a file, never a link to nothing, never
         inside another run (whose files it would mix with); a ConfigError naming ``flag``."""
         path = self.path
+        above = next((p for p in Path(os.path.abspath(path)).parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise ConfigError(f"{flag} {path}: {above} is a file; expected a folder for the run")
         if path.is_symlink() and not path.exists():
             raise ConfigError(f"{flag} {path}: is a link to {os.readlink(path)}, which does not "
                               "exist; expected a folder for the run")
@@ -394,6 +397,11 @@ class RunSession:
         if not layout_file(Path(name)):
             raise ValueError(f"{name}: not a file of a run's layout")
         path = self.run.file(name)
+        for folder in Path(name).parents[:-1]:  # e.g. evaluation/: a folder, or nothing yet
+            where = self.run.file(folder.as_posix())
+            if where.exists() and not where.is_dir():
+                raise FileExistsError(f"{where}: is a file; expected the folder timedist writes "
+                                      f"{Path(name).name} in: move it away")
         if (path.exists() or path.is_symlink()) and not overwrite and not self.owns(name):
             raise FileExistsError(f"{path}: exists and timedist did not write it (or it "
                                   "changed since); pass --overwrite to replace it")
@@ -575,7 +583,7 @@ def _ours(handle: IO[str]) -> bool:
         return True
     try:
         info = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(info, dict) and set(info) == {"pid", "host", "command", "since"}
 
@@ -587,7 +595,7 @@ def _describe_holder(text: str, *, readers: bool = False) -> str:
         info = json.loads(text)
         return (f"process {info['pid']} on {info['host']} since {info['since']} "
                 f"({info['command']})")
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return "another process"
 
 
