@@ -41,6 +41,9 @@ MODELS: dict[str, str] = {
     "sequence": "stacked (bi)LSTM/GRU: SequenceClassifier or SequenceRegressor, by task",
     "conv-lstm-forecaster": "ConvLSTM encoder-forecaster: frames in, next frames out",
 }
+# The largest value of an integer setting (others: 2**31 - 1). Each rocket member is a whole
+# transform of its own: 100 members cost 30-50x the default's time for no measured gain.
+LARGEST = {"members": 100}
 CLOSED_FORM = ("rocket",)  # fitted without optimizer steps (no epochs, no Lightning)
 NORMALIZATIONS = ("channel", "series", "none")
 PATHS = ("data", "test_data", "cache")  # settings that name files or folders
@@ -185,6 +188,11 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ConfigError(f"expected {name} >= 0 (0: off); got {value}")
+        for name in (*positive, "patience", "subset", "workers"):  # beyond: a typo, and
+            value = getattr(self, name)  # loops and C integers that never end or overflow
+            if value is not None and value > LARGEST.get(name, 2**31 - 1):
+                raise ConfigError(f"expected {name} <= {LARGEST.get(name, 2**31 - 1):,}; got "
+                                  f"{shorten(value)}")
         if not 0 <= self.seed < 2**32:
             raise ConfigError(f"expected 0 <= seed < 2**32; got {self.seed}")
         if self.weight_decay < 0:
@@ -264,9 +272,13 @@ def load_config_file(path: str | Path, *, relative_to_file: bool = True) -> dict
         raise ConfigError(f"{path.name}: expected a .yaml, .yml or .json config file")
     check_plain(path)
     try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{path}: expected a config file of at most 1 MiB; got "
-                              f"{path.stat().st_size:,} bytes")
+        size = path.stat().st_size if path.is_file() else 0
+    except OSError:
+        size = 0  # (read_text below names what is wrong)
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: expected a config file of at most 1 MiB; got {size:,} "
+                          "bytes")
+    try:
         text = path.read_text(encoding="utf-8")
         content = json.loads(text) if path.suffix == ".json" else yaml.load(
             text, Loader=_PlainLoader)

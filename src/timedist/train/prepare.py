@@ -418,6 +418,13 @@ def build_model(config: RunConfig, spec: ModelSpec) -> nn.Module:
         encoder = frame_encoder(step[0], 128, blocks=frame_blocks(*step[1:]))
         return CNNLSTM(encoder, 128, outputs, **rnn)  # type: ignore[arg-type]
     if len(step) == 1:
+        n = config.subsequences
+        if n and spec.length % n:
+            fits = [d for d in range(2, min(spec.length, 64) + 1) if spec.length % d == 0]
+            raise ConfigError(f"--subsequences {n}: expected a divisor of the series length "
+                              f"{spec.length} (each window is split into n equal steps); "
+                              f"got {n}" + (f": try {', '.join(map(str, fits[:8]))}" if fits
+                                            else ""))
         return CNNLSTM(subsequence_encoder(step[0]), 64, outputs,
                        subsequences=config.subsequences, **rnn)  # type: ignore[arg-type]
     raise ConfigError(f"model 'cnn-lstm' expects steps (C,) or (C, H, W); got {step}")

@@ -119,20 +119,31 @@ def _quiet_lightning() -> None:
         warnings.filterwarnings("ignore", message=f".*{text}")
 
 
-def resolve_device(accelerator: str) -> torch.device:
+def resolve_device(accelerator: str, devices: int = 1) -> torch.device:
     """The device ``accelerator`` names on this machine: ``auto`` -> a CUDA GPU when there
-    is one, else the CPU; ``gpu``/``cuda`` -> the GPU (a ConfigError when there is none)."""
+    is one, else the CPU; ``gpu``/``cuda`` -> the GPU (a ConfigError when there is none).
+    ``devices`` (processes on this machine) must be at most its GPUs, or its CPU cores."""
     gpu = torch.cuda.is_available()
     if accelerator in ("gpu", "cuda"):
         if not gpu:
             raise ConfigError(f"--accelerator {accelerator}: expected a CUDA GPU; this machine "
                               "has none (use --accelerator auto or cpu)")
-        return torch.device("cuda")
-    if accelerator == "auto":
-        return torch.device("cuda" if gpu else "cpu")
-    if accelerator == "cpu":
-        return torch.device("cpu")
-    raise ConfigError(f"--accelerator: expected auto, cpu or gpu; got {accelerator!r}")
+        device = torch.device("cuda")
+    elif accelerator in ("auto", "cpu"):
+        device = torch.device("cuda" if gpu and accelerator == "auto" else "cpu")
+    else:
+        raise ConfigError(f"--accelerator: expected auto, cpu or gpu; got {accelerator!r}")
+    if device.type == "cuda":
+        have, unit = torch.cuda.device_count(), "GPUs"
+    elif hasattr(os, "sched_getaffinity"):  # the cores this process may run on
+        have, unit = len(os.sched_getaffinity(0)), "CPU cores"
+    else:
+        have, unit = os.cpu_count() or 1, "CPU cores"
+    if devices > have:
+        raise ConfigError(f"--devices {devices}: this machine has {have} {unit} for "
+                          f"--accelerator {accelerator}; expected at most {have} (one process "
+                          "each)")
+    return device
 
 
 def _default_run_dir(config: RunConfig) -> Path:
@@ -290,7 +301,8 @@ def _trainer(config: RunConfig, run: RunDir, session: RunSession | None, *, has_
     ]
     if config.patience:
         callbacks.append(EarlyStopping(monitor=monitor, patience=config.patience))
-    resolve_device(config.accelerator)  # a clear error for a GPU that is not there
+    resolve_device(config.accelerator, config.devices)  # a clear error for a GPU that is not
+    # there, or more processes than the machine has GPUs or cores
     return pl.Trainer(
         accelerator=config.accelerator, devices=config.devices, num_nodes=config.num_nodes,
         strategy=_strategy(config), max_epochs=config.epochs, callbacks=callbacks,
@@ -381,7 +393,7 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, overwrite: bool, verbos
     # anything in the run directory is touched.
     prepared = prepare_data(config)
     config = prepared.config  # with the choices made from the data
-    device = resolve_device(config.accelerator)
+    device = resolve_device(config.accelerator, config.devices)
     model = build_model(config, prepared.spec)
     task = SequenceTask(model, prepared.task, lr=config.lr, weight_decay=config.weight_decay,
                         seed=config.seed)
