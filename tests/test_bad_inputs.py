@@ -958,15 +958,24 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r"clips: expected a non-blank label; got ' '"),
     # settings that would be ignored without a word
     ("settings: --fps for signals", fit_with("--fps", "5"), 1,
-     r"--fps 5\.0: applies to own videos .*; this run is signals with rocket: drop it"),
+     r"--fps 5\.0: applies to own videos .*; this run is classification of signals with "
+     r"rocket: drop it"),
     ("settings: --grayscale for signals", fit_with("--grayscale"), 1,
      r"--grayscale True: applies to own videos"),
     ("settings: --epochs for rocket", fit_with("--epochs", "3"), 1,
-     r"--epochs 3: applies to networks \(not rocket\); this run is signals with rocket"),
+     r"--epochs 3: applies to networks \(not rocket\); this run is classification of signals "
+     r"with rocket"),
     ("settings: --hidden-size for rocket", fit_with("--hidden-size", "8"), 1,
      r"--hidden-size 8: applies to networks"),
     ("settings: --members for a network", fit_with("--model", "fcn", "--members", "2"), 1,
-     r"--members 2: applies to the rocket model; this run is signals with fcn"),
+     r"--members 2: applies to the rocket model; this run is classification of signals with "
+     r"fcn"),
+    ("settings: --relative for classification", fit_with("--model", "sequence", "--relative"),
+     1, r"--relative True: applies to the sequence model on regression targets; this run is "
+        r"classification of signals with sequence: drop it"),
+    ("settings: --subsequences for rocket", fit_with("--subsequences", "6"), 1,
+     r"--subsequences 6: applies to the cnn-lstm model on signals; this run is "
+     r"classification of signals with rocket"),
     ("settings: num_features for a network in a config", config(
         "data: good.ts\nmodel: fcn\nnum_features: 500\n"), 1,
      r"--num-features 500: applies to the rocket model"),

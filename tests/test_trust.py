@@ -203,6 +203,23 @@ def test_huge_targets_give_finite_metrics(tmp_path: Path) -> None:
     assert 0 < found["training_rmse"] < 1e21  # type: ignore[operator]
 
 
+def test_tiny_targets_keep_their_errors(tmp_path: Path) -> None:
+    """Targets near 1e-300: the RMSEs are computed scaled (not 0 by underflow, which made
+    'no better than the mean' notes of 0 vs 0); the MSE, below float64's range, is null
+    with a note."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 16, 1))
+    y = 1e-300 * (1 + x[:, :, 0].mean(1))
+    np.savez(tmp_path / "train.npz", X=x, y=y)
+    run = tmp_path / "run"
+    assert main(["fit", "--data", str(tmp_path / "train.npz"), "--out", str(run), *FAST]) == 0
+    found = metrics(run)
+    spread = 1e-300 * float(np.sqrt(np.mean(((y - y.mean()) / 1e-300) ** 2)))  # by hand
+    assert found["baseline_rmse"] == pytest.approx(spread, rel=1e-9)
+    assert 0 < found["training_rmse"] < 10 * spread  # type: ignore[operator]
+    assert found["training_mse"] is None  # (with a note, which --quiet hides)
+
+
 @pytest.mark.parametrize("scale", [1e-40, 1e30, 1e300])
 def test_values_of_any_float64_size_train(tmp_path: Path, scale: float) -> None:
     x, y = signals(n=40, amplitude=scale)
@@ -496,6 +513,18 @@ def test_wide_unsigned_integers_keep_their_value(tmp_path: Path) -> None:
     np.savez(tmp_path / "x.npz", X=big, y=np.array(["a", "b"]))
     read = load_npz(tmp_path / "x.npz")
     assert float(read.sequences[0][0, 0].double()) == float(2**63 + 2**11)  # not wrapped < 0
+
+
+@pytest.mark.parametrize("dtype", ["<u8", ">u8", "<u4", "i8"])
+def test_integer_labels_of_any_width_are_classes(tmp_path: Path, dtype: str) -> None:
+    """Integer labels stay classes named by their value, past int64's range too (they were
+    read as float64 there, and floats mean regression)."""
+    top = {"<u8": 2**64 - 1, ">u8": 2**63, "<u4": 2**32 - 1, "i8": 2**63 - 1}[dtype]
+    labels = np.array([0, top, 0, top], dtype=dtype)
+    np.savez(tmp_path / "x.npz", X=np.zeros((4, 3, 1)), y=labels)
+    read = load_npz(tmp_path / "x.npz")
+    assert read.classes is not None and sorted(read.classes) == sorted(["0", str(top)])
+    assert [read.classes[int(t)] for t in read.targets] == ["0", str(top), "0", str(top)]
 
 
 @pytest.mark.parametrize("how", ["shuffled", "half"])

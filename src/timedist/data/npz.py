@@ -128,7 +128,7 @@ def load_npz(path: str | Path, *, require_targets: bool = True) -> SequenceDatas
 def _native(name: str, key: str, array: np.ndarray) -> np.ndarray:
     """``array`` as numbers torch reads: real (complex, dates, raw bytes are errors), in this
     machine's byte order, extended floats as float64 (an error where one does not fit), wide
-    unsigned integers as int64 (float64 past 2**63)."""
+    unsigned integers as int64 (past 2**63: float64 values, and labels ``y`` as their text)."""
     kind = array.dtype.kind
     labels = " or labels" if key == "y" else ""
     if kind == "c":
@@ -145,7 +145,10 @@ def _native(name: str, key: str, array: np.ndarray) -> np.ndarray:
                              f"in {key}; got {array[np.isinf(wide) & ~np.isinf(array)][0]}")
         return wide
     if kind == "u" and array.dtype.itemsize > 1:
-        return array.astype(np.int64 if array.max(initial=0) < 2**63 else np.float64)
+        if array.max(initial=0) < 2**63:
+            return array.astype(np.int64)
+        # past int64: labels stay the integers they are (as text), values become float64
+        return array.astype(str) if key == "y" else array.astype(np.float64)
     return array if array.dtype.isnative else array.astype(array.dtype.newbyteorder("="))
 
 

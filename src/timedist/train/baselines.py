@@ -11,6 +11,8 @@ model earned its training time.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -49,7 +51,17 @@ def nearest_neighbour_predictions(train: SequenceDataset, test: SequenceDataset,
     return train.targets[torch.cat(nearest)]
 
 
+def rms(errors: Tensor) -> float:
+    """The root mean square of ``errors`` (any shape) in float64, scaled by the largest error
+    first, so errors near 1e-300 or 1e300 neither underflow to 0 nor overflow to inf."""
+    errors = errors.double()
+    largest = float(errors.abs().max()) if errors.numel() else 0.0
+    if largest == 0.0 or not math.isfinite(largest):
+        return float(errors.pow(2).mean().sqrt()) if errors.numel() else math.nan
+    return largest * float((errors / largest).pow(2).mean().sqrt())
+
+
 def mean_predictor_rmse(train_targets: Tensor, test_targets: Tensor) -> float:
     """RMSE of predicting the training mean for every test target (same units as given)."""
     mean = train_targets.double().mean(0)
-    return float((test_targets.double() - mean).pow(2).mean().sqrt())
+    return rms(test_targets.double() - mean)

@@ -60,7 +60,8 @@ def _setting(default: Any, group: str, help: str, only: str | None = None) -> An
     """A RunConfig field and its command-line flag: the flag's group and help (the CLI builds
     ``--name-with-dashes`` from the field, its type and this; ``{models}``, ``{features}``
     and ``{datasets}`` in ``help`` list the valid names). ``only``: the runs it applies to
-    ("clips", "rocket" or "networks"); set for any other run, it is an error
+    ("clips", "rocket", "networks", "sequence regression" or "cnn-lstm signals"); set for any
+    other run, it is an error
     (:func:`check_applicable`), never silently ignored."""
     return dataclasses.field(default=default, metadata={"group": group, "help": help,
                                                         "only": only})
@@ -121,9 +122,9 @@ class RunConfig:
     dropout: float = _setting(0.0, "model", "dropout between recurrent layers and before the "
                               "head (default 0)", only="networks")
     subsequences: int = _setting(4, "model", "cnn-lstm on signals: steps a window is split "
-                                 "into (default 4)")
+                                 "into (default 4)", only="cnn-lstm signals")
     relative: bool = _setting(False, "model", "regression: predict the change from the last "
-                              "value of feature 0 (forecasting)")
+                              "value of feature 0 (forecasting)", only="sequence regression")
     epochs: int | None = _setting(None, "training", "networks: passes over the training data "
                                   "(default: from --steps)", only="networks")
     steps: int | None = _setting(None, "training", "networks: optimizer steps when --epochs "
@@ -315,23 +316,28 @@ def _from(folder: Path, value: Any) -> Any:
     return os.path.normpath(os.path.abspath(folder / value))
 
 
-def check_applicable(config: RunConfig, *, clips: bool) -> None:
+def check_applicable(config: RunConfig, *, clips: bool, task: str) -> None:
     """Refuse a setting given for a run it does not apply to (``--fps`` for signals,
-    ``--epochs`` for rocket, ``--members`` for a network): set to anything but its default
-    (the dataset's), it would be ignored without a word. ``config.model`` is chosen."""
+    ``--epochs`` for rocket, ``--members`` for a network, ``--relative`` for classification):
+    set to anything but its default (the dataset's), it would be ignored without a word.
+    ``config.model`` is chosen; ``task`` is the data's (classification, regression, ...)."""
     base = resolve_config({"data": config.data})
     kind = {"clips": clips, "rocket": config.model in CLOSED_FORM,
-            "networks": config.model not in CLOSED_FORM}
+            "networks": config.model not in CLOSED_FORM,
+            "sequence regression": config.model == "sequence" and task == "regression",
+            "cnn-lstm signals": config.model == "cnn-lstm" and not clips}
     for setting in fields(RunConfig):
         only = setting.metadata["only"]
         value = getattr(config, setting.name)
         if only is None or kind[only] or value == getattr(base, setting.name):
             continue
         what = {"clips": "own videos (a folder or manifest of clips)",
-                "rocket": "the rocket model", "networks": "networks (not rocket)"}[only]
+                "rocket": "the rocket model", "networks": "networks (not rocket)",
+                "sequence regression": "the sequence model on regression targets",
+                "cnn-lstm signals": "the cnn-lstm model on signals"}[only]
         raise ConfigError(f"--{setting.name.replace('_', '-')} {shorten(value)}: applies to "
-                          f"{what}; this run is {'clips' if clips else 'signals'} with "
-                          f"{config.model}: drop it")
+                          f"{what}; this run is {task} of {'clips' if clips else 'signals'} "
+                          f"with {config.model}: drop it")
 
 
 def absolute_paths(config: RunConfig) -> RunConfig:

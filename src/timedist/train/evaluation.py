@@ -9,6 +9,7 @@ windows); frame forecasts add two baselines: copying the last input frame, and b
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -17,7 +18,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from ..data import Samples, SequenceDataset, pad_collate
-from .baselines import mean_predictor_rmse, nearest_neighbour_predictions
+from .baselines import mean_predictor_rmse, nearest_neighbour_predictions, rms
 from .module import SequenceTask
 
 __all__ = ["baseline_metrics", "collect", "last_values", "metrics_for", "unscale"]
@@ -62,8 +63,10 @@ def metrics_for(task: str, outputs: Tensor, targets: Tensor, dataset: Samples, *
         found["test_loss"] = float(F.cross_entropy(outputs, targets))
         return found
     pred, true = unscale(outputs, dataset), unscale(targets, dataset)
-    found["test_mse"] = float(F.mse_loss(pred, true))
-    found["test_rmse"] = found["test_mse"] ** 0.5
+    rmse = rms(pred.double() - true.double())
+    mse = rmse * rmse  # inf or 0 where the square is beyond float64: then not a number
+    found["test_mse"] = mse if (mse > 0 or rmse == 0) and math.isfinite(mse) else math.nan
+    found["test_rmse"] = rmse
     found["test_mae"] = float(F.l1_loss(pred, true))
     if task == "frames":
         assert isinstance(dataset, SequenceDataset)

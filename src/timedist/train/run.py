@@ -616,7 +616,8 @@ def _finite(metrics: dict[str, Any]) -> list[str]:
     if not bad:
         return []
     return [f"{', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not a finite number (the "
-            "model's outputs are NaN or infinite, or the values overflow): written as null"]
+            "model's outputs are NaN or infinite, or the values overflow or underflow float64):"
+            " written as null"]
 
 
 def _report(result: RunResult, session: RunSession, name: str, verbose: bool, title: str,
