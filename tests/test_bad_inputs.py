@@ -582,6 +582,18 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("run dir: a hand-edited config", then(edit_yaml("run/config.yaml", members=-1),
                                            "evaluate", "{w}/run"), 1,
      r"expected members >= 1; got -1"),
+    ("run dir: config.yaml names another model", then(
+        edit_yaml("net/config.yaml", model="inception"), "evaluate", "{w}/net"), 1,
+     r"net/config\.yaml: model is 'inception', but the run was trained with 'fcn' \(its "
+     r"preprocessing\.json\); restore it"),
+    ("run dir: config.yaml with another normalization", then(
+        edit_yaml("run/config.yaml", normalize="none"), *PREDICT), 1,
+     r"run/config\.yaml: normalize is 'none', but the run was trained with 'channel'"),
+    ("run dir: config.yaml with another hidden size", then(
+        edit_yaml("net/config.yaml", hidden_size=7), "export", "{w}/net"), 1,
+     r"net/config\.yaml: hidden_size is 7, but the run was trained with \d+"),
+    ("run dir: config.yaml emptied", then(write("run/config.yaml", ""), "evaluate", "{w}/run"),
+     1, r"run/config\.yaml: model is 'cnn-lstm', but the run was trained with 'rocket'"),
     ("run dir: a config key of the wrong type", then(edit_yaml("run/config.yaml", lr="fast"),
                                                      "evaluate", "{w}/run"), 1,
      r"expected lr of type float; got 'fast'"),

@@ -44,6 +44,8 @@ MODELS: dict[str, str] = {
 # The largest value of an integer setting (others: 2**31 - 1). Each rocket member is a whole
 # transform of its own: 100 members cost 30-50x the default's time for no measured gain.
 LARGEST = {"members": 100}
+# Besides the "model" group: the settings that decide how a run's inputs are prepared.
+IDENTITY = ("normalize", "shuffle_frames", "frames", "fps", "size", "grayscale")
 CLOSED_FORM = ("rocket",)  # fitted without optimizer steps (no epochs, no Lightning)
 NORMALIZATIONS = ("channel", "series", "none")
 PATHS = ("data", "test_data", "cache")  # settings that name files or folders
@@ -314,6 +316,14 @@ def _from(folder: Path, value: Any) -> Any:
             Path(value).is_absolute()):
         return value
     return os.path.normpath(os.path.abspath(folder / value))
+
+
+def identity(config: RunConfig) -> dict[str, Any]:
+    """The settings that make a run what it is (the model and how its inputs are prepared):
+    a run's ``config.yaml`` may be edited in its data paths, workers, cache and placement,
+    never in these (the run's record keeps them to compare)."""
+    return {f.name: getattr(config, f.name) for f in fields(RunConfig)
+            if f.metadata["group"] == "model" or f.name in IDENTITY}
 
 
 def check_applicable(config: RunConfig, *, clips: bool, task: str) -> None:

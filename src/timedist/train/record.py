@@ -25,7 +25,7 @@ from torch import nn
 
 from .._checks import shorten
 from ..data import SequenceDataset, Standardization
-from .config import NORMALIZATIONS, ConfigError, RunConfig
+from .config import NORMALIZATIONS, ConfigError, RunConfig, identity
 from .marker import MARKER, Marker, file_sha256
 from .prepare import (
     ModelSpec,
@@ -194,7 +194,7 @@ def make_record(prepared: Prepared, naive_scale: float | None = None) -> RunReco
     train = prepared.train
     return RunRecord(prepared.spec, train.classes, prepared.config.normalize,
                      train.standardization, train.target_scale, naive_scale,
-                     provenance=_provenance())
+                     provenance={**_provenance(), "settings": identity(prepared.config)})
 
 
 def _provenance() -> dict[str, Any]:
@@ -281,10 +281,25 @@ def stored_run(run_dir: str | Path, *, unfinished: bool = False
                           "training: no metrics.json); pass --unfinished (unfinished=True in "
                           "Python) to use its best checkpoint so far, or continue it with "
                           f"timedist fit --resume {run.path}")
+    _check_identity(run, config, record)
     config = found_again(run, config, marker)
     if config.model is None:  # a run of timedist 0.1, which stored no model name
         config = dataclasses.replace(config, model=legacy_model(record.spec))
     return config, record
+
+
+def _check_identity(run: RunDir, config: RunConfig, record: RunRecord) -> None:
+    """Refuse a run whose config.yaml was edited in a setting that makes the run what it is
+    (the model, its size, how inputs are prepared): its weights and statistics are for the
+    settings the record kept (older records kept only ``normalize``)."""
+    kept = {"normalize": record.normalize, **(record.provenance or {}).get("settings", {})}
+    for name, value in kept.items():
+        now = getattr(config, name, value)
+        if now != value and not (name == "model" and now is None):
+            raise ConfigError(f"{run.config}: {name} is {shorten(now, 60)}, but the run was "
+                              f"trained with {shorten(value, 60)} (its {RECORD_NAME}); restore "
+                              "it (a run's config.yaml may be edited in its data paths, "
+                              "workers, cache and placement only)")
 
 
 def finished(run: RunDir, marker: Marker | None) -> bool:
