@@ -547,6 +547,10 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r"c\.txt: expected a \.yaml, \.yml or \.json config file"),
     ("config: 2 MB", config("#" + "x" * 2_000_000 + "\n"), 1,
      r"error: \S*c\.yaml: expected a config file of at most 1 MiB; got 2,000,002 bytes$"),
+    ("config: a key twice (YAML)", config("members: 1\nepochs: 2\nmembers: 2\n"), 1,
+     r"c\.yaml: not valid YAML: the key 'members' is given twice .*line 3"),
+    ("config: a key twice (JSON)", config('{"members": 1, "members": 2}', ".json"), 1,
+     r"c\.json: not valid JSON: the key 'members' is given twice"),
     ("config: not YAML", config("epochs: [3\n"), 1, r"c\.yaml: not valid YAML"),
     ("config: not JSON", config("{epochs: 3", ".json"), 1, r"c\.json: not valid JSON"),
     ("config: an unknown key", config("epoch: 3\n"), 1,
@@ -925,6 +929,12 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
         "evaluate", "{w}/run"), 1,
      r"run/\.timedist-run\.json: not a marker timedist wrote \(not valid JSON: maximum "
      r"recursion depth exceeded"),
+    ("paths: --output with a 300-character name", lambda w: [
+        *PREDICT[:-1], str(w / ("x" * 300 + ".csv"))], 1,
+     r"error: \S{60,100}\.\.\.\(\d+ characters\)\.\.\.x{90,}\.csv: File name too long$"),
+    ("paths: --out 5,000 characters long", lambda w: [
+        "fit", "--data", str(w / "good.ts"), "--out", "/".join(["d" * 250] * 20)], 1,
+     r"^timedist fit: error: .{0,400}\(\d+ characters\).{0,200}File name too long$"),
     ("paths: --output ''", lambda w: [*PREDICT[:-1], ""], 2,
      r"argument --output: expected a path; got ''"),
     ("paths: --input ''", lambda w: ["predict", str(w / "run"), "--input", "", "--output",

@@ -210,9 +210,11 @@ def error_line(error: BaseException) -> str:
         last = text.strip().splitlines()[-1]  # "package.module.ClipError: <message>"
         text = last.split(": ", 1)[1] if ": " in last else last
     filename = getattr(error, "filename", None) if isinstance(error, OSError) else None
-    if isinstance(filename, (str, os.PathLike)) and str(filename) not in text:
+    if isinstance(filename, (str, os.PathLike)) and (
+            str(filename) not in text or getattr(error, "strerror", None)):
         text = f"{filename}: {error.strerror or text}"  # type: ignore[attr-defined]
-    text = " ".join(text.split()) or type(error).__name__
+    # one line; a word longer than a value may be (a 5000-character path) keeps its ends
+    text = " ".join(_middle_cut(word) for word in text.split()) or type(error).__name__
     if isinstance(error, MemoryError) or (isinstance(error, RuntimeError) and (
             "allocate" in text or "out of memory" in text.lower())):
         text = (f"out of memory ({text[:200]}); smaller settings need less: --batch-size, "
@@ -223,6 +225,14 @@ def error_line(error: BaseException) -> str:
     if len(text) > MAX_MESSAGE:
         text = f"{text[: MAX_MESSAGE - 40]}... ({len(text)} characters)"
     return text
+
+
+def _middle_cut(word: str, limit: int = 200) -> str:
+    """``word`` with its middle cut when longer than ``limit`` (a path keeps its start and
+    its file name)."""
+    if len(word) <= limit:
+        return word
+    return f"{word[: limit // 2 - 20]}...({len(word)} characters)...{word[-(limit // 2):]}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

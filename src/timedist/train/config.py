@@ -254,7 +254,19 @@ def _coerce(name: str, value: Any, kind: str) -> Any:
 
 class _PlainLoader(yaml.SafeLoader):
     """YAML without aliases: a config is a flat page of settings, and aliases are how a
-    small file expands into gigabytes ("billion laughs")."""
+    small file expands into gigabytes ("billion laughs"). A key given twice is an error (YAML
+    keeps the last one without a word)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {shorten(key, 60)} is given twice", key_node.start_mark)
+            if isinstance(key, (str, int, float, bool)):
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -263,6 +275,15 @@ class _PlainLoader(yaml.SafeLoader):
                 None, None, "found an alias (*name); config files take plain values only",
                 event.start_mark)
         return super().compose_node(parent, index)
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are each given once (json keeps the last without a word)."""
+    keys = [k for k, _ in pairs]
+    twice = next((k for k in keys if keys.count(k) > 1), None)
+    if twice is not None:
+        raise ValueError(f"the key {shorten(twice, 60)} is given twice")
+    return dict(pairs)
 
 
 def load_config_file(path: str | Path, *, relative_to_file: bool = True) -> dict[str, Any]:
@@ -283,8 +304,10 @@ def load_config_file(path: str | Path, *, relative_to_file: bool = True) -> dict
                           "bytes")
     try:
         text = path.read_text(encoding="utf-8")
-        content = json.loads(text) if path.suffix == ".json" else yaml.load(
-            text, Loader=_PlainLoader)
+        if path.suffix == ".json":
+            content = json.loads(text, object_pairs_hook=_unique)
+        else:
+            content = yaml.load(text, Loader=_PlainLoader)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
     except IsADirectoryError:
