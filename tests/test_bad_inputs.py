@@ -529,6 +529,12 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("flag: --resume with a setting", lambda w: ["fit", "--resume", str(w / "net"), "--lr",
                                                  "0.1"], 1,
      r"--resume continues the stored config; drop --lr"),
+    ("flag: --resume with --overwrite", lambda w: [
+        "fit", "--resume", str(w / "net"), "--overwrite"], 1,
+     r"--resume continues the stored config; drop --overwrite"),
+    ("flag: --resume with --out", lambda w: [
+        "fit", "--resume", str(w / "net"), "--out", str(w / "elsewhere")], 1,
+     r"--resume continues the stored config; drop --out"),
     ("flag: --resume of no run", lambda w: ["fit", "--resume", str(w / "nowhere")], 1,
      r"nowhere/config\.yaml: no such config file"),
     ("flag: explain with a negative size", lambda w: ["explain", "gru", "--hidden-size", "-1"],

@@ -614,3 +614,20 @@ def test_long_class_names_are_shortened_in_figures() -> None:
     names = _names(["short", "x" * 24, "y" * 25, "\u732b" * 40])
     assert names[:2] == ["short", "x" * 24]
     assert names[2] == "y" * 21 + "..." and len(names[3]) == 24
+
+
+def test_a_leave_one_out_score_at_chance_is_said(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Labels that noise cannot predict: rocket's leave-one-out accuracy (the honest figure
+    of a run without test data) at or below chance gets a note; learnable labels do not."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 30, 1))
+    labels = np.array(["a", "b"] * 20)
+    for name, values in (("noise", x), ("signal", x + (labels == "b")[:, None, None] * 3.0)):
+        np.savez(tmp_path / f"{name}.npz", X=values, y=labels)
+        assert main(["fit", "--data", str(tmp_path / f"{name}.npz"), "--out",
+                     str(tmp_path / name), *FAST[:-1]]) == 0
+        said = "leave-one-out accuracy" in capsys.readouterr().out
+        loo = metrics(tmp_path / name)["loo_accuracy"]
+        assert said == (loo <= 0.5), (name, loo)  # type: ignore[operator]
+        assert said == (name == "noise")

@@ -238,7 +238,7 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
                 raise FileExistsError(f"{run.path}: the folder is not empty; pass "
                                       "overwrite=True to replace a saved timedist model there")
             try:
-                run.check_replaceable(flag=flag)
+                run.check_replaceable(flag=flag, out="path")
             except ValueError as error:
                 raise FileExistsError(str(error)) from None
         record = self.record_.with_labels(_labels_json(getattr(self, "classes_", None)))

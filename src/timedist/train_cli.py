@@ -122,9 +122,10 @@ def _fit(args: argparse.Namespace) -> int:
     run_options = ("config", "out", "overwrite", "resume", "quiet", "command", "debug")
     flags = {k: v for k, v in vars(args).items() if k not in run_options}
     if args.resume:
-        changed = sorted(set(flags) - set(_PLACEMENT)) + (["config"] if args.config else [])
-        if changed or args.out:
-            extra = ", ".join("--" + c.replace("_", "-") for c in changed) or "--out"
+        changed = sorted(set(flags) - set(_PLACEMENT)) + (["config"] if args.config else []) + (
+            ["out"] if args.out else []) + (["overwrite"] if args.overwrite else [])
+        if changed:  # --overwrite too: a resumed run replaces nothing, it continues
+            extra = ", ".join("--" + c.replace("_", "-") for c in changed)
             raise ConfigError(f"--resume continues the stored config; drop {extra}")
         from .train.rundir import RunDir
 

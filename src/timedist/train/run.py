@@ -559,7 +559,7 @@ def _finish(session: RunSession, config: RunConfig, prepared: Prepared, task: Se
                      "training data; pass --test-data FILE (or --val-split) for an honest "
                      "estimate" + (" (rocket's leave-one-out figures above are one)"
                                    if config.model in CLOSED_FORM else ""))
-    for note in notes + _notes(result.metrics, dataset):
+    for note in notes + _notes(result.metrics, dataset, prepared.train):
         _say(verbose, f"note   {note}")
     return result
 
@@ -586,20 +586,34 @@ def _measured(metrics: dict[str, Any], name: str) -> Any:
     return None
 
 
-def _notes(metrics: dict[str, Any], dataset: Samples) -> list[str]:
+def _majority(dataset: Samples) -> float:
+    """The accuracy of always answering ``dataset``'s most frequent class."""
+    assert dataset.classes is not None
+    counts = torch.bincount(dataset.targets, minlength=len(dataset.classes))
+    return float(counts.max()) / max(len(dataset), 1)
+
+
+def _notes(metrics: dict[str, Any], dataset: Samples, train: Samples | None = None
+           ) -> list[str]:
     """Warnings a user must not miss: no better than the baseline or than always answering
-    the most frequent class."""
+    the most frequent class (on ``dataset``; rocket's leave-one-out score on ``train``)."""
     notes = []
     accuracy, baseline = _measured(metrics, "accuracy"), metrics.get("baseline_accuracy")
     if accuracy is not None and dataset.classes is not None:
-        counts = torch.bincount(dataset.targets, minlength=len(dataset.classes))
-        majority = float(counts.max()) / max(len(dataset), 1)
+        majority = _majority(dataset)
         if accuracy <= majority + 1e-6:  # accuracies are float32
             notes.append(f"accuracy {accuracy:.4f} is at chance: always answering the most "
                          f"frequent class scores {majority:.4f}")
         elif baseline is not None and accuracy < baseline:
             notes.append(f"the model ({accuracy:.4f}) is worse than the 1-NN baseline "
                          f"({baseline:.4f})")
+    loo = metrics.get("loo_accuracy")
+    if loo is not None and train is not None and train.classes is not None:
+        majority = _majority(train)
+        if loo <= majority + 1e-6:
+            notes.append(f"leave-one-out accuracy {loo:.4f} is at chance: always answering "
+                         f"the most frequent training class scores {majority:.4f}; the "
+                         "model found nothing that holds beyond the samples it saw")
     rmse, floor = _measured(metrics, "rmse"), metrics.get("baseline_rmse")
     if rmse is not None and floor is not None and rmse >= floor:
         notes.append(f"RMSE {rmse:.4g} is no better than predicting the training mean "

@@ -291,9 +291,10 @@ class RunDir:
             raise ConfigError(f"{flag} {path}: is inside the timedist run {host}; choose a "
                               "folder outside it")
 
-    def check_replaceable(self, flag: str = "--overwrite") -> None:
+    def check_replaceable(self, flag: str = "--overwrite", out: str = "--out") -> None:
         """Raise a ConfigError unless this folder is empty, or a run timedist can prove it
-        wrote, every file of it as timedist wrote it."""
+        wrote, every file of it as timedist wrote it (``flag``/``out``: how the user asked to
+        replace it / names the folder, in the message)."""
         if self.is_empty():
             return
         if not self.path.is_dir():
@@ -305,14 +306,14 @@ class RunDir:
                 f"{self.path}: not a run timedist can prove it wrote (no {MARKER}"
                 + ("; it looks like a run of an earlier timedist, which kept no list of its "
                    "files" if older else "") + f"); {flag} replaces only timedist's own runs: "
-                "move the folder away or choose another --out")
+                f"move the folder away or choose another {out}")
         foreign = self.foreign(marker)
         if foreign:
             shown = ", ".join(foreign[:5]) + (
                 f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
             raise ConfigError(f"{self.path}: {flag} replaces only what timedist wrote, and this "
                               f"folder also holds {shown}; move them away or choose another "
-                              "--out")
+                              f"{out}")
 
     @contextmanager
     def session(self, *, create: bool = False) -> Iterator[RunSession]:
