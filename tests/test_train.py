@@ -175,11 +175,17 @@ def test_predict_writes_labels_of_the_best_checkpoint(vowels_run: Path, tmp_path
         logits.softmax(-1).max(-1).values.tolist(), abs=1e-4)
 
 
-def test_resume_after_sigkill_gives_the_uninterrupted_weights(tmp_path: Path) -> None:
+@pytest.mark.parametrize("moved", [False, True], ids=["in place", "moved"])
+def test_resume_after_sigkill_gives_the_uninterrupted_weights(tmp_path: Path,
+                                                              moved: bool) -> None:
     """A run killed (SIGKILL) after epoch 2's checkpoint, resumed, ends where a run that was
-    never interrupted ends: same weights, same optimizer state, same metrics rows."""
+    never interrupted ends: same weights, same optimizer state, same metrics rows, the same
+    best checkpoint — also when the run folder was moved before the resume (Lightning then
+    drops the best score unless told where the folder went)."""
+    import shutil
     import subprocess
     import sys
+    import warnings
 
     script = f"""
 import os, signal
@@ -200,19 +206,29 @@ fit(config, out={str(tmp_path / "killed")!r}, verbose=False, progress=False, cal
     assert killed.returncode == -9, killed.stderr[-2000:]
     last = torch.load(tmp_path / "killed/checkpoints/last.ckpt", weights_only=False)
     assert last["epoch"] == 1  # killed after the second epoch (0-based 1) was saved
-    config = RunConfig.load(tmp_path / "killed" / "config.yaml")
-    fit(config, resume=tmp_path / "killed", verbose=False, progress=False)
+    run = tmp_path / "killed"
+    if moved:
+        run = tmp_path / "elsewhere" / "killed"
+        shutil.move(tmp_path / "killed", run)
+    config = RunConfig.load(run / "config.yaml")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit(config, resume=run, verbose=False, progress=False)
+    assert not [w for w in caught if "dirpath has changed" in str(w.message)]
     fit(config, out=tmp_path / "straight", verbose=False, progress=False)
-    resumed = torch.load(tmp_path / "killed/checkpoints/last.ckpt", weights_only=False)
-    straight = torch.load(tmp_path / "straight/checkpoints/last.ckpt", weights_only=False)
-    assert resumed["epoch"] == straight["epoch"] == 3
-    for key, value in straight["state_dict"].items():
-        torch.testing.assert_close(resumed["state_dict"][key], value, rtol=0, atol=0)
-    resumed_rows = read_metrics(tmp_path / "killed" / "metrics.csv")
+    for name in ("last", "best"):
+        resumed = torch.load(run / f"checkpoints/{name}.ckpt", weights_only=False)
+        straight = torch.load(tmp_path / f"straight/checkpoints/{name}.ckpt",
+                              weights_only=False)
+        assert resumed["epoch"] == straight["epoch"]
+        for key, value in straight["state_dict"].items():
+            torch.testing.assert_close(resumed["state_dict"][key], value, rtol=0, atol=0)
+    assert resumed["epoch"] <= 3
+    resumed_rows = read_metrics(run / "metrics.csv")
     straight_rows = read_metrics(tmp_path / "straight" / "metrics.csv")
     assert [r["val_loss"] for r in resumed_rows] == [r["val_loss"] for r in straight_rows]
     # the killed run's first two epochs count in the resumed run's training time
-    resumed_metrics = json.loads((tmp_path / "killed" / "metrics.json").read_text())
+    resumed_metrics = json.loads((run / "metrics.json").read_text())
     assert resumed_metrics["train_seconds"] == round(
         sum(float(r["seconds"]) for r in resumed_rows), 1)
     assert len(resumed_rows) == 4 and float(resumed_rows[0]["seconds"]) > 0

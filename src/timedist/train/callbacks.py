@@ -2,6 +2,9 @@
 
 - :class:`AtomicCheckpointIO`: checkpoints are written beside their target and renamed over it,
   through the run's session (each recorded in the run's marker).
+- :class:`RunCheckpoint`: Lightning's ModelCheckpoint, its state kept across a run folder
+  that moved (Lightning drops the best score when the folder's path changed, so the first
+  epoch after ``--resume`` would replace the best checkpoint whatever its loss).
 - :class:`EpochShuffle`: the data order of epoch e depends only on (seed, e); with the
   per-step seeding of :class:`~timedist.train.SequenceTask` a run resumed after epoch k
   repeats epochs k+1.. exactly.
@@ -23,12 +26,33 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.utils.data import Sampler
 
 from .rundir import RunSession
 
-__all__ = ["AtomicCheckpointIO", "ClipEpoch", "EpochLog", "EpochShuffle", "metrics_text",
-           "read_metrics"]
+__all__ = ["AtomicCheckpointIO", "ClipEpoch", "EpochLog", "EpochShuffle", "RunCheckpoint",
+           "metrics_text", "read_metrics"]
+
+
+class RunCheckpoint(ModelCheckpoint):
+    """ModelCheckpoint whose saved state is read as if the run folder had always been where
+    it is now: the stored paths (best, last, k-th best) are moved to the current folder."""
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        before, now = state_dict.get("dirpath"), self.dirpath
+        if before and now and before != now:
+            def moved(path: Any) -> Any:
+                if isinstance(path, str) and path.startswith(str(before)):
+                    return str(now) + path[len(str(before)):]
+                return path
+            state_dict = {**state_dict, "dirpath": now,
+                          "best_model_path": moved(state_dict.get("best_model_path")),
+                          "kth_best_model_path": moved(state_dict.get("kth_best_model_path")),
+                          "last_model_path": moved(state_dict.get("last_model_path")),
+                          "best_k_models": {moved(k): v for k, v in
+                                            state_dict.get("best_k_models", {}).items()}}
+        super().load_state_dict(state_dict)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

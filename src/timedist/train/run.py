@@ -27,7 +27,7 @@ from typing import Any
 import lightning.pytorch as pl
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping
 from torch import Tensor
 from torch.utils.data import DataLoader
 
@@ -48,6 +48,7 @@ from .callbacks import (
     ClipEpoch,
     EpochLog,
     EpochShuffle,
+    RunCheckpoint,
     metrics_text,
     read_metrics,
 )
@@ -294,7 +295,7 @@ def _trainer(config: RunConfig, run: RunDir, session: RunSession | None, *, has_
     monitor = "val_loss" if has_val else "train_loss"
     callbacks: list[pl.Callback] = [*extra,
         EpochLog(session, verbose=verbose),
-        ModelCheckpoint(dirpath=run.checkpoints, filename="best",
+        RunCheckpoint(dirpath=run.checkpoints, filename="best",
                         monitor="val_loss" if selects else None, mode="min", save_top_k=1,
                         save_last=True, auto_insert_metric_name=False,
                         enable_version_counter=False),
