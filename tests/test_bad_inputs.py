@@ -5,7 +5,8 @@ Every command case runs in a fresh folder holding a finished rocket run (``run``
 network run (``net``), a good training file (``good.ts``, 2 channels, labels a/b) and whatever
 the case adds; the folder is hashed before and after. Each case asserts the exit status (1 at
 run time, 2 for usage errors), a message that names the offending file, argument or shape,
-no traceback, and that nothing in the folder changed. docs/reliability.md lists the table.
+one line on stderr and no traceback, and that nothing in the folder changed.
+docs/reliability.md lists the table.
 """
 
 from __future__ import annotations
