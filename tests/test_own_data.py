@@ -19,7 +19,11 @@ from sklearn.neighbors import KNeighborsClassifier
 from timedist.cli import main
 from timedist.data import SequenceDataset, read_ts
 from timedist.train import RunConfig, choose_defaults, fit, resolve_config
-from timedist.train.baselines import mean_predictor_rmse, nearest_neighbour_predictions
+from timedist.train.baselines import (
+    mean_predictor_rmse,
+    nearest_neighbour_predictions,
+    same_samples,
+)
 from timedist.train.defaults import MIN_SELECTION, STEPS, rocket_size
 
 FIXTURES = Path(__file__).parent / "data"
@@ -109,6 +113,34 @@ def test_mean_predictor_rmse() -> None:
     assert mean_predictor_rmse(train, test) == pytest.approx(np.sqrt((4 + 4) / 2))
 
 
+def test_baselines_on_training_samples_leave_each_sample_out() -> None:
+    """On training data no series is its own neighbour nor in its own mean (its identical
+    copies neither): against a per-sample loop. Without it 1-NN scores 1.0 there."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(16, 12))
+    x[5] = x[3]  # a duplicated sample: both copies are left out for either
+    y = rng.integers(0, 2, 16)
+    values = rng.normal(size=(16, 2))
+    data = SequenceDataset([torch.tensor(s)[:, None] for s in x], torch.tensor(y),
+                           classes=["a", "b"])
+    shuffled = data.subset(rng.permutation(16).tolist())  # a test file holding them all
+    z = zscore(x, axis=1)
+    for test in (data, shuffled):
+        expected, means = [], []
+        for s in test.sequences:
+            others = [j for j in range(16) if not np.array_equal(x[j], s[:, 0].numpy())]
+            found = min(others, key=lambda j: np.linalg.norm(z[j] - zscore(s[:, 0].numpy())))
+            expected.append(y[found])
+            means.append(values[others].mean(0))
+        ours = nearest_neighbour_predictions(data, test, leave_one_out=True)
+        np.testing.assert_array_equal(ours.numpy(), expected)
+        mine = values[[int(np.flatnonzero((x == s[:, 0].numpy()).all(1))[0])
+                       for s in test.sequences]]
+        rmse = np.sqrt(((mine - np.array(means)) ** 2).mean())
+        assert mean_predictor_rmse(torch.tensor(values), torch.tensor(mine),
+                                   same_samples(data, test)) == pytest.approx(rmse)
+
+
 # --- own files through the CLI -------------------------------------------------------------
 
 def write_ts(path: Path, series: list[np.ndarray], labels: list[Any], *,
@@ -187,8 +219,16 @@ def test_printed_choices_and_device(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "chose  model rocket (signals of 1 channel" in out
     assert "chose  3 ensemble members (20 samples x 60 steps)" in out
     assert "device cpu" in out or "device cuda" in out
-    assert "baseline (1-NN Euclidean, z-normalized series): baseline_accuracy" in out
+    assert ("baseline (1-NN Euclidean, z-normalized series, leave-one-out on the training "
+            "samples): baseline_accuracy") in out
     assert "note   no test file and no validation split: these metrics are on the training" in out
+    # scored on its own samples, 1-NN leaves each out: scikit-learn's second neighbour
+    x, y = bumps(20, 2)
+    neighbours = KNeighborsClassifier(n_neighbors=2).fit(zscore(np.stack(x), axis=1), y)
+    second = neighbours.kneighbors(return_distance=False)[:, 0]  # None: each point left out
+    expected = float((np.array(y)[second] == np.array(y)).mean())
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())[
+        "baseline_accuracy"] == pytest.approx(expected)
 
 
 def test_regression_on_own_files(tmp_path: Path) -> None:

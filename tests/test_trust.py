@@ -19,11 +19,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from helpers import snapshot
 
 from timedist.cli import main
-from timedist.data import load_npz, read_ts
+from timedist.data import SequenceDataset, load_npz, read_ts
 from timedist.estimators import TimeSeriesClassifier, TimeSeriesRegressor
+from timedist.train.config import resolve_config
+from timedist.train.prepare import fitted_indices, prepare, repeats, seen_by_run
 
 FAST = ["--members", "1", "--num-features", "168", "--quiet"]
 
@@ -290,7 +293,8 @@ def test_training_metrics_are_never_called_test(tmp_path: Path,
     assert main(["fit", "--data", str(path), "--test-data", str(path), "--out", str(run),
                  *FAST[:-1]]) == 0
     out = capsys.readouterr().out
-    assert "the test data repeat the training data" in out and "training metrics:" in out
+    assert "holds only the run's training samples (all 24)" in out
+    assert "training metrics:" in out
     assert metrics(run)["evaluated_on"] == "training"
     for args in ([], ["--data", str(path)]):
         assert main(["evaluate", str(run), *args]) == 0
@@ -310,7 +314,7 @@ def test_test_samples_that_repeat_training_samples_are_counted(
     write_ts(tmp_path / "test.ts", x[12:], y[12:])  # 4 of 12 test samples are training ones
     assert main(["fit", "--data", str(tmp_path / "train.ts"), "--test-data",
                  str(tmp_path / "test.ts"), "--out", str(tmp_path / "run"), *FAST[:-1]]) == 0
-    assert "4 of the 12 test samples are also training samples" in capsys.readouterr().out
+    assert "4 of the 12 samples of" in capsys.readouterr().out
 
 
 # -- a run knows what it is ------------------------------------------------------------------------
@@ -529,32 +533,67 @@ def test_integer_labels_of_any_width_are_classes(tmp_path: Path, dtype: str) -> 
     assert [read.classes[int(t)] for t in read.targets] == ["0", str(top), "0", str(top)]
 
 
-@pytest.mark.parametrize("how", ["shuffled", "half"])
+@pytest.mark.parametrize("how", ["shuffled", "half", "split", "held", "subset"])
 def test_evaluate_on_the_training_samples_says_so(
         tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]) -> None:
     """Training rows in another order (or another file holding some of them) are found by
-    their values: "training" metrics, or a note counting them."""
+    their values: "training" metrics, or a note counting them; samples held out for
+    validation (or left out by --subset) are not called training samples."""
     x, y = signals(n=24, seed=4)
     write_ts(tmp_path / "train.ts", x, y)
     order = np.random.default_rng(1).permutation(24)
-    if how == "shuffled":
-        write_ts(tmp_path / "other.ts", x[order], y[order])
-    else:
+    flags = {"split": ["--val-split", "0.25"], "held": ["--val-split", "0.25"],
+             "subset": ["--subset", "12"]}.get(how, [])
+    fitted, held = fitted_indices(resolve_config({
+        "data": "own.ts", "val_split": 0.25 if flags[:1] == ["--val-split"] else 0.0,
+        "subset": 12 if how == "subset" else 0}), 24)
+    if how == "half":
         fresh, labels = signals(n=12, seed=9)
         write_ts(tmp_path / "other.ts", np.concatenate([x[order[:6]], fresh[:6]]),
                  np.concatenate([y[order[:6]], labels[:6]]))
+    elif how == "held":
+        write_ts(tmp_path / "other.ts", x[held], y[held])
+    else:
+        write_ts(tmp_path / "other.ts", x[order], y[order])
     run = tmp_path / "run"
-    assert main(["fit", "--data", str(tmp_path / "train.ts"), "--out", str(run), *FAST]) == 0
+    assert main(["fit", "--data", str(tmp_path / "train.ts"), "--out", str(run), *FAST,
+                 *flags]) == 0
     capsys.readouterr()
     assert main(["evaluate", str(run), "--data", str(tmp_path / "other.ts")]) == 0
     out = capsys.readouterr().out
     evaluated_on = metrics(run / "evaluation", "evaluation.json")["evaluated_on"]
-    if how == "shuffled":
-        assert evaluated_on == "training"
-        assert "holds only the run's training samples (all 24)" in out
-    else:
-        assert evaluated_on == str(tmp_path / "other.ts")  # named by the file it was on
-        assert "6 of the 12 samples of" in out and "are training samples of the run" in out
+    expected = {"shuffled": ("training", "holds only the run's training samples (all 24)"),
+                "half": (str(tmp_path / "other.ts"), "6 of the 12 samples of"),
+                "split": ("training", "is the run's training data: 18 samples it fitted on "
+                          "and 6 validation samples"),
+                "held": ("validation", "holds only the run's validation samples (all 6"),
+                "subset": (str(tmp_path / "other.ts"), "12 of the 24 samples of")}[how]
+    assert (evaluated_on, expected[1] in out) == (expected[0], True), out
+    assert len(fitted) == {"split": 18, "held": 18, "subset": 12}.get(how, 24)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+@pytest.mark.parametrize(("subset", "val_split"), [(0, 0.25), (15, 0.2), (15, 0.0)])
+def test_fitted_indices_are_the_samples_prepare_fits_on(seed: int, subset: int,
+                                                        val_split: float) -> None:
+    """What evaluate counts as seen is what fit used: sample i carries the value i."""
+    x = np.arange(24, dtype=np.float64)[:, None, None] * np.ones((1, 5, 1))
+    data = SequenceDataset([torch.from_numpy(s) for s in x], torch.arange(24) % 2,
+                           classes=["a", "b"])
+    config = resolve_config({"data": "own.ts", "subset": subset, "val_split": val_split,
+                             "seed": seed, "normalize": "none"})
+    prepared = prepare(config, data, None)
+    ids = [[int(s[0, 0]) for s in part.sequences] if part is not None else []
+           for part in (prepared.train, prepared.val)]
+    assert fitted_indices(config, 24) == (ids[0], ids[1])
+
+
+def test_a_separate_validation_folder_is_held_out_not_trained_on() -> None:
+    """Clips of a val/ folder (``held_too``) count as validation samples, never training."""
+    config = resolve_config({"data": "clips", "val_split": 0.0})
+    assert seen_by_run(config, [b"a", b"b", b"c"], [b"a", b"v", b"x", b"b"], [b"v"]) == (2, 1)
+    assert repeats("f", 0, 2, 2)[0] == "validation"
+    assert repeats("f", 1, 1, 2)[0] == "training" and repeats("f", 1, 0, 2)[0] is None
 
 
 def test_a_run_config_yaml_is_a_config_wherever_the_run_went(
@@ -633,4 +672,21 @@ def test_a_leave_one_out_score_at_chance_is_said(
         said = "leave-one-out accuracy" in capsys.readouterr().out
         loo = metrics(tmp_path / name)["loo_accuracy"]
         assert said == (loo <= 0.5), (name, loo)  # type: ignore[operator]
+        assert said == (name == "noise")
+
+
+def test_a_leave_one_out_regression_no_better_than_the_mean_is_said(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Targets that noise cannot predict: rocket's leave-one-out loss (standardized, so the
+    training mean scores about 1) at or above 1 gets a note; learnable targets do not."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 30, 1))
+    targets = rng.normal(size=40)
+    for name, values in (("noise", x), ("signal", x + targets[:, None, None] * 3.0)):
+        np.savez(tmp_path / f"{name}.npz", X=values, y=targets)
+        assert main(["fit", "--data", str(tmp_path / f"{name}.npz"), "--out",
+                     str(tmp_path / name), *FAST[:-1]]) == 0
+        said = "no better than predicting the training mean (1.0)" in capsys.readouterr().out
+        loo = metrics(tmp_path / name)["loo_loss"]
+        assert said == (loo >= 1.0), (name, loo)  # type: ignore[operator]
         assert said == (name == "noise")

@@ -7,6 +7,10 @@ model earned its training time.
   training length). The archive's classic baseline, computed in torch.
 - Regression: the mean predictor (every prediction is the training mean), as RMSE in the
   data's units: the floor any model must beat.
+
+Measured on the training samples themselves, both leave each sample out (a series is never its
+own nearest neighbour, nor part of the mean it is compared with): otherwise 1-NN scores 1.0
+there whatever the data.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..data import SequenceDataset, moments
+from ..data import SequenceDataset, moments, sample_keys
 
-__all__ = ["mean_predictor_rmse", "nearest_neighbour_predictions", "zscored_series"]
+__all__ = ["mean_predictor_rmse", "nearest_neighbour_predictions", "same_samples",
+           "zscored_series"]
 
 
 def zscored_series(dataset: SequenceDataset, length: int) -> Tensor:
@@ -40,14 +45,32 @@ def zscored_series(dataset: SequenceDataset, length: int) -> Tensor:
     return torch.stack(rows)
 
 
+def same_samples(train: SequenceDataset, test: SequenceDataset) -> tuple[Tensor, Tensor]:
+    """(train ids (N_train,), test ids (N_test,)): equal ids mean the same sample (same
+    values, :func:`~timedist.data.sample_keys`); a test sample found nowhere in ``train`` has
+    id -1."""
+    ids: dict[bytes, int] = {}
+    train_ids = [ids.setdefault(key, len(ids)) for key in sample_keys(train)]
+    test_ids = [ids.get(key, -1) for key in sample_keys(test)]
+    return torch.tensor(train_ids), torch.tensor(test_ids, dtype=torch.long)
+
+
 def nearest_neighbour_predictions(train: SequenceDataset, test: SequenceDataset,
-                                  chunk: int = 1024) -> Tensor:
+                                  chunk: int = 1024, *, leave_one_out: bool = False
+                                  ) -> Tensor:
     """(N_test,) the class index of each test series' nearest training series (1-NN, Euclidean
-    on z-normalized series; ties -> the first training series)."""
+    on z-normalized series; ties -> the first training series). ``leave_one_out``: a training
+    sample identical to the test series (the same sample, when testing on training data) is
+    never its neighbour."""
     length = int(train.lengths.max())
     reference, queries = zscored_series(train, length), zscored_series(test, length)
-    nearest = [torch.cdist(queries[i : i + chunk].double(), reference.double()).argmin(1)
-               for i in range(0, len(queries), chunk)]
+    train_ids, test_ids = same_samples(train, test) if leave_one_out else (None, None)
+    nearest = []
+    for i in range(0, len(queries), chunk):
+        distances = torch.cdist(queries[i : i + chunk].double(), reference.double())
+        if train_ids is not None and test_ids is not None:
+            distances[test_ids[i : i + chunk, None] == train_ids[None, :]] = math.inf
+        nearest.append(distances.argmin(1))
     return train.targets[torch.cat(nearest)]
 
 
@@ -61,7 +84,20 @@ def rms(errors: Tensor) -> float:
     return largest * float((errors / largest).pow(2).mean().sqrt())
 
 
-def mean_predictor_rmse(train_targets: Tensor, test_targets: Tensor) -> float:
-    """RMSE of predicting the training mean for every test target (same units as given)."""
-    mean = train_targets.double().mean(0)
-    return rms(test_targets.double() - mean)
+def mean_predictor_rmse(train_targets: Tensor, test_targets: Tensor,
+                        same: tuple[Tensor, Tensor] | None = None) -> float:
+    """RMSE of predicting the training mean for every test target (N, ...) (same units as
+    given). ``same`` (:func:`same_samples`): each test target is compared with the mean of the
+    training targets of the other samples (leave-one-out, for testing on training data)."""
+    train_targets = train_targets.double()
+    if same is None:
+        return rms(test_targets.double() - train_targets.mean(0))
+    train_ids, test_ids = same
+    flat = train_targets.reshape(len(train_ids), -1)  # (N_train, K)
+    groups = int(train_ids.max()) + 2  # the last group: test samples not in train
+    sums = torch.zeros(groups, flat.shape[1], dtype=torch.float64).index_add_(0, train_ids, flat)
+    counts = torch.bincount(train_ids, minlength=groups).double()
+    own = test_ids.where(test_ids >= 0, groups - 1)
+    others = (len(train_ids) - counts[own]).clamp(min=1)
+    means = (flat.sum(0) - sums[own]) / others[:, None]
+    return rms(test_targets.double().reshape(len(test_ids), -1) - means)

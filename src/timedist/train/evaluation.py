@@ -18,7 +18,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from ..data import Samples, SequenceDataset, pad_collate
-from .baselines import mean_predictor_rmse, nearest_neighbour_predictions, rms
+from .baselines import mean_predictor_rmse, nearest_neighbour_predictions, rms, same_samples
 from .module import SequenceTask
 
 __all__ = ["baseline_metrics", "collect", "last_values", "metrics_for", "unscale"]
@@ -83,15 +83,18 @@ def metrics_for(task: str, outputs: Tensor, targets: Tensor, dataset: Samples, *
     return found
 
 
-def baseline_metrics(task: str, train: SequenceDataset, dataset: SequenceDataset
-                     ) -> dict[str, Any]:
+def baseline_metrics(task: str, train: SequenceDataset, dataset: SequenceDataset, *,
+                     leave_one_out: bool = False, of: str = "series") -> dict[str, Any]:
     """The baseline on ``dataset`` given ``train``: ``baseline_accuracy`` of 1-NN (Euclidean,
     z-normalized series) for classification, ``baseline_rmse`` of the mean predictor (in the
-    data's units) for regression."""
+    data's units) for regression. ``leave_one_out`` (``dataset`` is training data): no sample
+    is its own neighbour or part of its own mean. ``of``: what the series are, as said."""
+    how = ", leave-one-out on the training samples" if leave_one_out else ""
     if task == "classification":
-        predicted = nearest_neighbour_predictions(train, dataset)
-        return {"baseline": "1-NN Euclidean, z-normalized series",
+        predicted = nearest_neighbour_predictions(train, dataset, leave_one_out=leave_one_out)
+        return {"baseline": f"1-NN Euclidean, z-normalized {of}{how}",
                 "baseline_accuracy": float((predicted == dataset.targets).float().mean())}
-    return {"baseline": "mean of the training targets",
-            "baseline_rmse": mean_predictor_rmse(unscale(train.targets, train),
-                                                 unscale(dataset.targets, dataset))}
+    return {"baseline": "mean of the training targets" + how,
+            "baseline_rmse": mean_predictor_rmse(
+                unscale(train.targets, train), unscale(dataset.targets, dataset),
+                same_samples(train, dataset) if leave_one_out else None)}

@@ -7,6 +7,7 @@ forecasting windows) and ``frames`` (targets are future frames (N, T_out, C, H, 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +26,10 @@ from ..data import (
     load_dataset,
     load_npz,
     moments,
-    overlap,
     read_ts,
+    sample_keys,
 )
+from ..data.dataset import split_indices
 from ..models import (
     CNNLSTM,
     FCN,
@@ -44,8 +46,9 @@ from .config import MODELS, ConfigError, RunConfig, check_applicable
 from .defaults import choose_defaults
 from .marker import Source
 
-__all__ = ["ModelSpec", "Prepared", "build_model", "conform", "legacy_model", "load_splits",
-           "normalized", "prepare", "prepare_data", "read_sequences", "task_of"]
+__all__ = ["ModelSpec", "Prepared", "build_model", "conform", "fitted_indices", "legacy_model",
+           "load_splits", "normalized", "prepare", "prepare_data", "read_sequences", "repeats",
+           "seen_by_run", "task_of"]
 
 CONV_NETS: dict[str, type[FCN | ResNet | InceptionTime]] = {
     "inception": InceptionTime, "resnet": ResNet, "fcn": FCN}
@@ -72,8 +75,9 @@ class Prepared:
     ``choices`` says why, one line each; ``notes`` are what the user should know about the data
     (skipped files, imbalance, test samples that repeat training ones). ``sources`` say where
     ``--data``/``--test-data`` came from and what they held (a run keeps them in its marker);
-    ``test_repeats_training``: every test sample is also a training sample, so the test
-    metrics are training metrics. Own videos are :class:`~timedist.data.ClipDataset` s."""
+    ``test_is`` says what metrics on ``test`` are: ``test``, or ``training``/``validation``
+    when it holds only samples the run saw (:func:`repeats`). Own videos are
+    :class:`~timedist.data.ClipDataset` s."""
 
     train: Samples
     val: Samples | None
@@ -83,7 +87,7 @@ class Prepared:
     choices: list[str]
     notes: list[str] = dataclasses.field(default_factory=list)
     sources: dict[str, Source] = dataclasses.field(default_factory=dict)
-    test_repeats_training: bool = False
+    test_is: str = "test"
 
     @property
     def streamed(self) -> bool:
@@ -179,11 +183,61 @@ def _shuffled_in_time(dataset: SequenceDataset, seed: int) -> SequenceDataset:
                            target_scale=dataset.target_scale)
 
 
+def _subset_indices(total: int, size: int, seed: int) -> list[int]:
+    """The indices (sorted) that ``--subset size`` keeps of ``total`` samples (all when 0)."""
+    if not size or size >= total:
+        return list(range(total))
+    order = torch.randperm(total, generator=torch.Generator().manual_seed(seed))
+    return sorted(order[:size].tolist())
+
+
 def _subset(dataset: Samples, size: int, seed: int) -> Samples:
-    if not size or size >= len(dataset):
-        return dataset
-    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
-    return dataset.subset(sorted(order[:size].tolist()))
+    kept = _subset_indices(len(dataset), size, seed)
+    return dataset if len(kept) == len(dataset) else dataset.subset(kept)
+
+
+def fitted_indices(config: RunConfig, total: int) -> tuple[list[int], list[int]]:
+    """(the indices of the samples a run fitted on, those it held out for validation) among
+    the ``total`` samples of its training data as read: ``config``'s (resolved) subset and
+    validation split, exactly as :func:`prepare` makes them."""
+    kept = _subset_indices(total, config.subset, config.seed)
+    if not config.val_split:
+        return kept, []
+    rest, held = split_indices(len(kept), config.val_split, seed=config.seed)
+    return [kept[i] for i in rest], [kept[i] for i in held]
+
+
+def seen_by_run(config: RunConfig, trained: list[bytes], keys: list[bytes],
+                held_too: Sequence[bytes] = ()) -> tuple[int, int]:
+    """(how many of ``keys`` (one per sample, :func:`~timedist.data.sample_keys`) the run
+    fitted on, how many it held out for validation), from the keys ``trained`` of its training
+    data as read and those of a separate validation set (``held_too``)."""
+    fit, held = fitted_indices(config, len(trained))
+    fitted = {trained[i] for i in fit}
+    validation = ({trained[i] for i in held} | set(held_too)) - fitted
+    return sum(k in fitted for k in keys), sum(k in validation for k in keys)
+
+
+def repeats(name: str, fitted: int, held: int, size: int) -> tuple[str | None, str | None]:
+    """(what metrics on ``name``'s ``size`` samples are, when it holds only samples the run
+    saw: ``training`` or ``validation``, else None; a note, or None when it holds none):
+    ``fitted``/``held`` of them are samples the run fitted on / held out for validation."""
+    if fitted == size:
+        return "training", (f"{name} holds only the run's training samples (all {size}): these "
+                            "metrics are training metrics, not a test")
+    if held == size:
+        return "validation", (f"{name} holds only the run's validation samples (all {size}: "
+                              "held out from fitting, but they chose its checkpoint): these "
+                              "metrics are validation metrics, not a test")
+    if fitted + held == size:
+        return "training", (f"{name} is the run's training data: {fitted} samples it fitted "
+                            f"on and {held} validation samples that chose its checkpoint; "
+                            "these metrics are training metrics, not a test")
+    if not fitted + held:
+        return None, None
+    also = f", and {held} are its validation samples" if held else ""
+    return None, (f"{fitted} of the {size} samples of {name} are training samples of the "
+                  f"run{also} (identical values): the metrics flatter the model")
 
 
 def load_splits(config: RunConfig) -> tuple[SequenceDataset, SequenceDataset | None]:
@@ -242,11 +296,11 @@ def prepare(config: RunConfig, train: Samples, test: Samples | None, *,
     check_applicable(config, clips=isinstance(train, ClipDataset), task=train.task)
     choices = [*(choices or []), *chosen]
     if config.val_split:
-        held = max(1, round(config.val_split * len(train)))  # as SequenceDataset.split rounds
+        held = max(1, round(config.val_split * len(train)))  # as split_indices rounds
         if len(train) - held < 2:
             raise ConfigError(f"--val-split {config.val_split} of {len(train)} samples leaves "
                               f"{len(train) - held} to train on; expected at least 2")
-        train, val = train.split(config.val_split, seed=config.seed)
+        train, val = train.split(config.val_split, seed=config.seed)  # as fitted_indices
     if len(train) < 2:
         raise ConfigError(f"{train.name}: expected at least 2 training samples; got "
                           f"{len(train)}" + (" (--subset)" if config.subset else ""))
@@ -369,15 +423,13 @@ def _describe_sources(prepared: Prepared, train: Samples, test: Samples | None) 
     if config.test_data:
         prepared.sources["test_data"] = Source(config.test_data, None, fingerprint(test),
                                                len(test))
-    repeated = overlap(train, test)
-    if repeated == len(test):
-        prepared.test_repeats_training = True
-        prepared.notes.append(f"the test data repeat the training data (all {len(test)} test "
-                              "samples are training samples): the metrics below are training "
-                              "metrics, not a test")
-    elif repeated:
-        prepared.notes.append(f"{repeated} of the {len(test)} test samples are also training "
-                              "samples (identical values): the test metrics flatter the model")
+    fitted, held = seen_by_run(config, sample_keys(train), sample_keys(test),
+                               sample_keys(prepared.val) if isinstance(prepared.val, ClipDataset)
+                               else [])  # a val/ folder of clips; signals are scaled by now
+    measures, note = repeats(config.test_data or "the test split", fitted, held, len(test))
+    prepared.test_is = measures or "test"
+    if note:
+        prepared.notes.append(note)
 
 
 def legacy_model(spec: ModelSpec) -> str:

@@ -59,7 +59,17 @@ from .defaults import MIN_SELECTION
 from .evaluation import baseline_metrics, collect, last_values, metrics_for, unscale
 from .marker import Marker, Source
 from .module import NonFiniteLossError, SequenceTask
-from .prepare import ModelSpec, Prepared, build_model, conform, prepare_data, read_sequences
+from .prepare import (
+    ModelSpec,
+    Prepared,
+    build_model,
+    conform,
+    load_splits,
+    prepare_data,
+    read_sequences,
+    repeats,
+    seen_by_run,
+)
 from .record import (
     RunRecord,
     apply_record,
@@ -517,8 +527,7 @@ def _finish(session: RunSession, config: RunConfig, prepared: Prepared, task: Se
     load_best(task.model, run.path)
     rows = read_metrics(run.metrics_csv)
     if prepared.test is not None:
-        evaluated_on = "training" if prepared.test_repeats_training else "test"
-        dataset = prepared.test
+        evaluated_on, dataset = prepared.test_is, prepared.test
     elif prepared.val is not None:
         evaluated_on, dataset = "validation", prepared.val
     else:
@@ -530,11 +539,13 @@ def _finish(session: RunSession, config: RunConfig, prepared: Prepared, task: Se
                        naive_scale=_naive_scale(prepared, config), workers=workers)
     if isinstance(prepared.train, ClipDataset):  # the baseline on thumbnails of the clips
         small_train, small = (thumbnails(d, workers=workers) for d in (prepared.train, dataset))
-        result.metrics.update(baseline_metrics(prepared.task, small_train, small))
-        result.metrics["baseline"] += " of 8x8 frames"
+        result.metrics.update(baseline_metrics(prepared.task, small_train, small,
+                                               leave_one_out=evaluated_on == "training",
+                                               of="series of 8x8 frames"))
     elif prepared.task != "frames":
         assert isinstance(dataset, SequenceDataset)
-        result.metrics.update(baseline_metrics(prepared.task, prepared.train, dataset))
+        result.metrics.update(baseline_metrics(prepared.task, prepared.train, dataset,
+                                               leave_one_out=evaluated_on == "training"))
     if config.model in CLOSED_FORM and rows:
         loo = {k.replace("train_", "loo_"): float(v) for k, v in rows[0].items()
                if k.startswith("train_")}
@@ -596,8 +607,9 @@ def _majority(dataset: Samples) -> float:
 
 def _notes(metrics: dict[str, Any], dataset: Samples, train: Samples | None = None
            ) -> list[str]:
-    """Warnings a user must not miss: no better than the baseline or than always answering
-    the most frequent class (on ``dataset``; rocket's leave-one-out score on ``train``)."""
+    """Warnings a user must not miss: no better than the baseline, than always answering the
+    most frequent class or than the training mean (on ``dataset``; rocket's leave-one-out
+    scores on ``train``)."""
     notes = []
     accuracy, baseline = _measured(metrics, "accuracy"), metrics.get("baseline_accuracy")
     if accuracy is not None and dataset.classes is not None:
@@ -615,6 +627,11 @@ def _notes(metrics: dict[str, Any], dataset: Samples, train: Samples | None = No
             notes.append(f"leave-one-out accuracy {loo:.4f} is at chance: always answering "
                          f"the most frequent training class scores {majority:.4f}; the "
                          "model found nothing that holds beyond the samples it saw")
+    loss = metrics.get("loo_loss")
+    if loss is not None and train is not None and train.classes is None and loss >= 1.0:
+        notes.append(f"leave-one-out loss {loss:.4f} (mean squared error in standardized "
+                     "units) is no better than predicting the training mean (1.0): the model "
+                     "found nothing that holds beyond the samples it saw")
     rmse, floor = _measured(metrics, "rmse"), metrics.get("baseline_rmse")
     if rmse is not None and floor is not None and rmse >= floor:
         notes.append(f"RMSE {rmse:.4g} is no better than predicting the training mean "
@@ -742,8 +759,7 @@ def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, dat
         _check_same_data(marker, prepared, run.path, "evaluating would not test this run: "
                          "pass --data FILE to evaluate on data of your choice")
         if prepared.test is not None:
-            dataset = prepared.test
-            evaluated_on = "training" if prepared.test_repeats_training else "test"
+            dataset, evaluated_on = prepared.test, prepared.test_is
         elif prepared.val is not None:
             dataset, evaluated_on = prepared.val, "validation"
         else:
@@ -769,15 +785,9 @@ def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, dat
         else:
             raw = read_sequences(data, require_targets=True)
             dataset = apply_record(raw, stored, labelled=True)
-        naive, evaluated_on = None, data
-        repeated = _training_overlap(config, marker, raw)
-        if repeated == len(raw):
-            evaluated_on = "training"
-            notes.append(f"{data} holds only the run's training samples (all {len(raw)}): "
-                         "these metrics are training metrics, not a test")
-        elif repeated:
-            notes.append(f"{repeated} of the {len(raw)} samples of {data} are training samples "
-                         "of the run (identical values): the metrics flatter the model")
+        measures, note = repeats(data, *_seen_by_run(config, marker, raw), len(raw))
+        naive, evaluated_on = None, measures or data
+        notes += [note] if note else []
     task = _restore(run.path, config, stored.spec)
     result = _evaluate(session, "evaluation/", stored.task, dataset, task, naive_scale=naive,
                        workers=_workers(config, dataset), overwrite=overwrite)
@@ -790,30 +800,34 @@ def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, dat
     return result
 
 
-def _training_overlap(config: RunConfig, marker: Marker | None, samples: Samples) -> int:
-    """How many of ``samples`` the run trained on, by content (its training data read again,
-    while it is what the run trained on: 0 when that cannot be told)."""
-    from ..data import clip_keys, overlap, sample_keys
-    from ..data.clips import find_clips
-    from .prepare import load_splits
+def _seen_by_run(config: RunConfig, marker: Marker | None, samples: Samples
+                 ) -> tuple[int, int]:
+    """(how many of ``samples`` the run fitted on, how many it held out for validation), by
+    content: its training data read again while it is what the run trained on ((0, 0) when
+    that cannot be told)."""
+    from ..data import clip_keys, sample_keys
+    from ..data.clips import check_clips, find_clips
 
+    keys = sample_keys(samples)
     trained = marker.sources.get("data") if marker is not None else None
     whole = fingerprint(samples)
     if trained is not None and trained.fingerprint == whole:
-        return len(samples)
+        return seen_by_run(config, keys, keys)
     try:
         if is_clip_run(config):  # the clips of train/ (and val/): decoding is not needed
             found = find_clips(config.data)
-            seen = set(clip_keys([c.path for c in found.get("train", []) + found.get(
-                "val", [])]))
-            return sum(key in seen for key in sample_keys(samples))  # type: ignore[arg-type]
+            clips = found.get("train") or found.get("all", [])
+            if config.skip_bad:  # as the run saw them
+                clips = check_clips(clips, skip_bad=True)[0]
+            return seen_by_run(config, clip_keys([c.path for c in clips]), keys,
+                               clip_keys([c.path for c in found.get("val", [])]))
         train = load_splits(config)[0]
     except (OSError, ValueError):  # moved or unreadable: nothing can be said
-        return 0
+        return 0, 0
     if trained is not None and comparable(trained.fingerprint, whole) and (
             trained.fingerprint != fingerprint(train)):
-        return 0  # the file at that path is no longer the training data
-    return overlap(train, samples)  # type: ignore[arg-type]
+        return 0, 0  # the file at that path is no longer the training data
+    return seen_by_run(config, sample_keys(train), keys)
 
 
 def predict(run_dir: str | Path, input_path: str, output_path: str, *,
