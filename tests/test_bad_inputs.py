@@ -1118,6 +1118,14 @@ LAYER_CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         np.random.rand(4, 5), np.array(["a", None, "b", "a"], dtype=object)), ValueError,
      r"expected labels of one kind in y \(all numbers or all text, no None\); got "
      r"NoneType \(None\), text \('a'\)"),
+    ("estimator: a list of text and numbers that read the same", lambda: TimeSeriesClassifier(
+        members=1).fit(np.random.rand(4, 5), ["1", 1, "1", 1]), ValueError,
+     r"expected labels of one kind in y \(all numbers or all text, no None\); got "
+     r"integer \(1\), text \('1'\)"),
+    ("estimator: integer labels past 64 bits", lambda: TimeSeriesClassifier(members=1).fit(
+        np.random.rand(4, 5), [2**70, 1, 2**70, 1]), ValueError,
+     r"expected integer labels within 64 bits \(or text\); got 1180591620717411303424: pass "
+     r"them as str"),
     ("labels: two labels that read the same", lambda: label_names([b"cat", "cat"], "y"),
      ValueError, r"y: labels b'cat' and 'cat' both read as 'cat'; expected labels that differ"),
     ("keras weights: a bias of the wrong length", lambda: timedist.LSTM(3, 4).load_keras_weights(

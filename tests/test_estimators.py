@@ -4,6 +4,7 @@ pickling, model selection, errors, and save/load through the CLI's run directori
 from __future__ import annotations
 
 import csv
+import json
 import pickle
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from timedist.cli import main
 from timedist.data import SequenceDataset, save_npz
 from timedist.estimators import TimeSeriesClassifier, TimeSeriesRegressor
+from timedist.train.config import ConfigError
+from timedist.train.record import RunRecord
 
 SMALL: dict[str, Any] = {"members": 1, "num_features": 840}
 
@@ -174,6 +177,45 @@ def test_save_is_a_run_directory_for_the_cli(tmp_path: Path) -> None:
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
     with pytest.raises(ValueError, match="expected a regression run for TimeSeriesRegressor"):
         TimeSeriesRegressor.load(run_dir)
+
+
+LABELS = {  # labels of every kind an estimator accepts, and one pair of each
+    "uint64 past int64": np.array([0, 2**64 - 1], dtype=np.uint64),
+    "uint64 beside 2**63": np.array([2**63, 2**63 + 1], dtype=np.uint64),
+    "int8": np.array([-3, 4], dtype=np.int8),
+    "bool": np.array([True, False]),
+    "text": np.array(["cat", "dog"]),
+    "text as objects": np.array(["cat", "dog"], dtype=object),
+    "dates in ns": np.array(["2020-01-01", "2021-06-01T12:00"], dtype="datetime64[ns]"),
+    "days": np.array(["2020-01-01", "2021-06-01"], dtype="datetime64[D]"),
+    "durations": np.array([1, 2], dtype="timedelta64[s]"),
+    "Python ints as objects": np.array([1, 2**40], dtype=object),
+}
+
+
+@pytest.mark.parametrize("kind", LABELS)
+def test_saved_labels_read_back_the_same(tmp_path: Path, kind: str) -> None:
+    """classes_ and predictions after save/load: equal values of the same dtype as those of
+    the fitted estimator (uint64 past 2**63 came back float64, dates as strings)."""
+    X, y = shapes(n=20)
+    labels = LABELS[kind][(y == "early").astype(int)]
+    clf = TimeSeriesClassifier(**SMALL).fit(X, labels)
+    loaded = TimeSeriesClassifier.load(clf.save(tmp_path / "saved"))
+    for fitted, again in ((clf.classes_, loaded.classes_), (clf.predict(X), loaded.predict(X))):
+        assert again.dtype == fitted.dtype and again.tolist() == fitted.tolist()
+    assert clf.predict(X).dtype == (np.int64 if kind.startswith("Python") else labels.dtype)
+
+
+def test_a_record_whose_labels_do_not_fit_their_dtype_is_refused(tmp_path: Path) -> None:
+    X, y = shapes(n=20)
+    run_dir = TimeSeriesClassifier(**SMALL).fit(X, np.where(y == "early", 3, 7)).save(
+        tmp_path / "saved")
+    record = json.loads((run_dir / "preprocessing.json").read_text())
+    assert record["labels"] == [3, 7] and record["label_dtype"] == np.dtype(np.int64).str
+    for labels, dtype in (([3, "x"], record["label_dtype"]), ([3, 7], "not a dtype")):
+        text = json.dumps({**record, "labels": labels, "label_dtype": dtype})
+        with pytest.raises(ConfigError, match=r"p\.json: expected 'labels' of numpy dtype"):
+            RunRecord.from_json(text, "p.json")
 
 
 def test_a_network_trains_through_lightning_in_memory(tmp_path: Path,

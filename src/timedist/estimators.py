@@ -241,7 +241,10 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
                 run.check_replaceable(flag=flag, out="path")
             except ValueError as error:
                 raise FileExistsError(str(error)) from None
-        record = self.record_.with_labels(_labels_json(getattr(self, "classes_", None)))
+        try:  # labels that would not read back the same: refused before anything is written
+            record = self.record_.with_labels(getattr(self, "classes_", None))
+        except ValueError as error:
+            raise ValueError(f"{run.path}: {error}") from None
         with run.session(create=True) as session:
             try:
                 session.replace(overwrite=overwrite, flag=flag)
@@ -284,20 +287,35 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         estimator.n_channels_ = spec.step_shape[0]
         estimator.n_features_in_, estimator.input_shape_ = estimator.n_channels_, None
         if cls._task == "classification":
-            labels = record.labels or record.classes
-            estimator.classes_ = np.asarray(labels)
+            estimator.classes_ = record.original_labels()
         return estimator
 
 
-def _labels_json(classes: np.ndarray | None) -> list[Any] | None:
-    """The original labels, when JSON keeps their type (int, float, str, bool)."""
-    if classes is None:
-        return None
-    labels = classes.tolist()
-    try:
-        return labels if json.loads(json.dumps(labels)) == labels else None
-    except (TypeError, ValueError):
-        return None
+def _labels(y: Any, who: str) -> np.ndarray:
+    """Labels y (N,) as one numpy array, refused when they are of mixed kinds (numpy would
+    turn ``["1", 1]`` into two ``"1"``) or Python integers beyond 64 bits."""
+    array: np.ndarray = column_or_1d(np.asarray(y), warn=True)
+    if array.dtype != object and isinstance(y, np.ndarray):
+        return array
+    values = column_or_1d(np.asarray(y, dtype=object), warn=False).tolist()
+    kinds: dict[str, Any] = {}  # kind -> its first label
+    for value in values:
+        kind = ("text" if isinstance(value, str) else "integer" if isinstance(
+            value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) else
+            type(value).__name__)
+        kinds.setdefault(kind, value)
+    if "NoneType" in kinds or ("text" in kinds and len(kinds) > 1):
+        raise ValueError(f"{who}: expected labels of one kind in y (all numbers or all text, "
+                         "no None); got " + ", ".join(f"{kind} ({shorten(value)})" for kind,
+                                                      value in sorted(kinds.items())))
+    if array.dtype == object and set(kinds) == {"integer"}:  # Python ints numpy kept as such
+        for dtype in (np.int64, np.uint64):
+            if all(np.iinfo(dtype).min <= v <= np.iinfo(dtype).max for v in values):
+                return np.asarray(array.astype(dtype))
+        wide = next(v for v in values if not -2**63 <= v < 2**64)
+        raise ValueError(f"{who}: expected integer labels within 64 bits (or text); got "
+                         f"{shorten(wide)}: pass them as str")
+    return array
 
 
 _PARAMETERS_DOC = """
@@ -334,15 +352,7 @@ class TimeSeriesClassifier(ClassifierMixin, _TimeSeriesEstimator):  # type: igno
     def fit(self, X: Any, y: Any) -> TimeSeriesClassifier:
         """Fit on X (see the module) and labels y (N,)."""
         self._series(X)  # X's errors first (empty, wrong shape), as scikit-learn reports them
-        y = column_or_1d(np.asarray(y), warn=True)
-        kinds: dict[str, Any] = {}  # kind -> its first label
-        for value in y.tolist() if y.dtype == object else []:
-            kinds.setdefault("text" if isinstance(value, str) else type(value).__name__, value)
-        if "NoneType" in kinds or ("text" in kinds and len(kinds) > 1):
-            raise ValueError(f"{type(self).__name__}: expected labels of one kind in y (all "
-                             "numbers or all text, no None); got " + ", ".join(
-                                 f"{kind} ({shorten(value)})" for kind, value in
-                                 sorted(kinds.items())))
+        y = _labels(y, type(self).__name__)
         check_classification_targets(y)
         classes, index = np.unique(y, return_inverse=True)
         if len(classes) < 2:

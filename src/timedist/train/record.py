@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -70,10 +71,10 @@ class RunRecord:
     """What a run keeps besides its config (``preprocessing.json``), typed.
 
     ``spec`` (task, one step's shape, outputs, horizon, longest training sequence), the class
-    names in index order (classification), the original labels when JSON keeps their type
-    (the estimators), the input normalization and its statistics, the target scale
-    (regression), MASE's denominator (built-in series), and its provenance (timedist,
-    torch and Python versions, the command, when it was written).
+    names in index order (classification), the original labels and their numpy dtype (the
+    estimators' ``classes_``: :func:`labels_json`), the input normalization and its
+    statistics, the target scale (regression), MASE's denominator (built-in series), and its
+    provenance (timedist, torch and Python versions, the command, when it was written).
     """
 
     spec: ModelSpec
@@ -84,17 +85,32 @@ class RunRecord:
     naive_scale: float | None = None
     labels: list[Any] | None = None
     provenance: dict[str, Any] | None = None
+    label_dtype: str | None = None
 
     @property
     def task(self) -> str:
         return self.spec.task
 
-    def with_labels(self, labels: list[Any] | None) -> RunRecord:
-        return dataclasses.replace(self, labels=labels)
+    def with_labels(self, classes: np.ndarray | None) -> RunRecord:
+        """This record keeping an estimator's ``classes_`` (N,) as they are: ValueError when
+        JSON cannot give them back equal, of the same dtype."""
+        if classes is None:
+            return self
+        labels, dtype = labels_json(classes)
+        return dataclasses.replace(self, labels=labels, label_dtype=dtype)
+
+    def original_labels(self) -> np.ndarray | None:
+        """The labels an estimator was fitted with (N_classes,), in index order; the class
+        names for a run written by ``timedist fit``; None for regression."""
+        if self.labels is not None and self.label_dtype is not None:
+            return labels_array(self.labels, self.label_dtype)
+        labels = self.labels or self.classes  # older records: labels without their dtype
+        return None if labels is None else np.asarray(labels)
 
     def to_json(self) -> str:
         return json.dumps({**dataclasses.asdict(self.spec), "steps": self.spec.length,
                            "classes": self.classes, "labels": self.labels,
+                           "label_dtype": self.label_dtype,
                            "normalize": self.normalize,
                            "standardization": _scale_json(self.standardization),
                            "target_scale": _scale_json(self.target_scale),
@@ -173,6 +189,13 @@ class RunRecord:
         if labels is not None and (classes is None or len(labels) != len(classes)):
             raise ConfigError(f"{where}: expected 'labels' as {len(classes or [])} values, one "
                               f"per class; got {shorten(labels)}")
+        label_dtype = get("label_dtype", (str, type(None)), None)
+        if label_dtype is not None:
+            try:
+                labels_array(labels or [], label_dtype)
+            except (TypeError, ValueError, OverflowError) as error:
+                raise ConfigError(f"{where}: expected 'labels' of numpy dtype {label_dtype!r}; "
+                                  f"got {shorten(labels)} ({shorten(str(error))})") from None
         normalize = get("normalize", (str,), "channel")
         if normalize not in NORMALIZATIONS:
             raise ConfigError(f"{where}: expected 'normalize' one of {', '.join(NORMALIZATIONS)};"
@@ -186,7 +209,36 @@ class RunRecord:
         outputs = spec.num_outputs if task == "regression" else 0
         return cls(spec, classes, normalize, scale("standardization", spec.step_shape[0]),
                    scale("target_scale", outputs) if outputs else None, naive, labels,
-                   get("provenance", (dict, type(None)), None))
+                   get("provenance", (dict, type(None)), None), label_dtype)
+
+
+def labels_json(classes: np.ndarray) -> tuple[list[Any], str]:
+    """(values JSON keeps, numpy dtype) of labels (N,): :func:`labels_array` gives back an
+    equal array of the same dtype (dates and durations kept as their integer ticks), or a
+    ValueError says they cannot be kept."""
+    dtype = classes.dtype.str
+    values = classes.view(np.int64).tolist() if classes.dtype.kind in "Mm" else classes.tolist()
+    try:
+        again = labels_array(json.loads(json.dumps(values)), dtype)
+    except (TypeError, ValueError, OverflowError):
+        again = None
+    if again is None or again.dtype != classes.dtype or (
+            [(type(a), a) for a in again.tolist()] != [(type(a), a) for a in classes.tolist()]
+            if classes.dtype.kind == "O" else again.tobytes() != classes.tobytes()):
+        raise ValueError(f"labels {shorten(classes.tolist())} of dtype {classes.dtype} cannot be "
+                         "written so that they read back the same; expected numbers, text, "
+                         "booleans, dates or durations")
+    return values, dtype
+
+
+def labels_array(values: list[Any], dtype: str) -> np.ndarray:
+    """(N,) labels of ``dtype`` from what :func:`labels_json` wrote."""
+    kind = np.dtype(dtype)
+    if kind.kind in "Mm":
+        return np.asarray(values, dtype=np.int64).view(kind)
+    array = np.empty(len(values), dtype=kind)  # object labels stay one value per class
+    array[:] = values
+    return array
 
 
 def make_record(prepared: Prepared, naive_scale: float | None = None) -> RunRecord:
