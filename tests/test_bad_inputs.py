@@ -995,7 +995,32 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r"--epochs 3: applies to networks \(not rocket\); this run is classification of signals "
      r"with rocket"),
     ("settings: --hidden-size for rocket", fit_with("--hidden-size", "8"), 1,
-     r"--hidden-size 8: applies to networks"),
+     r"--hidden-size 8: applies to the recurrent models \(sequence, cnn-lstm, "
+     r"conv-lstm-forecaster\); this run is classification of signals with rocket"),
+    ("settings: --hidden-size for a convolutional network", fit_with(
+        "--model", "fcn", "--hidden-size", "8"), 1,
+     r"--hidden-size 8: applies to the recurrent models .*with fcn: drop it"),
+    ("settings: --dropout for a convolutional network", fit_with(
+        "--model", "inception", "--dropout", "0.3"), 1,
+     r"--dropout 0\.3: applies to the models with recurrent layers \(sequence, cnn-lstm\); "
+     r"this run is classification of signals with inception"),
+    ("settings: --cell for a convolutional network", fit_with(
+        "--model", "resnet", "--cell", "gru"), 1,
+     r"--cell 'gru': applies to the models with recurrent layers"),
+    ("settings: --bidirectional for a convolutional network", fit_with(
+        "--model", "fcn", "--bidirectional"), 1,
+     r"--bidirectional True: applies to the models with recurrent layers"),
+    ("settings: --num-layers for the forecaster", fit_with(
+        "--data", "moving-digits-forecast", "--num-layers", "2"), 1,
+     r"--num-layers 2: applies to the models with recurrent layers .*; this run is frames of "
+     r"image sequences with conv-lstm-forecaster"),
+    ("settings: --steps beside --epochs", fit_with(
+        "--model", "fcn", "--epochs", "2", "--steps", "500"), 1,
+     r"--steps 500 and --epochs 2: expected one of them \(--epochs sets the length: 2 epochs "
+     r"are 2 steps of batch 32 here; --steps would be ignored\)"),
+    ("settings: --steps beside a dataset's epochs", fit_with(
+        "--data", "sunspots", "--steps", "3000"), 1,
+     r"--steps 3000 and --epochs 60 \(the default for sunspots\): expected one of them"),
     ("settings: --members for a network", fit_with("--model", "fcn", "--members", "2"), 1,
      r"--members 2: applies to the rocket model; this run is classification of signals with "
      r"fcn"),

@@ -12,6 +12,7 @@ import json
 import math
 import numbers
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ LARGEST = {"members": 100}
 # Besides the "model" group: the settings that decide how a run's inputs are prepared.
 IDENTITY = ("normalize", "shuffle_frames", "frames", "fps", "size", "grayscale")
 CLOSED_FORM = ("rocket",)  # fitted without optimizer steps (no epochs, no Lightning)
+RECURRENT = ("sequence", "cnn-lstm", "conv-lstm-forecaster")  # the models of --hidden-size
+STACKED = ("sequence", "cnn-lstm")  # recurrent layers of --num-layers, --cell, --dropout
 NORMALIZATIONS = ("channel", "series", "none")
 PATHS = ("data", "test_data", "cache")  # settings that name files or folders
 ARRAYS = "(arrays)"  # the data of a run fitted in Python on arrays (the estimators)
@@ -62,8 +65,7 @@ def _setting(default: Any, group: str, help: str, only: str | None = None) -> An
     """A RunConfig field and its command-line flag: the flag's group and help (the CLI builds
     ``--name-with-dashes`` from the field, its type and this; ``{models}``, ``{features}``
     and ``{datasets}`` in ``help`` list the valid names). ``only``: the runs it applies to
-    ("clips", "rocket", "networks", "sequence regression" or "cnn-lstm signals"); set for any
-    other run, it is an error
+    (a key of :data:`APPLIES`); set for any other run, it is an error
     (:func:`check_applicable`), never silently ignored."""
     return dataclasses.field(default=default, metadata={"group": group, "help": help,
                                                         "only": only})
@@ -114,15 +116,15 @@ class RunConfig:
                                  "10000)", only="rocket")
     members: int | None = _setting(None, "model", "rocket: ensemble size (default: 3, fewer "
                                    "for large data)", only="rocket")
-    hidden_size: int = _setting(64, "model", "recurrent units (default 64)", only="networks")
+    hidden_size: int = _setting(64, "model", "recurrent units (default 64)", only="recurrent")
     num_layers: int = _setting(1, "model", "stacked recurrent layers (default 1)",
-                               only="networks")
+                               only="stacked")
     bidirectional: bool = _setting(False, "model", "bidirectional recurrent layers",
-                                   only="networks")
+                                   only="stacked")
     cell: str = _setting("lstm", "model", "recurrent cell: lstm or gru (default lstm)",
-                         only="networks")
+                         only="stacked")
     dropout: float = _setting(0.0, "model", "dropout between recurrent layers and before the "
-                              "head (default 0)", only="networks")
+                              "head (default 0)", only="stacked")
     subsequences: int = _setting(4, "model", "cnn-lstm on signals: steps a window is split "
                                  "into (default 4)", only="cnn-lstm signals")
     relative: bool = _setting(False, "model", "regression: predict the change from the last "
@@ -349,28 +351,43 @@ def identity(config: RunConfig) -> dict[str, Any]:
             if f.metadata["group"] == "model" or f.name in IDENTITY}
 
 
-def check_applicable(config: RunConfig, *, clips: bool, task: str) -> None:
+# The runs a setting applies to (its ``only``): what to call them, and whether a run is one
+# (config with the model chosen, clips or not, the data's task).
+APPLIES: dict[str, tuple[str, Callable[[RunConfig, bool, str], bool]]] = {
+    "clips": ("own videos (a folder or manifest of clips)", lambda c, clips, t: clips),
+    "rocket": ("the rocket model", lambda c, clips, t: c.model in CLOSED_FORM),
+    "networks": ("networks (not rocket)", lambda c, clips, t: c.model not in CLOSED_FORM),
+    "recurrent": (f"the recurrent models ({', '.join(RECURRENT)})",
+                  lambda c, clips, t: c.model in RECURRENT),
+    "stacked": (f"the models with recurrent layers ({', '.join(STACKED)})",
+                lambda c, clips, t: c.model in STACKED),
+    "sequence regression": ("the sequence model on regression targets",
+                            lambda c, clips, t: c.model == "sequence" and t == "regression"),
+    "cnn-lstm signals": ("the cnn-lstm model on signals",
+                         lambda c, clips, t: c.model == "cnn-lstm" and not clips),
+}
+
+
+def check_applicable(config: RunConfig, *, clips: bool, task: str, images: bool = False
+                     ) -> None:
     """Refuse a setting given for a run it does not apply to (``--fps`` for signals,
     ``--epochs`` for rocket, ``--members`` for a network, ``--relative`` for classification):
     set to anything but its default (the dataset's), it would be ignored without a word.
-    ``config.model`` is chosen; ``task`` is the data's (classification, regression, ...)."""
+    ``config.model`` is chosen; ``task`` is the data's (classification, regression, frames);
+    ``images``: the steps are images (C, H, W), as clips' are."""
     base = resolve_config({"data": config.data})
-    kind = {"clips": clips, "rocket": config.model in CLOSED_FORM,
-            "networks": config.model not in CLOSED_FORM,
-            "sequence regression": config.model == "sequence" and task == "regression",
-            "cnn-lstm signals": config.model == "cnn-lstm" and not clips}
     for setting in fields(RunConfig):
         only = setting.metadata["only"]
         value = getattr(config, setting.name)
-        if only is None or kind[only] or value == getattr(base, setting.name):
+        if only is None or value == getattr(base, setting.name):
             continue
-        what = {"clips": "own videos (a folder or manifest of clips)",
-                "rocket": "the rocket model", "networks": "networks (not rocket)",
-                "sequence regression": "the sequence model on regression targets",
-                "cnn-lstm signals": "the cnn-lstm model on signals"}[only]
+        what, applies = APPLIES[only]
+        if applies(config, clips, task):
+            continue
         raise ConfigError(f"--{setting.name.replace('_', '-')} {shorten(value)}: applies to "
-                          f"{what}; this run is {task} of {'clips' if clips else 'signals'} "
-                          f"with {config.model}: drop it")
+                          f"{what}; this run is {task} of "
+                          f"{'clips' if clips else 'image sequences' if images else 'signals'}"
+                          f" with {config.model}: drop it")
 
 
 def absolute_paths(config: RunConfig) -> RunConfig:

@@ -24,7 +24,7 @@ import dataclasses
 import math
 
 from ..data import Samples
-from .config import CLOSED_FORM, RunConfig
+from .config import CLOSED_FORM, DATASET_DEFAULTS, ConfigError, RunConfig
 
 __all__ = ["MIN_SELECTION", "STEPS", "choose_defaults", "rocket_size"]
 
@@ -105,9 +105,19 @@ def choose_defaults(config: RunConfig, train: Samples) -> tuple[RunConfig, list[
         reasons.append(f"validation split {val_split}" + (
             f" ({round(0.1 * n)} samples choose the best checkpoint)" if val_split else
             f" ({n} samples: too few to choose a checkpoint on; the final weights are kept)"))
+    per_epoch = max(1, math.ceil(round(n * (1 - val_split)) / config.batch_size))
+    if config.epochs is not None and config.steps is not None and (
+            max(1, math.ceil(config.steps / per_epoch)) != config.epochs):
+        default = DATASET_DEFAULTS.get(config.data, {}).get("epochs") == config.epochs
+        raise ConfigError(f"--steps {config.steps} and --epochs {config.epochs}"
+                          + (f" (the default for {config.data})" if default else "")
+                          + ": expected one of "
+                          f"them (--epochs sets the length: {config.epochs} epochs are "
+                          f"{config.epochs * per_epoch} steps of batch {config.batch_size} "
+                          "here; --steps would be ignored); a run's config.yaml names both: "
+                          "drop one")
     if config.epochs is None:
         budget = config.steps or STEPS
-        per_epoch = max(1, math.ceil(round(n * (1 - val_split)) / config.batch_size))
         changes["epochs"] = max(1, math.ceil(budget / per_epoch))
         changes["steps"] = budget
         reasons.append(f"{changes['epochs']} epochs ({budget} optimizer steps of batch "

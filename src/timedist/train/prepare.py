@@ -293,7 +293,8 @@ def prepare(config: RunConfig, train: Samples, test: Samples | None, *,
         if test is not None:
             test = _shuffled_in_time(test, config.seed + 1)
     config, chosen = choose_defaults(config, train)
-    check_applicable(config, clips=isinstance(train, ClipDataset), task=train.task)
+    check_applicable(config, clips=isinstance(train, ClipDataset), task=task_of(train),
+                     images=len(train.step_shape) == 3)
     choices = [*(choices or []), *chosen]
     if config.val_split:
         held = max(1, round(config.val_split * len(train)))  # as split_indices rounds
