@@ -533,7 +533,7 @@ def test_integer_labels_of_any_width_are_classes(tmp_path: Path, dtype: str) -> 
     assert [read.classes[int(t)] for t in read.targets] == ["0", str(top), "0", str(top)]
 
 
-@pytest.mark.parametrize("how", ["shuffled", "half", "split", "held", "subset"])
+@pytest.mark.parametrize("how", ["shuffled", "half", "split", "held", "subset", "moved"])
 def test_evaluate_on_the_training_samples_says_so(
         tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]) -> None:
     """Training rows in another order (or another file holding some of them) are found by
@@ -559,10 +559,13 @@ def test_evaluate_on_the_training_samples_says_so(
     assert main(["fit", "--data", str(tmp_path / "train.ts"), "--out", str(run), *FAST,
                  *flags]) == 0
     capsys.readouterr()
+    if how == "moved":  # the training file is gone: the run's kept keys still know its samples
+        (tmp_path / "train.ts").unlink()
     assert main(["evaluate", str(run), "--data", str(tmp_path / "other.ts")]) == 0
     out = capsys.readouterr().out
     evaluated_on = metrics(run / "evaluation", "evaluation.json")["evaluated_on"]
     expected = {"shuffled": ("training", "holds only the run's training samples (all 24)"),
+                "moved": ("training", "holds only the run's training samples (all 24)"),
                 "half": (str(tmp_path / "other.ts"), "6 of the 12 samples of"),
                 "split": ("training", "is the run's training data: 18 samples it fitted on "
                           "and 6 validation samples"),
@@ -570,6 +573,48 @@ def test_evaluate_on_the_training_samples_says_so(
                 "subset": (str(tmp_path / "other.ts"), "12 of the 24 samples of")}[how]
     assert (evaluated_on, expected[1] in out) == (expected[0], True), out
     assert len(fitted) == {"split": 18, "held": 18, "subset": 12}.get(how, 24)
+
+
+@pytest.mark.parametrize("how", ["all", "half"])
+def test_a_model_saved_from_python_knows_its_training_samples(
+        tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A run saved by an estimator (fitted on arrays, no file to read again) recognizes its
+    training series in a file evaluated later, in any order."""
+    x, y = signals(n=24, seed=5)
+    clf = TimeSeriesClassifier(members=1, num_features=168).fit(x, y)
+    run = clf.save(tmp_path / "saved")
+    order = np.random.default_rng(2).permutation(24)[: 24 if how == "all" else 10]
+    fresh, labels = signals(n=6, seed=11)
+    picked = (x[order], y[order]) if how == "all" else (
+        np.concatenate([x[order], fresh]), np.concatenate([y[order], labels]))
+    write_ts(tmp_path / "mine.ts", *picked)
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "mine.ts")]) == 0
+    out = capsys.readouterr().out
+    evaluated_on = metrics(run / "evaluation", "evaluation.json")["evaluated_on"]
+    if how == "all":
+        assert evaluated_on == "training" and "holds only the run's training samples" in out
+    else:
+        assert evaluated_on == str(tmp_path / "mine.ts") and "10 of the 16 samples of" in out
+    again = TimeSeriesClassifier.load(run)
+    assert again.training_keys_ == clf.training_keys_ and len(again.training_keys_) == 24
+
+
+def test_resuming_a_finished_rocket_run_tests_it_again(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Rocket is fitted in one step: --resume keeps its weights and its train_seconds (it
+    fitted again and replaced them)."""
+    path = write_ts(tmp_path / "train.ts", *signals())
+    run = tmp_path / "run"
+    assert main(["fit", "--data", str(path), "--out", str(run), *FAST]) == 0
+    before = metrics(run)
+    weights = (run / "checkpoints" / "best.ckpt").read_bytes()
+    capsys.readouterr()
+    assert main(["fit", "--resume", str(run)]) == 0
+    assert "nothing left to train: rocket is fitted in one step" in capsys.readouterr().out
+    after = metrics(run)
+    assert after["train_seconds"] == before["train_seconds"]
+    assert after["training_accuracy"] == before["training_accuracy"]
+    assert (run / "checkpoints" / "best.ckpt").read_bytes() == weights
 
 
 @pytest.mark.parametrize("seed", [0, 3])

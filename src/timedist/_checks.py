@@ -58,6 +58,18 @@ def shorten_text(text: str, limit: int = LIMIT) -> str:
     return f"{text[: max(limit - 24, 8)]}... ({len(text)} characters)"
 
 
+def middle_cut(word: str, limit: int = LIMIT) -> str:
+    """``word`` (a path, say) with its middle cut when longer than ``limit``: it keeps its
+    start and its end (the file name), saying how long it was.
+
+    >>> middle_cut("/data/" + "x" * 300 + "/train.ts", 60)
+    '/data/xxxx...(315 characters)...xxxxxxxxxxxxxxxxxxxxx/train.ts'
+    """
+    if len(word) <= limit:
+        return word
+    return f"{word[: max(limit // 2 - 20, 8)]}...({len(word)} characters)...{word[-(limit // 2):]}"
+
+
 def format_shape(shape: Iterable[int]) -> str:
     """``(8, 3, 64, 64)``; a 1-tuple prints as ``(8,)`` like Python does."""
     dims = tuple(int(d) for d in shape)

@@ -205,6 +205,8 @@ def error_line(error: BaseException) -> str:
     ``MAX_MESSAGE`` characters. For an error raised in a DataLoader worker (a clip that fails
     past its first frame) torch adds the worker's traceback: only its own last line is kept.
     An error of a kind timedist does not raise itself is named as a bug."""
+    from ._checks import middle_cut
+
     text = str(error)
     if "DataLoader worker process" in text and "Original Traceback" in text:
         last = text.strip().splitlines()[-1]  # "package.module.ClipError: <message>"
@@ -214,7 +216,7 @@ def error_line(error: BaseException) -> str:
             str(filename) not in text or getattr(error, "strerror", None)):
         text = f"{filename}: {error.strerror or text}"  # type: ignore[attr-defined]
     # one line; a word longer than a value may be (a 5000-character path) keeps its ends
-    text = " ".join(_middle_cut(word) for word in text.split()) or type(error).__name__
+    text = " ".join(middle_cut(word) for word in text.split()) or type(error).__name__
     if isinstance(error, MemoryError) or (isinstance(error, RuntimeError) and (
             "allocate" in text or "out of memory" in text.lower())):
         text = (f"out of memory ({text[:200]}); smaller settings need less: --batch-size, "
@@ -225,14 +227,6 @@ def error_line(error: BaseException) -> str:
     if len(text) > MAX_MESSAGE:
         text = f"{text[: MAX_MESSAGE - 40]}... ({len(text)} characters)"
     return text
-
-
-def _middle_cut(word: str, limit: int = 200) -> str:
-    """``word`` with its middle cut when longer than ``limit`` (a path keeps its start and
-    its file name)."""
-    if len(word) <= limit:
-        return word
-    return f"{word[: limit // 2 - 20]}...({len(word)} characters)...{word[-(limit // 2):]}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

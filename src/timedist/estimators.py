@@ -32,13 +32,20 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch import Tensor
 
 from ._checks import shorten
-from .data import SequenceDataset, label_names
+from .data import SequenceDataset, label_names, sample_keys
 from .train.closed_form import fit_closed_form, save_checkpoint
 from .train.config import ARRAYS, CLOSED_FORM, RunConfig, resolve_config
 from .train.evaluation import collect
 from .train.module import SequenceTask
 from .train.prepare import build_model, prepare
-from .train.record import apply_record, load_best, make_record, write_record
+from .train.record import (
+    apply_record,
+    load_best,
+    make_record,
+    trained_samples,
+    write_record,
+    write_samples,
+)
 from .train.run import resolve_device, stored_run, train_network
 from .train.rundir import RunDir
 
@@ -179,6 +186,7 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         torch.manual_seed(config.seed)
         data = SequenceDataset(series.sequences, targets, classes=classes, name="X")
         prepared = prepare(config, data, None)
+        keys = sample_keys(data)  # a saved run recognizes its training samples by them
         if self.verbose:
             print("\n".join(f"chose  {why}" for why in prepared.choices), flush=True)
         model = build_model(prepared.config, prepared.spec)
@@ -199,6 +207,7 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         self.config_ = prepared.config
         self.record_ = make_record(prepared)
         self.choices_ = prepared.choices
+        self.training_keys_ = keys
         self.n_features_in_ = series.array[0] if series.array else series.channels
         self.input_shape_ = series.array
         self.n_channels_ = series.channels
@@ -252,6 +261,8 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
                 raise FileExistsError(str(error)) from None
             session.start({}, record.classes)
             write_record(session, self.config_, record)
+            if getattr(self, "training_keys_", None):  # (pickles of earlier versions lack it)
+                write_samples(session, self.training_keys_)
             task = SequenceTask(self.model_, self.record_.task)
             for name in ("checkpoints/best.ckpt", "checkpoints/last.ckpt"):
                 save_checkpoint(task, session, name)
@@ -267,8 +278,9 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         ``timedist fit`` on signals of the same task); ``unfinished`` allows a run that has
         not finished (its best checkpoint so far)."""
         run_dir = Path(path)
-        with RunDir(run_dir).reading():
+        with RunDir(run_dir).reading() as marker:
             config, record = stored_run(run_dir, unfinished=unfinished)
+            samples = trained_samples(RunDir(run_dir), marker) or []
             spec = record.spec
             if record.task != cls._task:
                 raise ValueError(f"{run_dir}: expected a {cls._task} run for {cls.__name__}; "
@@ -283,7 +295,7 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
             settings["relative"] = config.relative
         estimator = cls(**settings, random_state=config.seed)
         estimator.model_, estimator.config_ = task.model.eval(), config
-        estimator.record_, estimator.choices_ = record, []
+        estimator.record_, estimator.choices_, estimator.training_keys_ = record, [], samples
         estimator.n_channels_ = spec.step_shape[0]
         estimator.n_features_in_, estimator.input_shape_ = estimator.n_channels_, None
         if cls._task == "classification":
@@ -337,7 +349,8 @@ _PARAMETERS_DOC = """
 
     Attributes after ``fit``: ``n_features_in_`` (X.shape[1] of an array X, as scikit-learn
     counts it; the channels for a list), ``model_`` (the torch module), ``config_``
-    (the resolved RunConfig), ``choices_``.
+    (the resolved RunConfig), ``choices_``, ``training_keys_`` (one SHA-256 per training
+    series: a saved run recognizes them in ``timedist evaluate --data``).
 """
 
 

@@ -50,13 +50,15 @@ def sample_keys(dataset: SequenceDataset | ClipDataset) -> list[bytes]:
     return keys
 
 
-def fingerprint(dataset: SequenceDataset | ClipDataset) -> str:
+def fingerprint(dataset: SequenceDataset | ClipDataset, keys: list[bytes] | None = None
+                ) -> str:
     """The SHA-256 (hex) of a whole set: its class names, and every sample's key and target,
-    in order."""
+    in order (``keys``: the set's :func:`sample_keys`, when already computed)."""
     digest = hashlib.sha256(repr(dataset.classes).encode())
     targets = dataset.targets.double().numpy() if dataset.targets.is_floating_point() else (
         dataset.targets.numpy())
-    for key, target in zip(sample_keys(dataset), targets, strict=True):
+    for key, target in zip(sample_keys(dataset) if keys is None else keys, targets,
+                           strict=True):
         digest.update(key)
         digest.update(np.ascontiguousarray(target).tobytes())
     return (_CLIPS if isinstance(dataset, ClipDataset) else "") + digest.hexdigest()

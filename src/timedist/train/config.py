@@ -295,7 +295,7 @@ def load_config_file(path: str | Path, *, relative_to_file: bool = True) -> dict
     are), not from the current one; built-in dataset names stay names."""
     path = Path(path)
     if path.suffix not in (".yaml", ".yml", ".json"):
-        raise ConfigError(f"{path.name}: expected a .yaml, .yml or .json config file")
+        raise ConfigError(f"{path}: expected a .yaml, .yml or .json config file")
     check_plain(path)
     try:
         size = path.stat().st_size if path.is_file() else 0
@@ -315,17 +315,17 @@ def load_config_file(path: str | Path, *, relative_to_file: bool = True) -> dict
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a folder; expected a config file") from None
     except UnicodeDecodeError as error:
-        raise ConfigError(f"{path.name}: expected UTF-8 text ({error.reason})") from None
+        raise ConfigError(f"{path}: expected UTF-8 text ({error.reason})") from None
     except (ValueError, yaml.YAMLError) as error:  # JSON's errors, and ints beyond 4300 digits
         first = " ".join(str(error).split())
-        raise ConfigError(f"{path.name}: not valid {path.suffix[1:].upper()}: "
+        raise ConfigError(f"{path}: not valid {path.suffix[1:].upper()}: "
                           f"{first[:300]}") from None
     except RecursionError:
-        raise ConfigError(f"{path.name}: nested too deeply to be a config file") from None
+        raise ConfigError(f"{path}: nested too deeply to be a config file") from None
     if content is None:
         return {}
     if not isinstance(content, dict):
-        raise ConfigError(f"{path.name}: expected a mapping of settings; got "
+        raise ConfigError(f"{path}: expected a mapping of settings; got "
                           f"{type(content).__name__}")
     if relative_to_file:
         content = {k: (_from(path.parent, v) if k in PATHS else v) for k, v in content.items()}
@@ -345,7 +345,7 @@ def _from(folder: Path, value: Any) -> Any:
 
 def identity(config: RunConfig) -> dict[str, Any]:
     """The settings that make a run what it is (the model and how its inputs are prepared):
-    a run's ``config.yaml`` may be edited in its data paths, workers, cache and placement,
+    a run's ``config.yaml`` may be edited in its data paths, training and placement settings,
     never in these (the run's record keeps them to compare)."""
     return {f.name: getattr(config, f.name) for f in fields(RunConfig)
             if f.metadata["group"] == "model" or f.name in IDENTITY}

@@ -76,7 +76,9 @@ class Prepared:
     (skipped files, imbalance, test samples that repeat training ones). ``sources`` say where
     ``--data``/``--test-data`` came from and what they held (a run keeps them in its marker);
     ``test_is`` says what metrics on ``test`` are: ``test``, or ``training``/``validation``
-    when it holds only samples the run saw (:func:`repeats`). Own videos are
+    when it holds only samples the run saw (:func:`repeats`). ``train_keys``: one key per
+    sample of the training data as read (:func:`~timedist.data.sample_keys`; own data only,
+    the run keeps them to recognize its samples later). Own videos are
     :class:`~timedist.data.ClipDataset` s."""
 
     train: Samples
@@ -88,6 +90,7 @@ class Prepared:
     notes: list[str] = dataclasses.field(default_factory=list)
     sources: dict[str, Source] = dataclasses.field(default_factory=dict)
     test_is: str = "test"
+    train_keys: list[bytes] | None = None
 
     @property
     def streamed(self) -> bool:
@@ -418,13 +421,14 @@ def _describe_sources(prepared: Prepared, train: Samples, test: Samples | None) 
     """Fill ``prepared.sources`` (fingerprints of own data) and say when the test samples
     repeat training samples."""
     config = prepared.config
-    prepared.sources["data"] = Source(config.data, None, fingerprint(train), len(train))
+    keys = prepared.train_keys = sample_keys(train)
+    prepared.sources["data"] = Source(config.data, None, fingerprint(train, keys), len(train))
     if test is None:
         return
     if config.test_data:
         prepared.sources["test_data"] = Source(config.test_data, None, fingerprint(test),
                                                len(test))
-    fitted, held = seen_by_run(config, sample_keys(train), sample_keys(test),
+    fitted, held = seen_by_run(config, keys, sample_keys(test),
                                sample_keys(prepared.val) if isinstance(prepared.val, ClipDataset)
                                else [])  # a val/ folder of clips; signals are scaled by now
     measures, note = repeats(config.test_data or "the test split", fitted, held, len(test))

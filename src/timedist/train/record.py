@@ -40,7 +40,7 @@ from .prepare import (
 from .rundir import CHECKPOINTS as CHECKPOINTS_NAME
 from .rundir import CONFIG as CONFIG_NAME
 from .rundir import RECORD as RECORD_NAME
-from .rundir import CheckpointError, RunDir, RunSession, read_checkpoint
+from .rundir import SAMPLES, CheckpointError, RunDir, RunSession, read_checkpoint
 
 __all__ = [
     "RunRecord",
@@ -54,7 +54,9 @@ __all__ = [
     "run_config_values",
     "run_fingerprint",
     "stored_run",
+    "trained_samples",
     "write_record",
+    "write_samples",
 ]
 
 
@@ -270,6 +272,29 @@ def write_record(session: RunSession, config: RunConfig, record: RunRecord) -> N
     session.write("preprocessing.json", record.to_json())
 
 
+def write_samples(session: RunSession, keys: list[bytes]) -> None:
+    """Keep the keys of the training samples as read (N x 32 bytes,
+    :func:`~timedist.data.sample_keys`) in the run, so ``evaluate --data`` recognizes them in
+    any file later, wherever the training data went (and for runs fitted on arrays)."""
+    session.write(SAMPLES, b"".join(keys))
+
+
+def trained_samples(run: RunDir, marker: Marker | None) -> list[bytes] | None:
+    """The keys :func:`write_samples` kept (N,), or None for a run without them (built-in
+    data, an earlier timedist) or whose file is not the one timedist wrote."""
+    path = run.path / SAMPLES
+    if not path.is_file() or path.is_symlink():
+        return None
+    try:
+        check_proven(run, marker, SAMPLES)
+        content = run.file(SAMPLES).read_bytes()
+    except (ConfigError, OSError):
+        return None
+    if len(content) % 32:
+        return None
+    return [content[i : i + 32] for i in range(0, len(content), 32)]
+
+
 def check_proven(run: RunDir, marker: Marker | None, name: str,
                  error: type[ConfigError] = ConfigError) -> None:
     """Refuse (``error`` naming the file) a run file that is read but not proven the one
@@ -351,7 +376,8 @@ def _check_identity(run: RunDir, config: RunConfig, record: RunRecord) -> None:
             raise ConfigError(f"{run.config}: {name} is {shorten(now, 60)}, but the run was "
                               f"trained with {shorten(value, 60)} (its {RECORD_NAME}); restore "
                               "it (a run's config.yaml may be edited in its data paths, "
-                              "workers, cache and placement only)")
+                              "training and placement settings; never in its model or how its "
+                              "inputs are prepared)")
 
 
 def finished(run: RunDir, marker: Marker | None) -> bool:

@@ -79,7 +79,9 @@ from .record import (
     load_run,
     make_record,
     stored_run,
+    trained_samples,
     write_record,
+    write_samples,
 )
 from .rundir import (
     EVALUATION_FILES,
@@ -435,6 +437,8 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, overwrite: bool, verbos
             session.replace(overwrite=overwrite)  # again, now that this process holds it
             session.start(_sources(prepared, run.path), prepared.train.classes)
             write_record(session, config, make_record(prepared, _naive_scale(prepared, config)))
+            if prepared.train_keys is not None:
+                write_samples(session, prepared.train_keys)
         try:
             result = _train_and_finish(task, prepared, session, resume, device, verbose,
                                        progress, callbacks)
@@ -453,6 +457,12 @@ def _train_and_finish(task: SequenceTask, prepared: Prepared, session: RunSessio
     _say(verbose, _describe(prepared, task.model, run.path, str(device))
          + (f" (resumed from {run.last})" if resume else ""))
     if config.model in CLOSED_FORM:
+        fitted = read_metrics(run.metrics_csv) if resume else []
+        if fitted:  # fitted in one step, checkpoints written: nothing to continue
+            _say(verbose, "note   nothing left to train: rocket is fitted in one step; the run"
+                 " is tested again")
+            return _finish(session, config, prepared, task, float(fitted[0]["seconds"]),
+                           verbose)
         assert isinstance(prepared.train, SequenceDataset)  # rocket takes signals, not clips
         row = fit_closed_form(task, prepared.train, device, verbose=verbose)
         session.write("metrics.csv", metrics_text([row]))
@@ -785,7 +795,7 @@ def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, dat
         else:
             raw = read_sequences(data, require_targets=True)
             dataset = apply_record(raw, stored, labelled=True)
-        measures, note = repeats(data, *_seen_by_run(config, marker, raw), len(raw))
+        measures, note = repeats(data, *_seen_by_run(run, config, marker, raw), len(raw))
         naive, evaluated_on = None, measures or data
         notes += [note] if note else []
     task = _restore(run.path, config, stored.spec)
@@ -800,17 +810,21 @@ def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, dat
     return result
 
 
-def _seen_by_run(config: RunConfig, marker: Marker | None, samples: Samples
+def _seen_by_run(run: RunDir, config: RunConfig, marker: Marker | None, samples: Samples
                  ) -> tuple[int, int]:
     """(how many of ``samples`` the run fitted on, how many it held out for validation), by
-    content: its training data read again while it is what the run trained on ((0, 0) when
-    that cannot be told)."""
+    content: the training samples' keys the run kept, or (runs of built-in data, of an
+    earlier timedist) its training data read again while it is what the run trained on
+    ((0, 0) when that cannot be told)."""
     from ..data import clip_keys, sample_keys
     from ..data.clips import check_clips, find_clips
 
     keys = sample_keys(samples)
-    trained = marker.sources.get("data") if marker is not None else None
-    whole = fingerprint(samples)
+    kept = trained_samples(run, marker)
+    if kept is not None:
+        return seen_by_run(config, kept, keys, _validation_folder(config))
+    trained = marker.sources.get("data") if marker is not None else None  # an earlier run
+    whole = fingerprint(samples, keys)
     if trained is not None and trained.fingerprint == whole:
         return seen_by_run(config, keys, keys)
     try:
@@ -820,7 +834,7 @@ def _seen_by_run(config: RunConfig, marker: Marker | None, samples: Samples
             if config.skip_bad:  # as the run saw them
                 clips = check_clips(clips, skip_bad=True)[0]
             return seen_by_run(config, clip_keys([c.path for c in clips]), keys,
-                               clip_keys([c.path for c in found.get("val", [])]))
+                               _validation_folder(config))
         train = load_splits(config)[0]
     except (OSError, ValueError):  # moved or unreadable: nothing can be said
         return 0, 0
@@ -828,6 +842,19 @@ def _seen_by_run(config: RunConfig, marker: Marker | None, samples: Samples
             trained.fingerprint != fingerprint(train)):
         return 0, 0  # the file at that path is no longer the training data
     return seen_by_run(config, sample_keys(train), keys)
+
+
+def _validation_folder(config: RunConfig) -> list[bytes]:
+    """The keys of a clip run's val/ folder (held out, not fitted on); [] for other runs."""
+    from ..data import clip_keys
+    from ..data.clips import find_clips
+
+    if not is_clip_run(config):
+        return []
+    try:
+        return clip_keys([c.path for c in find_clips(config.data).get("val", [])])
+    except (OSError, ValueError):
+        return []
 
 
 def predict(run_dir: str | Path, input_path: str, output_path: str, *,

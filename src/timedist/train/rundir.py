@@ -51,17 +51,18 @@ from .marker import (
     new_id,
 )
 
-__all__ = ["EVALUATION_FILES", "CheckpointError", "RunDir", "RunLockedError", "RunSession",
-           "layout_file", "read_checkpoint", "run_around", "run_file_reason"]
+__all__ = ["EVALUATION_FILES", "SAMPLES", "CheckpointError", "RunDir", "RunLockedError",
+           "RunSession", "layout_file", "read_checkpoint", "run_around", "run_file_reason"]
 
 CONFIG, RECORD = "config.yaml", "preprocessing.json"
 METRICS_CSV, METRICS_JSON = "metrics.csv", "metrics.json"
+SAMPLES = "training_samples.sha256"  # one SHA-256 per training sample as read, in order
 CHECKPOINTS, EVALUATION, LOCK = "checkpoints", "evaluation", ".timedist.lock"
 CHECKPOINT_FILES = ("best.ckpt", "last.ckpt")
 PLOTS = ("learning_curves.png", "confusion_matrix.png", "examples.png", "predicted_vs_true.png",
          "forecast.png")
 EXPORTS = tuple(f"{name}.{fmt}" for name in ("model", "model-step") for fmt in ("onnx", "pt2"))
-_TOP = (CONFIG, RECORD, METRICS_CSV, METRICS_JSON, *PLOTS, *EXPORTS)
+_TOP = (CONFIG, RECORD, METRICS_CSV, METRICS_JSON, SAMPLES, *PLOTS, *EXPORTS)
 EVALUATION_FILES = ("evaluation.json", *(p for p in PLOTS if p != "learning_curves.png"))
 _EVALUATION = EVALUATION_FILES
 Content = bytes | str | Callable[[IO[bytes]], Any]
