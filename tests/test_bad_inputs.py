@@ -228,6 +228,13 @@ def own_net_then(text: str) -> Callable[[Path], None]:
     return change
 
 
+def own_run_moved(w: Path) -> None:
+    """A rocket run of this case's own ``good.ts`` (``mine``), whose data then moved away."""
+    assert main(["fit", "--data", str(w / "good.ts"), "--out", str(w / "mine"), "--members",
+                 "1", "--num-features", "168", "--quiet"]) == 0
+    (w / "good.ts").rename(w / "elsewhere.ts")
+
+
 def run_with_a_test_file(w: Path) -> None:
     """A rocket run with a test file (``tested``), whose test file is then edited."""
     (w / "test.ts").write_text(GOOD)
@@ -435,6 +442,19 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("npz: ragged lengths do not add up", npz(X=np.zeros((5, 1)), y=np.zeros(2),
                                               lengths=np.array([2, 2])), 1,
      r"bad\.npz: expected ragged X .* summing to 5; got lengths 4"),
+    ("npz: a 2-D X without lengths", npz(X=np.zeros((4, 6)), y=np.arange(4) % 2), 1,
+     r"bad\.npz: expected X of shape \(N, T, C\) .*got shape \(4, 6\) and no 'lengths': for "
+     r"N univariate series of T steps add a channel axis, X\[\.\.\., None\]"),
+    ("npz: text named .npz", then(lambda w: (w / "t.npz").write_text("garbage\n"), "fit",
+                                  "--data", "{w}/t.npz", "--out", "{w}/new"), 1,
+     r"t\.npz: expected a NumPy \.npz archive \(np\.savez\); could not read it \(it is not a "
+     r"zip archive, which every \.npz is\)"),
+    ("predict: /dev/null as input", lambda w: ["predict", str(w / "run"), "--input",
+                                               "/dev/null", "--output", str(w / "p.csv")], 1,
+     r"error: /dev/null: expected a file ending in \.ts, \.ts\.gz, \.npz$"),
+    ("run dir: its training data moved away", then(own_run_moved, "evaluate", "{w}/mine"), 1,
+     r"good\.ts: no such file or folder; it is the run's data \(in \S*mine/config\.yaml\): put "
+     r"it back, edit the path in config\.yaml, or pass --data FILE"),
     ("npz: a length beyond T", npz(X=np.zeros((2, 3, 1)), y=np.zeros(2),
                                    lengths=np.array([4, 1])), 1,
      r"bad\.npz: expected lengths in \[1, T=3\]"),
@@ -561,7 +581,12 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("config: not YAML", config("epochs: [3\n"), 1, r"c\.yaml: not valid YAML"),
     ("config: not JSON", config("{epochs: 3", ".json"), 1, r"c\.json: not valid JSON"),
     ("config: an unknown key", config("epoch: 3\n"), 1,
-     r"unknown setting 'epoch'; expected some of data, "),
+     r"c\.yaml: unknown setting 'epoch'; expected some of data, "),
+    ("config: a value out of range names the file", config("data: good.ts\nseed: -1\n"), 1,
+     r"error: \S*c\.yaml: expected 0 <= seed < 2\*\*32; got -1$"),
+    ("config: a setting for another model names the file", config(
+        "data: good.ts\nepochs: 3\n"), 1,
+     r"error: \S*c\.yaml: --epochs 3: applies to networks \(not rocket\)"),
     ("config: a wrong type", config("epochs: '3'\n"), 1,
      r"expected epochs of type int or null \(chosen from the data\); got '3'"),
     ("config: a list", config("- 3\n"), 1, r"c\.yaml: expected a mapping of settings; got list"),
@@ -1141,12 +1166,15 @@ LAYER_CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
      r"TimeSeriesClassifier: expected X\[1\] of at least one step; got an empty series"),
     ("estimator: None among text labels", lambda: TimeSeriesClassifier(members=1).fit(
         np.random.rand(4, 5), np.array(["a", None, "b", "a"], dtype=object)), ValueError,
-     r"expected labels of one kind in y \(all numbers or all text, no None\); got "
+     r"expected labels of one kind in y \(all numbers, all text or all booleans, no None\); got "
      r"NoneType \(None\), text \('a'\)"),
     ("estimator: a list of text and numbers that read the same", lambda: TimeSeriesClassifier(
         members=1).fit(np.random.rand(4, 5), ["1", 1, "1", 1]), ValueError,
-     r"expected labels of one kind in y \(all numbers or all text, no None\); got "
+     r"expected labels of one kind in y \(all numbers, all text or all booleans, no None\); got "
      r"integer \(1\), text \('1'\)"),
+    ("estimator: a list of booleans and integers", lambda: TimeSeriesClassifier(
+        members=1).fit(np.random.rand(4, 5), [True, 1, False, 0]), ValueError,
+     r"expected labels of one kind .*; got boolean \(True\), integer \(1\)"),
     ("estimator: integer labels past 64 bits", lambda: TimeSeriesClassifier(members=1).fit(
         np.random.rand(4, 5), [2**70, 1, 2**70, 1]), ValueError,
      r"expected integer labels within 64 bits \(or text\); got 1180591620717411303424: pass "

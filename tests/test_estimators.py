@@ -203,6 +203,9 @@ def test_saved_labels_read_back_the_same(tmp_path: Path, kind: str) -> None:
     loaded = TimeSeriesClassifier.load(clf.save(tmp_path / "saved"))
     for fitted, again in ((clf.classes_, loaded.classes_), (clf.predict(X), loaded.predict(X))):
         assert again.dtype == fitted.dtype and again.tolist() == fitted.tolist()
+    # the class names the CLI writes are the labels as they print (dates: not nanoseconds)
+    names = json.loads((tmp_path / "saved" / "preprocessing.json").read_text())["classes"]
+    assert names == clf.classes_.astype(str).tolist()
     assert clf.predict(X).dtype == (np.int64 if kind.startswith("Python") else labels.dtype)
 
 

@@ -314,7 +314,8 @@ def test_test_samples_that_repeat_training_samples_are_counted(
     write_ts(tmp_path / "test.ts", x[12:], y[12:])  # 4 of 12 test samples are training ones
     assert main(["fit", "--data", str(tmp_path / "train.ts"), "--test-data",
                  str(tmp_path / "test.ts"), "--out", str(tmp_path / "run"), *FAST[:-1]]) == 0
-    assert "4 of the 12 samples of" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "of the 12 samples of" in out and "test.ts, 4 are training samples of the run" in out
 
 
 # -- a run knows what it is ------------------------------------------------------------------------
@@ -566,11 +567,11 @@ def test_evaluate_on_the_training_samples_says_so(
     evaluated_on = metrics(run / "evaluation", "evaluation.json")["evaluated_on"]
     expected = {"shuffled": ("training", "holds only the run's training samples (all 24)"),
                 "moved": ("training", "holds only the run's training samples (all 24)"),
-                "half": (str(tmp_path / "other.ts"), "6 of the 12 samples of"),
+                "half": (str(tmp_path / "other.ts"), "other.ts, 6 are training samples of the run"),
                 "split": ("training", "is the run's training data: 18 samples it fitted on "
                           "and 6 validation samples"),
                 "held": ("validation", "holds only the run's validation samples (all 6"),
-                "subset": (str(tmp_path / "other.ts"), "12 of the 24 samples of")}[how]
+                "subset": (str(tmp_path / "other.ts"), "of the 24 samples of")}[how]
     assert (evaluated_on, expected[1] in out) == (expected[0], True), out
     assert len(fitted) == {"split": 18, "held": 18, "subset": 12}.get(how, 24)
 
@@ -594,7 +595,8 @@ def test_a_model_saved_from_python_knows_its_training_samples(
     if how == "all":
         assert evaluated_on == "training" and "holds only the run's training samples" in out
     else:
-        assert evaluated_on == str(tmp_path / "mine.ts") and "10 of the 16 samples of" in out
+        assert evaluated_on == str(tmp_path / "mine.ts")
+        assert "of the 16 samples of" in out and ", 10 are training" in out
     again = TimeSeriesClassifier.load(run)
     assert again.training_keys_ == clf.training_keys_ and len(again.training_keys_) == 24
 
@@ -615,6 +617,16 @@ def test_resuming_a_finished_rocket_run_tests_it_again(
     assert after["train_seconds"] == before["train_seconds"]
     assert after["training_accuracy"] == before["training_accuracy"]
     assert (run / "checkpoints" / "best.ckpt").read_bytes() == weights
+
+
+def test_a_model_saved_from_python_cannot_be_resumed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = TimeSeriesClassifier(members=1, num_features=168).fit(*signals()).save(tmp_path / "s")
+    before = snapshot(run)
+    assert main(["fit", "--resume", str(run)]) == 1
+    assert "was fitted in Python on arrays: it is fitted in one go and cannot be resumed" in (
+        capsys.readouterr().err)
+    assert snapshot(run) == before
 
 
 @pytest.mark.parametrize("seed", [0, 3])

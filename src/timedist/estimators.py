@@ -305,21 +305,23 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
 
 def _labels(y: Any, who: str) -> np.ndarray:
     """Labels y (N,) as one numpy array, refused when they are of mixed kinds (numpy would
-    turn ``["1", 1]`` into two ``"1"``) or Python integers beyond 64 bits."""
+    turn ``["1", 1]`` into two ``"1"``, ``[True, 1]`` into two 1) or Python integers beyond
+    64 bits."""
     array: np.ndarray = column_or_1d(np.asarray(y), warn=True)
     if array.dtype != object and isinstance(y, np.ndarray):
         return array
     values = column_or_1d(np.asarray(y, dtype=object), warn=False).tolist()
     kinds: dict[str, Any] = {}  # kind -> its first label
     for value in values:
-        kind = ("text" if isinstance(value, str) else "integer" if isinstance(
-            value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) else
-            type(value).__name__)
+        kind = ("text" if isinstance(value, str) else "boolean" if isinstance(
+            value, (bool, np.bool_)) else "integer" if isinstance(value, (int, np.integer))
+            else type(value).__name__)
         kinds.setdefault(kind, value)
-    if "NoneType" in kinds or ("text" in kinds and len(kinds) > 1):
-        raise ValueError(f"{who}: expected labels of one kind in y (all numbers or all text, "
-                         "no None); got " + ", ".join(f"{kind} ({shorten(value)})" for kind,
-                                                      value in sorted(kinds.items())))
+    if "NoneType" in kinds or (len(kinds) > 1 and ({"text", "boolean"} & set(kinds))):
+        raise ValueError(f"{who}: expected labels of one kind in y (all numbers, all text or "
+                         "all booleans, no None); got " + ", ".join(
+                             f"{kind} ({shorten(value)})" for kind, value in
+                             sorted(kinds.items())))
     if array.dtype == object and set(kinds) == {"integer"}:  # Python ints numpy kept as such
         for dtype in (np.int64, np.uint64):
             if all(np.iinfo(dtype).min <= v <= np.iinfo(dtype).max for v in values):
@@ -371,7 +373,9 @@ class TimeSeriesClassifier(ClassifierMixin, _TimeSeriesEstimator):  # type: igno
         if len(classes) < 2:
             raise ValueError(f"{type(self).__name__}: expected at least 2 classes in y; got 1 "
                              f"class ({classes[0]})")
-        names = label_names(classes.tolist(), f"{type(self).__name__}: y")
+        # class names as the labels print (dates' tolist() gives nanoseconds as integers)
+        names = label_names(classes.astype(str).tolist() if classes.dtype.kind in "Mm" else
+                            classes.tolist(), f"{type(self).__name__}: y")
         self._fit(X, torch.as_tensor(index, dtype=torch.long), names)
         self.classes_ = classes
         return self

@@ -136,9 +136,15 @@ def _fit(args: argparse.Namespace) -> int:
 
         layers = [run_config_values(args.config, load_config_file(args.config))
                   ] if args.config else []
-        config = resolve_config(*layers, flags)
-    fit(config, out=args.out, overwrite=args.overwrite, resume=args.resume,
-        verbose=not args.quiet, progress=False if args.quiet else None)
+        config = resolve_config(*layers, flags, origins=[args.config] if args.config else [])
+    from_file = set(layers[0]) - set(flags) if not args.resume and layers else set()
+    try:
+        fit(config, out=args.out, overwrite=args.overwrite, resume=args.resume,
+            verbose=not args.quiet, progress=False if args.quiet else None)
+    except ConfigError as error:  # "--epochs 3: applies to ...": say where epochs was set
+        if any(str(error).startswith(f"--{k.replace('_', '-')} ") for k in from_file):
+            raise ConfigError(f"{args.config}: {error}") from None
+        raise
     return 0
 
 

@@ -32,8 +32,10 @@ def load_npz(path: str | Path, *, require_targets: bool = True) -> SequenceDatas
     try:
         archive = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        why = str(error).split(".")[0] if isinstance(error, OSError) or zipfile.is_zipfile(
+            path) else "it is not a zip archive, which every .npz is"
         raise ValueError(f"{name}: expected a NumPy .npz archive (np.savez); could not read it "
-                         f"({str(error).split('.')[0]})") from None
+                         f"({why})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{name}: expected a .npz archive of named arrays (np.savez); got a "
                          f"single {type(archive).__name__} (a .npy file)")
@@ -98,7 +100,12 @@ def load_npz(path: str | Path, *, require_targets: bool = True) -> SequenceDatas
                              f"{steps.tolist()[:10]}")
         sequences = [torch.as_tensor(x[i, : int(n)]) for i, n in enumerate(steps)]
     elif x.ndim == 2:
-        if lengths is None or int(lengths.sum()) != len(x):
+        if lengths is None:
+            raise ValueError(f"{name}: expected X of shape (N, T, C) (or ragged (sum of "
+                             f"lengths, C) with 'lengths'); got shape {x.shape} and no "
+                             "'lengths': for N univariate series of T steps add a channel "
+                             "axis, X[..., None]")
+        if int(lengths.sum()) != len(x):
             raise ValueError(f"{name}: expected ragged X (sum of lengths, C) with 'lengths' "
                              f"summing to {len(x)}; got lengths "
                              f"{None if lengths is None else int(lengths.sum())}")

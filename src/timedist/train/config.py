@@ -12,7 +12,7 @@ import json
 import math
 import numbers
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -398,16 +398,43 @@ def absolute_paths(config: RunConfig) -> RunConfig:
     return dataclasses.replace(config, **changes)
 
 
-def resolve_config(*layers: dict[str, Any]) -> RunConfig:
-    """Merge ``layers`` (each a partial mapping; later wins) over the dataset's defaults."""
+def resolve_config(*layers: dict[str, Any], origins: Sequence[str | None] = ()
+                   ) -> RunConfig:
+    """Merge ``layers`` (each a partial mapping; later wins) over the dataset's defaults.
+    ``origins``: where each layer came from (a config file's path, or None): an error in a
+    value a file gave names the file."""
     kinds = {f.name: str(f.type) for f in fields(RunConfig)}
+    named = [*origins, *[None] * len(layers)][: len(layers)]
     merged: dict[str, Any] = {}
-    for layer in layers:
+    given: dict[str, str | None] = {}  # setting -> the origin of the value that counts
+    for layer, origin in zip(layers, named, strict=True):
+        where = f"{origin}: " if origin else ""
         unknown = sorted(str(k) for k in set(layer) - set(kinds))
         if unknown:
-            raise ConfigError(f"unknown setting {shorten_text(', '.join(map(repr, unknown)))}; "
-                              f"expected some of {', '.join(kinds)}")
-        merged.update({k: _coerce(k, v, kinds[k]) for k, v in layer.items()})
+            raise ConfigError(f"{where}unknown setting "
+                              f"{shorten_text(', '.join(map(repr, unknown)))}; expected some of "
+                              f"{', '.join(kinds)}")
+        try:
+            merged.update({k: _coerce(k, v, kinds[k]) for k, v in layer.items()})
+        except ConfigError as error:
+            raise ConfigError(f"{where}{error}") from None
+        given.update(dict.fromkeys(layer, origin))
     data = merged.get("data", RunConfig.data)
-    values = {**DATASET_DEFAULTS.get(data, {}), **merged}
-    return RunConfig(**values).validate()
+    defaults = DATASET_DEFAULTS.get(data, {})
+    try:
+        return RunConfig(**{**defaults, **merged}).validate()
+    except ConfigError as error:
+        for key, origin in given.items():  # the file whose value alone breaks the rule
+            if origin and _fails_alone(key, merged[key], defaults) == str(error):
+                raise ConfigError(f"{origin}: {error}") from None
+        raise
+
+
+def _fails_alone(key: str, value: Any, defaults: dict[str, Any]) -> str | None:
+    """The message :meth:`RunConfig.validate` gives for ``key: value`` over the defaults
+    alone, or None when that is valid."""
+    try:
+        RunConfig(**{**defaults, key: value}).validate()
+    except ConfigError as error:
+        return str(error)
+    return None

@@ -93,7 +93,7 @@ def baseline_metrics(task: str, train: SequenceDataset, dataset: SequenceDataset
     if task == "classification":
         predicted = nearest_neighbour_predictions(train, dataset, leave_one_out=leave_one_out)
         return {"baseline": f"1-NN Euclidean, z-normalized {of}{how}",
-                "baseline_accuracy": float((predicted == dataset.targets).float().mean())}
+                "baseline_accuracy": float((predicted == dataset.targets).double().mean())}
     return {"baseline": "mean of the training targets" + how,
             "baseline_rmse": mean_predictor_rmse(
                 unscale(train.targets, train), unscale(dataset.targets, dataset),

@@ -115,9 +115,10 @@ def task_of(dataset: Samples) -> str:
 def read_sequences(path: str | Path, *, require_targets: bool = True) -> SequenceDataset:
     """A user's .ts/.ts.gz or .npz file as a SequenceDataset (errors name the file/line)."""
     path = Path(path)
-    if not path.name.endswith(FILE_SUFFIXES):
-        raise ConfigError(f"{path.name}: expected a built-in dataset ({', '.join(DATASETS)}) "
-                          f"or a file ending in {', '.join(FILE_SUFFIXES)}")
+    if not path.name.endswith(FILE_SUFFIXES):  # (inputs to predict are never built-in data)
+        named = f"a built-in dataset ({', '.join(DATASETS)}) or " if require_targets else ""
+        raise ConfigError(f"{path}: expected {named}a file ending in "
+                          f"{', '.join(FILE_SUFFIXES)}")
     if path.is_dir():
         raise ConfigError(f"{path}: is a folder; expected a .ts/.ts.gz/.npz file")
     if path.exists() and not path.is_file():
@@ -238,9 +239,11 @@ def repeats(name: str, fitted: int, held: int, size: int) -> tuple[str | None, s
                             "these metrics are training metrics, not a test")
     if not fitted + held:
         return None, None
-    also = f", and {held} are its validation samples" if held else ""
-    return None, (f"{fitted} of the {size} samples of {name} are training samples of the "
-                  f"run{also} (identical values): the metrics flatter the model")
+    seen = [f"{fitted} are training samples of the run"] if fitted else []
+    whose = "its" if fitted else "the run's"
+    seen += [f"{held} are {whose} validation samples"] if held else []
+    return None, (f"of the {size} samples of {name}, {' and '.join(seen)} (identical "
+                  "values): the metrics flatter the model")
 
 
 def load_splits(config: RunConfig) -> tuple[SequenceDataset, SequenceDataset | None]:
@@ -478,7 +481,9 @@ def build_model(config: RunConfig, spec: ModelSpec) -> nn.Module:
         n = config.subsequences
         if n and spec.length % n:
             fits = [d for d in range(2, min(spec.length, 64) + 1) if spec.length % d == 0]
-            raise ConfigError(f"--subsequences {n}: expected a divisor of the series length "
+            default = " (the default)" if n == RunConfig.subsequences else ""
+            raise ConfigError(f"--subsequences {n}{default}: expected a divisor of the series "
+                              "length "
                               f"{spec.length} (each window is split into n equal steps); "
                               f"got {n}" + (f": try {', '.join(map(str, fits[:8]))}" if fits
                                             else ""))

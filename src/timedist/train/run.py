@@ -384,6 +384,11 @@ def fit(config: RunConfig, *, out: str | Path | None = None, overwrite: bool = F
                                 "stopped before its first epoch ended); start it again")
         run_dir = run.path
         config = found_again(run, config, marker)
+        if config.data == ARRAYS:
+            raise ConfigError(f"{run.path} was fitted in Python on arrays: it is fitted in one "
+                              "go and cannot be resumed; fit the estimator again")
+        _check_data_there(run, config, "put it back: a resumed run must see the data it "
+                          "started with")
     else:
         config = absolute_paths(config)
         run_dir = _choose_run_dir(out, config, overwrite)
@@ -765,6 +770,8 @@ def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, dat
     notes: list[str] = []
     dataset: Samples
     if data is None or data == config.data:
+        _check_data_there(run, config, "put it back, edit the path in config.yaml, or pass "
+                          "--data FILE to evaluate on data of your choice")
         prepared = prepare_data(config)
         _check_same_data(marker, prepared, run.path, "evaluating would not test this run: "
                          "pass --data FILE to evaluate on data of your choice")
@@ -808,6 +815,16 @@ def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, dat
     for note in notes + _notes(result.metrics, dataset):
         _say(verbose, f"note   {note}")
     return result
+
+
+def _check_data_there(run: RunDir, config: RunConfig, then: str) -> None:
+    """Refuse, naming the run's setting, when its data or test data is not where the run
+    (and a search beside a moved run) looked: ``then`` says what to do."""
+    for key in ("data", "test_data"):
+        value = getattr(config, key)
+        if value and value not in DATASETS and value != ARRAYS and not Path(value).exists():
+            raise ConfigError(f"{value}: no such file or folder; it is the run's {key} (in "
+                              f"{run.config}): {then}")
 
 
 def _seen_by_run(run: RunDir, config: RunConfig, marker: Marker | None, samples: Samples
