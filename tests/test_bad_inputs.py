@@ -570,6 +570,11 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     # config files
     ("config: no such file", lambda w: ["fit", "--config", str(w / "none.yaml")], 1,
      r"none\.yaml: no such config file"),
+    ("config: an empty file", config(""), 1,
+     r"c\.yaml: holds no settings \(it is empty, or only comments\); expected a mapping"),
+    ("config: only comments", config("# data: good.ts\n# epochs: 3\n"), 1,
+     r"c\.yaml: holds no settings"),
+    ("config: an empty JSON mapping", config("{}", ".json"), 1, r"c\.json: holds no settings"),
     ("config: another suffix", config("epochs: 3\n", ".txt"), 1,
      r"c\.txt: expected a \.yaml, \.yml or \.json config file"),
     ("config: 2 MB", config("#" + "x" * 2_000_000 + "\n"), 1,
@@ -629,7 +634,7 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
         edit_yaml("net/config.yaml", hidden_size=7), "export", "{w}/net"), 1,
      r"net/config\.yaml: hidden_size is 7, but the run was trained with \d+"),
     ("run dir: config.yaml emptied", then(write("run/config.yaml", ""), "evaluate", "{w}/run"),
-     1, r"run/config\.yaml: model is 'cnn-lstm', but the run was trained with 'rocket'"),
+     1, r"run/config\.yaml: holds no settings \(it is empty, or only comments\)"),
     ("run dir: a config key of the wrong type", then(edit_yaml("run/config.yaml", lr="fast"),
                                                      "evaluate", "{w}/run"), 1,
      r"expected lr of type float; got 'fast'"),
@@ -1043,9 +1048,10 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
         "--model", "fcn", "--epochs", "2", "--steps", "500"), 1,
      r"--steps 500 and --epochs 2: expected one of them \(--epochs sets the length: 2 epochs "
      r"are 2 steps of batch 32 here; --steps would be ignored\)"),
-    ("settings: --steps beside a dataset's epochs", fit_with(
-        "--data", "sunspots", "--steps", "3000"), 1,
-     r"--steps 3000 and --epochs 60 \(the default for sunspots\): expected one of them"),
+    ("settings: steps and epochs that disagree in one config", config(
+        "data: good.ts\nmodel: fcn\nepochs: 2\nsteps: 500\n"), 1,
+     r"c\.yaml: --steps 500 and --epochs 2: expected one of them .*: give one \(either one, "
+     r"given on the command line, replaces the other from a config file\)"),
     ("settings: --members for a network", fit_with("--model", "fcn", "--members", "2"), 1,
      r"--members 2: applies to the rocket model; this run is classification of signals with "
      r"fcn"),
@@ -1105,6 +1111,7 @@ def test_a_bad_input_is_one_clear_line_and_changes_nothing(
     monkeypatch.delenv("TIMEDIST_DEBUG", raising=False)
     monkeypatch.chdir(work)
     args = [a.replace("{w}", str(work)) for a in setup(work)]
+    capsys.readouterr()  # (the notes of a setup's quiet fit)
     before = snapshot(work)
     assert run_cli(args) == status
     err = capsys.readouterr().err
@@ -1166,11 +1173,15 @@ LAYER_CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
      r"TimeSeriesClassifier: expected X\[1\] of at least one step; got an empty series"),
     ("estimator: None among text labels", lambda: TimeSeriesClassifier(members=1).fit(
         np.random.rand(4, 5), np.array(["a", None, "b", "a"], dtype=object)), ValueError,
-     r"expected labels of one kind in y \(all numbers, all text or all booleans, no None\); got "
-     r"NoneType \(None\), text \('a'\)"),
+     r"TimeSeriesClassifier: expected a label for every series in y; got None at index 1"),
+    ("estimator: a missing date among date labels", lambda: TimeSeriesClassifier(
+        members=1).fit(np.random.rand(4, 5), np.array(["2020-01-01", "2021-01-01", "NaT",
+                                                       "2020-01-01"], dtype="datetime64[D]")),
+     ValueError, r"expected a label for every series in y; got NaT \(a missing date or "
+                 r"duration\) at index 2"),
     ("estimator: a list of text and numbers that read the same", lambda: TimeSeriesClassifier(
         members=1).fit(np.random.rand(4, 5), ["1", 1, "1", 1]), ValueError,
-     r"expected labels of one kind in y \(all numbers, all text or all booleans, no None\); got "
+     r"expected labels of one kind in y \(all numbers, all text or all booleans\); got "
      r"integer \(1\), text \('1'\)"),
     ("estimator: a list of booleans and integers", lambda: TimeSeriesClassifier(
         members=1).fit(np.random.rand(4, 5), [True, 1, False, 0]), ValueError,

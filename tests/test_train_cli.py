@@ -196,3 +196,24 @@ def test_every_config_key_is_a_flag_and_back() -> None:
             assert action.type is (int if "int" in kind else float if "float" in kind else
                                    _path if setting.name in PATHS else None)
         assert action.help and "{" not in action.help
+
+
+@pytest.mark.parametrize(("layers", "expected"), [
+    ([{"data": "sunspots"}], (60, None)),  # the dataset's default length
+    ([{"data": "sunspots"}, {"steps": 300}], (None, 300)),  # --steps replaces it
+    ([{"data": "good.ts", "epochs": 5}, {"steps": 300}], (None, 300)),  # a file's epochs
+    ([{"data": "good.ts", "steps": 300}, {"epochs": 5}], (5, None)),
+    ([{"data": "good.ts", "epochs": 5, "steps": 9}, {"epochs": 7}], (7, None)),  # a run's
+    ([{"data": "good.ts", "epochs": 5, "steps": None}, {"steps": 300}], (None, 300)),
+    ([{"data": "good.ts", "epochs": 5}, {"steps": None}], (5, None)),  # None gives nothing
+    ([{"data": "good.ts", "epochs": 5}, {"lr": 0.1}], (5, None)),
+    ([{"data": "good.ts"}, {"epochs": 5, "steps": 9}], (5, 9)),  # one place: checked later
+])
+def test_a_later_layer_giving_the_length_one_way_replaces_the_other_way(
+        layers: list[dict[str, object]], expected: tuple[int | None, int | None]) -> None:
+    """epochs and steps say how long to train: --steps over a config file's (or a dataset's
+    default) epochs is the user's choice, not a conflict, as any later setting wins."""
+    from timedist.train import resolve_config
+
+    config = resolve_config(*layers)
+    assert (config.epochs, config.steps) == expected

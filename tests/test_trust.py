@@ -302,6 +302,8 @@ def test_training_metrics_are_never_called_test(tmp_path: Path,
         assert "training metrics" in capsys.readouterr().out
     alone = tmp_path / "alone"
     assert main(["fit", "--data", str(path), "--out", str(alone), *FAST]) == 0
+    quiet = capsys.readouterr()  # --quiet: no results, but the note, alone on stderr
+    assert quiet.out == "" and quiet.err.startswith("note   no test file and no validation split")
     assert main(["evaluate", str(alone)]) == 0
     assert metrics(alone / "evaluation", "evaluation.json")["evaluated_on"] == "training"
     assert "these metrics are on the training data" in capsys.readouterr().out
@@ -574,6 +576,39 @@ def test_evaluate_on_the_training_samples_says_so(
                 "subset": (str(tmp_path / "other.ts"), "of the 24 samples of")}[how]
     assert (evaluated_on, expected[1] in out) == (expected[0], True), out
     assert len(fitted) == {"split": 18, "held": 18, "subset": 12}.get(how, 24)
+
+
+@pytest.mark.parametrize("how", ["bare name, project moved", "relative", "absolute",
+                                 "from inside the run's folder"])
+def test_the_runs_own_training_file_as_data_is_evaluated_as_given(
+        tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """--data FILE is the file to evaluate even when it is the run's own training file, by
+    whatever name: training metrics on its samples, never the run's test split."""
+    project = tmp_path / "project"
+    project.mkdir()
+    write_ts(project / "train.ts", *signals(n=24, seed=4))
+    write_ts(project / "test.ts", *signals(n=10, seed=5))
+    monkeypatch.chdir(project)
+    assert main(["fit", "--data", "train.ts", "--test-data", "test.ts", "--out", "runs/a",
+                 *FAST]) == 0
+    if how == "bare name, project moved":
+        project = project.rename(tmp_path / "moved")
+        monkeypatch.chdir(project)
+    run, data = "runs/a", {"absolute": str(project / "train.ts"),
+                           "from inside the run's folder": "../train.ts"}.get(how, "train.ts")
+    if how == "from inside the run's folder":
+        monkeypatch.chdir(project / "runs")
+        run = "a"
+    capsys.readouterr()
+    assert main(["evaluate", run, "--data", data]) == 0
+    out = capsys.readouterr().out
+    evaluation = metrics(project / "runs" / "a" / "evaluation", "evaluation.json")
+    assert (evaluation["evaluated_on"], evaluation["training_samples"]) == ("training", 24), out
+    assert "holds only the run's training samples (all 24)" in out
+    assert main(["evaluate", run]) == 0  # and without --data: its test file
+    assert metrics(project / "runs" / "a" / "evaluation", "evaluation.json")[
+        "test_samples"] == 10
 
 
 @pytest.mark.parametrize("how", ["all", "half"])

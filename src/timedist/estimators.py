@@ -304,22 +304,32 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
 
 
 def _labels(y: Any, who: str) -> np.ndarray:
-    """Labels y (N,) as one numpy array, refused when they are of mixed kinds (numpy would
-    turn ``["1", 1]`` into two ``"1"``, ``[True, 1]`` into two 1) or Python integers beyond
-    64 bits."""
+    """Labels y (N,) as one numpy array, refused when one is missing (None, NaN, NaT), when
+    they are of mixed kinds (numpy would turn ``["1", 1]`` into two ``"1"``, ``[True, 1]`` into
+    two 1) or Python integers beyond 64 bits."""
     array: np.ndarray = column_or_1d(np.asarray(y), warn=True)
+    missing = (np.isnat(array) if array.dtype.kind in "Mm" else np.isnan(array)
+               if array.dtype.kind in "fc" else None)
+    if missing is not None and missing.any():
+        what = "NaT (a missing date or duration)" if array.dtype.kind in "Mm" else "nan"
+        raise ValueError(f"{who}: expected a label for every series in y; got {what} at index "
+                         f"{int(missing.argmax())}")
     if array.dtype != object and isinstance(y, np.ndarray):
         return array
     values = column_or_1d(np.asarray(y, dtype=object), warn=False).tolist()
+    first = next((i for i, v in enumerate(values) if _missing(v)), None)
+    if first is not None:
+        raise ValueError(f"{who}: expected a label for every series in y; got "
+                         f"{shorten(values[first])} at index {first}")
     kinds: dict[str, Any] = {}  # kind -> its first label
     for value in values:
         kind = ("text" if isinstance(value, str) else "boolean" if isinstance(
             value, (bool, np.bool_)) else "integer" if isinstance(value, (int, np.integer))
             else type(value).__name__)
         kinds.setdefault(kind, value)
-    if "NoneType" in kinds or (len(kinds) > 1 and ({"text", "boolean"} & set(kinds))):
+    if len(kinds) > 1 and ({"text", "boolean"} & set(kinds)):
         raise ValueError(f"{who}: expected labels of one kind in y (all numbers, all text or "
-                         "all booleans, no None); got " + ", ".join(
+                         "all booleans); got " + ", ".join(
                              f"{kind} ({shorten(value)})" for kind, value in
                              sorted(kinds.items())))
     if array.dtype == object and set(kinds) == {"integer"}:  # Python ints numpy kept as such
@@ -330,6 +340,15 @@ def _labels(y: Any, who: str) -> np.ndarray:
         raise ValueError(f"{who}: expected integer labels within 64 bits (or text); got "
                          f"{shorten(wide)}: pass them as str")
     return array
+
+
+def _missing(value: Any) -> bool:
+    """Whether one label is a missing value: None, NaN, NaT (numpy's or pandas')."""
+    if value is None or (isinstance(value, float) and value != value):
+        return True
+    if isinstance(value, (np.datetime64, np.timedelta64)):
+        return bool(np.isnat(value))
+    return type(value).__name__ == "NaTType"
 
 
 _PARAMETERS_DOC = """

@@ -52,7 +52,8 @@ def _fit_options(fit: argparse.ArgumentParser) -> None:
                      help="run directory (default runs/<data>)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing RUN_DIR")
     run.add_argument("--resume", type=_path, metavar="RUN_DIR", help="continue an interrupted run")
-    run.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bar")
+    run.add_argument("--quiet", action="store_true",
+                     help="print only notes and errors (on stderr): no progress or results")
     _add_debug(fit)
 
 

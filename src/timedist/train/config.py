@@ -322,8 +322,9 @@ def load_config_file(path: str | Path, *, relative_to_file: bool = True) -> dict
                           f"{first[:300]}") from None
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply to be a config file") from None
-    if content is None:
-        return {}
+    if not content and isinstance(content, (dict, type(None))):  # a file saved empty
+        raise ConfigError(f"{path}: holds no settings (it is empty, or only comments); "
+                          "expected a mapping of settings such as 'data: FILE'")
     if not isinstance(content, dict):
         raise ConfigError(f"{path}: expected a mapping of settings; got "
                           f"{type(content).__name__}")
@@ -415,19 +416,32 @@ def resolve_config(*layers: dict[str, Any], origins: Sequence[str | None] = ()
                               f"{shorten_text(', '.join(map(repr, unknown)))}; expected some of "
                               f"{', '.join(kinds)}")
         try:
-            merged.update({k: _coerce(k, v, kinds[k]) for k, v in layer.items()})
+            merged = _over(merged, {k: _coerce(k, v, kinds[k]) for k, v in layer.items()})
         except ConfigError as error:
             raise ConfigError(f"{where}{error}") from None
-        given.update(dict.fromkeys(layer, origin))
+        given = {**{k: v for k, v in given.items() if k in merged}, **dict.fromkeys(layer, origin)}
     data = merged.get("data", RunConfig.data)
     defaults = DATASET_DEFAULTS.get(data, {})
     try:
-        return RunConfig(**{**defaults, **merged}).validate()
+        return RunConfig(**_over(defaults, merged)).validate()
     except ConfigError as error:
         for key, origin in given.items():  # the file whose value alone breaks the rule
             if origin and _fails_alone(key, merged[key], defaults) == str(error):
                 raise ConfigError(f"{origin}: {error}") from None
         raise
+
+
+# Settings that say one thing two ways (how long to train): a layer that gives one replaces
+# the other's value from the layers below it (--steps a config file's or the dataset's epochs)
+ALTERNATIVES = {"epochs": "steps", "steps": "epochs"}
+
+
+def _over(below: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
+    """``layer``'s settings over ``below``'s, where one given in ``layer`` (not None) also
+    removes its alternative from ``below`` unless ``layer`` gives that too."""
+    replaced = {ALTERNATIVES[k] for k, v in layer.items()
+                if k in ALTERNATIVES and v is not None and ALTERNATIVES[k] not in layer}
+    return {**{k: v for k, v in below.items() if k not in replaced}, **layer}
 
 
 def _fails_alone(key: str, value: Any, defaults: dict[str, Any]) -> str | None:

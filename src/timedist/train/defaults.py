@@ -24,7 +24,7 @@ import dataclasses
 import math
 
 from ..data import Samples
-from .config import CLOSED_FORM, DATASET_DEFAULTS, ConfigError, RunConfig
+from .config import CLOSED_FORM, ConfigError, RunConfig
 
 __all__ = ["MIN_SELECTION", "STEPS", "choose_defaults", "rocket_size"]
 
@@ -108,14 +108,11 @@ def choose_defaults(config: RunConfig, train: Samples) -> tuple[RunConfig, list[
     per_epoch = max(1, math.ceil(round(n * (1 - val_split)) / config.batch_size))
     if config.epochs is not None and config.steps is not None and (
             max(1, math.ceil(config.steps / per_epoch)) != config.epochs):
-        default = DATASET_DEFAULTS.get(config.data, {}).get("epochs") == config.epochs
-        raise ConfigError(f"--steps {config.steps} and --epochs {config.epochs}"
-                          + (f" (the default for {config.data})" if default else "")
-                          + ": expected one of "
-                          f"them (--epochs sets the length: {config.epochs} epochs are "
+        raise ConfigError(f"--steps {config.steps} and --epochs {config.epochs}: expected one "
+                          f"of them (--epochs sets the length: {config.epochs} epochs are "
                           f"{config.epochs * per_epoch} steps of batch {config.batch_size} "
-                          "here; --steps would be ignored); a run's config.yaml names both: "
-                          "drop one")
+                          "here; --steps would be ignored): give one (either one, given on "
+                          "the command line, replaces the other from a config file)")
     if config.epochs is None:
         budget = config.steps or STEPS
         changes["epochs"] = max(1, math.ceil(budget / per_epoch))

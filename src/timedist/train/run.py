@@ -329,6 +329,12 @@ def _say(verbose: bool, text: str) -> None:
         print(text, flush=True)
 
 
+def _note(verbose: bool, note: str) -> None:
+    """A note (what the numbers are, what was not done) is said even when quiet: on stdout
+    with the rest, else alone on stderr."""
+    print(f"note   {note}", file=sys.stdout if verbose else sys.stderr, flush=True)
+
+
 def _describe(prepared: Prepared, model: torch.nn.Module, run_dir: Path, device: str) -> str:
     config = prepared.config
     sizes = [f"{len(prepared.train)} train"]
@@ -461,11 +467,13 @@ def _train_and_finish(task: SequenceTask, prepared: Prepared, session: RunSessio
     config, run = prepared.config, session.run
     _say(verbose, _describe(prepared, task.model, run.path, str(device))
          + (f" (resumed from {run.last})" if resume else ""))
+    for note in prepared.notes if not verbose else ():  # (_describe's lines hold them)
+        _note(verbose, note)
     if config.model in CLOSED_FORM:
         fitted = read_metrics(run.metrics_csv) if resume else []
         if fitted:  # fitted in one step, checkpoints written: nothing to continue
-            _say(verbose, "note   nothing left to train: rocket is fitted in one step; the run"
-                 " is tested again")
+            _note(verbose, "nothing left to train: rocket is fitted in one step; the run is "
+                  "tested again")
             return _finish(session, config, prepared, task, float(fitted[0]["seconds"]),
                            verbose)
         assert isinstance(prepared.train, SequenceDataset)  # rocket takes signals, not clips
@@ -494,8 +502,8 @@ def train_network(task: SequenceTask, prepared: Prepared, run: RunDir,
     config = prepared.config
     first_epoch = int(read_checkpoint(run.last).get("epoch", -1)) + 1 if resume else 0
     if resume and first_epoch >= (config.epochs or 0):
-        _say(verbose, f"note   nothing left to train: the run has its {config.epochs} epochs "
-             "(the last checkpoint is of epoch " + str(first_epoch) + "); it is tested again")
+        _note(verbose, f"nothing left to train: the run has its {config.epochs} epochs (the "
+              f"last checkpoint is of epoch {first_epoch}); it is tested again")
     train_loader, val_loader = _loaders(prepared, config, first_epoch)
     show = sys.stderr.isatty() if progress is None else progress
     extra = [*(callbacks or []), *([ClipEpoch()] if prepared.streamed else [])]
@@ -584,10 +592,10 @@ def _finish(session: RunSession, config: RunConfig, prepared: Prepared, task: Se
     if prepared.test is None and evaluated_on == "training":
         notes.insert(0, "no test file and no validation split: these metrics are on the "
                      "training data; pass --test-data FILE (or --val-split) for an honest "
-                     "estimate" + (" (rocket's leave-one-out figures above are one)"
+                     "estimate" + (" (rocket's leave-one-out figures, loo_*, are one)"
                                    if config.model in CLOSED_FORM else ""))
     for note in notes + _notes(result.metrics, dataset, prepared.train):
-        _say(verbose, f"note   {note}")
+        _note(verbose, note)
     return result
 
 
@@ -763,13 +771,15 @@ def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, dat
     for name in EVALUATION_FILES:  # a file of the user's there: refused before any work
         session.check_writable(f"evaluation/{name}", overwrite=overwrite)
     config = dataclasses.replace(config, cache=None)  # readers write nowhere but the run
-    if (data is None or data == config.data) and config.data == ARRAYS:
-        raise ConfigError(f"{run.path} was fitted in Python on arrays, so it has no test file;"
-                          " pass --data FILE (a labelled .ts/.npz file)")
     clips = is_clip_run(config)
     notes: list[str] = []
     dataset: Samples
-    if data is None or data == config.data:
+    # The run's own split only without --data, or with its built-in dataset's name: a file
+    # or folder given is the data to evaluate, even the run's own (the notes say what it is)
+    if data is None or (data == config.data and data in DATASETS):
+        if config.data == ARRAYS:
+            raise ConfigError(f"{run.path} was fitted in Python on arrays, so it has no test "
+                              "file; pass --data FILE (a labelled .ts/.npz file)")
         _check_data_there(run, config, "put it back, edit the path in config.yaml, or pass "
                           "--data FILE to evaluate on data of your choice")
         prepared = prepare_data(config)
@@ -813,7 +823,7 @@ def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, dat
     notes += _report(result, session, "evaluation/evaluation.json", verbose,
                      f"{evaluated_on} metrics ({dataset.name})", overwrite=overwrite)
     for note in notes + _notes(result.metrics, dataset):
-        _say(verbose, f"note   {note}")
+        _note(verbose, note)
     return result
 
 
