@@ -29,7 +29,7 @@ from helpers import frames, replace_with_link, snapshot, write_pngs, write_video
 import timedist
 from timedist.cli import main
 from timedist.data import label_names
-from timedist.estimators import TimeSeriesClassifier
+from timedist.estimators import TimeSeriesClassifier, TimeSeriesRegressor
 from timedist.models import FCN, RocketModel
 
 GOOD = "@problemName Good\n@classLabel true a b\n@data\n" + "\n".join(
@@ -345,6 +345,20 @@ def odd_frame(w: Path) -> None:
     (w / "odd/00000.png").rename(w / "clips/b/c2/00003.png")
 
 
+def duplicate_member(w: Path) -> None:
+    """An .npz (a zip) holding X.npy twice: np.load would take one of them."""
+    import io
+    import warnings
+    import zipfile
+
+    with zipfile.ZipFile(w / "dup.npz", "w") as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile's "Duplicate name"
+        for name, array in (("X.npy", SIGNALS), ("X.npy", SIGNALS * 0), ("y.npy", LABELS)):
+            buffer = io.BytesIO()
+            np.save(buffer, array)
+            archive.writestr(name, buffer.getvalue())
+
+
 def fit_clips(source: str = "{w}/clips", *flags: str) -> tuple[str, ...]:
     return ("fit", "--data", source, "--out", "{w}/new", *flags)
 
@@ -619,7 +633,7 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r": not a timedist run directory \(no config\.yaml\)"),
     ("run dir: no preprocessing.json", then(lambda w: (w / "run" / "preprocessing.json").unlink(),
                                             "evaluate", "{w}/run"), 1,
-     r"preprocessing\.json: missing; the run directory is incomplete"),
+     r"preprocessing\.json: not found; the run directory is incomplete"),
     ("run dir: a hand-edited config", then(edit_yaml("run/config.yaml", members=-1),
                                            "evaluate", "{w}/run"), 1,
      r"expected members >= 1; got -1"),
@@ -649,7 +663,7 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r"preprocessing\.json: changed after timedist wrote it"),
     ("run dir: predict to another format", lambda w: [
         "predict", str(w / "run"), "--input", str(w / "good.ts"), "--output", str(w / "p.txt")],
-     1, r"p\.txt: expected an output file ending in \.csv for a classification run"),
+     1, r"--output .*p\.txt: expected a file ending in \.csv for a classification run"),
     ("run dir: predict other channels", then(other_channels, "predict", "{w}/run", "--input",
                                              "{w}/one.ts", "--output", "{w}/p.csv"), 1,
      r"expected steps of shape \(2,\) like the training data; got \(1,\)"),
@@ -661,7 +675,7 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r"expected classification targets like the training data; got regression"),
     # export and predict --model (docs/deploy.md)
     ("export: no run there", lambda w: ["export", str(w / "nothing")], 1,
-     r"nothing: not a timedist run directory \(no config\.yaml\)"),
+     r"nothing: not a timedist run directory \(not found\)"),
     ("export: a file of the user's in the way", then(write("run/model.onnx", "mine"),
                                                      "export", "{w}/run"), 1,
      r"model\.onnx: exists and timedist did not write it \(or it changed since\); pass "
@@ -699,14 +713,14 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r"best\.ckpt: expected a checkpoint holding a state_dict; got list"),
     ("checkpoint: missing best", then(lambda w: (w / "run/checkpoints/best.ckpt").unlink(),
                                       "evaluate", "{w}/run"), 1,
-     r"no checkpoints/best\.ckpt \(did the run finish an epoch\?\)"),
+     r"run/checkpoints/best\.ckpt: not found \(did the run finish an epoch\?\)"),
     ("checkpoint: resume from a truncated last", then(truncate("net/checkpoints/last.ckpt",
                                                                4000), "fit", "--resume",
                                                       "{w}/net"), 1,
      r"last\.ckpt: not a readable checkpoint"),
     ("checkpoint: resume without last", then(lambda w: (w / "net/checkpoints/last.ckpt").unlink(),
                                              "fit", "--resume", "{w}/net"), 1,
-     r"net: no checkpoints/last\.ckpt to resume from"),
+     r"net/checkpoints/last\.ckpt: not found, so there is nothing to resume from"),
 
     # ownership: a folder is timedist's only by proof (issue 20)
     ("own: a project folder with its own config.yaml", then(both(
@@ -910,7 +924,7 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
         write("run/checkpoints/best.ckpt", b""), "summary", "{w}/run"), 1,
      r"timedist summary: error: .*best\.ckpt: not a readable checkpoint"),
     ("one line: evaluate a file", lambda w: ["evaluate", str(w / "good.ts")], 1,
-     r"good\.ts: not a timedist run directory \(no config\.yaml\)"),
+     r"good\.ts: not a timedist run directory \(it is a file\)"),
     # special files where a file is expected: refused before they are opened
     ("special: the run's lock is a FIFO (evaluate)", then(fifo("run/.timedist.lock"),
                                                           "evaluate", "{w}/run"), 1,
@@ -1093,6 +1107,93 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
         held_out_run, "evaluate", "{w}/held"), 1,
      r"held: the validation split is not the one the run held out .*seed, val_split or "
      r"subset edited in config\.yaml"),
+    # the seventh probe's classes
+    ("ts: class labels and regression targets both declared", ts(
+        "@classLabel true a b\n@targetLabel true\n@data\n1,2:a\n"), 1,
+     r"bad\.ts, line 2: expected @classLabel or @targetLabel, not both"),
+    ("ts: regression targets, then class labels", ts(
+        "@targetLabel true\n@classLabel true a b\n@data\n1,2:1\n"), 1,
+     r"bad\.ts, line 2: expected @classLabel or @targetLabel, not both"),
+    ("ts: more steps than @seriesLength", ts(
+        "@seriesLength 3\n" + HEADER + "1,2,3:a\n1,2,3,4,5,6:b\n"), 1,
+     r"bad\.ts, line 5: expected 3 steps \(@seriesLength\); got 6"),
+    ("ts: a digit separator in a value", ts(HEADER + "1_000,2:a\n2,1:b\n"), 1,
+     r"bad\.ts, line 3: expected a number, '\?' or NaN; got '1_000'"),
+    ("ts: full-width digits", ts(HEADER + "\uff11,2:a\n2,1:b\n"), 1,
+     "bad\\.ts, line 3: expected a number, '\\?' or NaN; got '\uff11'"),
+    ("ts: 'infinity' spelled out", ts(HEADER + "Infinity,2:a\n2,1:b\n"), 1,
+     r"bad\.ts, line 3: expected a finite number .*got 'Infinity'"),
+    ("flag: summary with a negative size", lambda w: [
+        "summary", "td-dense", "--input-size", "4,-12,8"], 2,
+     r"argument --input-size: expected shapes of positive sizes .*got '4,-12,8'"),
+    ("flag: summary with a zero size", lambda w: [
+        "summary", "td-dense", "--input-size", "4,12,8;0,3"], 2,
+     r"argument --input-size: expected shapes of positive sizes"),
+    ("flag: summary with a negative depth", lambda w: ["summary", "td-dense", "--depth", "-5"],
+     2, r"argument --depth: expected an integer >= 0; got '-5'"),
+    ("settings: --devices for rocket", fit_with("--devices", "2", "--strategy", "ddp"), 1,
+     r"--devices 2: applies to networks \(not rocket\); this run is classification of "
+     r"signals with rocket: drop it"),
+    ("settings: --strategy for rocket", fit_with("--strategy", "ddp"), 1,
+     r"--strategy 'ddp': applies to networks \(not rocket\)"),
+    ("settings: --ddp-timeout for rocket", fit_with("--ddp-timeout", "30"), 1,
+     r"--ddp-timeout 30: applies to networks \(not rocket\)"),
+    ("settings: --workers for signals", fit_with("--model", "fcn", "--workers", "2"), 1,
+     r"--workers 2: applies to own videos \(a folder or manifest of clips\); this run is "
+     r"classification of signals with fcn"),
+    ("clips: an empty clip folder among clips", then(
+        both(clip_label_folder("b"), lambda w: (w / "clips/b/c9").mkdir()), *fit_clips()), 1,
+     r"clips/b/c9: expected frames \.jpg/\.jpeg/\.png; found an empty folder"),
+    ("clips: a clip folder of text files", then(both(
+        clip_label_folder("b"), write("clips/b/c9/notes.txt", "x")), *fit_clips()), 1,
+     r"clips/b/c9: expected frames .*; found only notes\.txt$"),
+    ("clips: clips one folder too deep", then(both(
+        clip_label_folder("b"), clips("clips/b/session/c3.mp4")), *fit_clips()), 1,
+     r"clips/b/session: expected frames .*; found only c3\.mp4$"),
+    ("clips: a manifest listing a clip under two labels", then(both(
+        clips("a/c1.mp4", "b/c2.mp4"),
+        write("m.csv", "path,label\na/c1.mp4,x\nb/c2.mp4,y\na/c1.mp4,y\n")),
+        *fit_clips("{w}/m.csv")), 1,
+     r"m\.csv: line 4: expected each clip once; 'a/c1\.mp4' is listed on line 2 already "
+     r"with another label \('x', here 'y'\)"),
+    ("clips: a manifest listing a clip twice", then(both(
+        clips("a/c1.mp4", "b/c2.mp4"),
+        write("m.csv", "path,label\na/c1.mp4,x\nb/c2.mp4,y\n./a/c1.mp4,x\n")),
+        *fit_clips("{w}/m.csv")), 1,
+     r"m\.csv: line 4: expected each clip once; '\./a/c1\.mp4' is listed on line 2 already$"),
+    ("npz: an array stored twice", then(duplicate_member, "fit", "--data", "{w}/dup.npz",
+                                        "--out", "{w}/new"), 1,
+     r"dup\.npz: expected each array once; \['X'\] is stored twice in the archive"),
+    ("npz: classes of two axes", npz(X=SIGNALS, y=LABELS, classes=np.array([["a", "b"]])),
+     1, r"bad\.npz: expected classes as a 1-D array of names \(K,\); got shape \(1, 2\)"),
+    ("npz: no channels", npz(X=np.zeros((4, 5, 0)), y=LABELS), 1,
+     r"bad\.npz: expected at least one step and one channel in X \(\(N, T, C, \.\.\.\)\); "
+     r"got shape \(4, 5, 0\)"),
+    ("npz: no steps", npz(X=np.zeros((4, 0, 2)), y=LABELS), 1,
+     r"bad\.npz: expected at least one step and one channel in X"),
+    ("npz: ragged without channels", npz(X=np.zeros((5, 0)), y=LABELS[:2],
+                                         lengths=np.array([2, 3])), 1,
+     r"bad\.npz: expected at least one step and one channel in X \(\(sum of lengths, C\)\)"),
+    ("run dir: a folder of the user's as --out", then(
+        write("proj/notes.txt", "mine"), "fit", "--data", "{w}/good.ts", "--out", "{w}/proj"),
+     1, r"proj: not a run timedist can prove it wrote \(no \.timedist-run\.json\); "
+        r"--overwrite replaces only timedist's own runs"),
+    ("run dir: the current folder as --out", then(
+        write("notes.txt", "mine"), "fit", "--data", "{w}/good.ts", "--out", "."), 1,
+     r"\.: not a run timedist can prove it wrote"),
+    ("run dir: checkpoints/ is a file", then(
+        both(lambda w: shutil.rmtree(w / "run/checkpoints"), write("run/checkpoints", "x")),
+        *PREDICT), 1, r"run/checkpoints: is a file; expected the run's checkpoints/ folder"),
+    ("run dir: config.yaml is a folder", then(
+        both(lambda w: (w / "run/config.yaml").unlink(), lambda w: (
+            w / "run/config.yaml").mkdir()), *PREDICT), 1,
+     r"run/config\.yaml: is a folder; expected the run's config\.yaml file"),
+    ("run dir: preprocessing.json is a folder", then(
+        both(lambda w: (w / "run/preprocessing.json").unlink(), lambda w: (
+            w / "run/preprocessing.json").mkdir()), "evaluate", "{w}/run"), 1,
+     r"run/preprocessing\.json: is a folder; expected the run's preprocessing\.json file"),
+    ("output: predict into a device", lambda w: [*PREDICT[:-1], "/dev/null"], 1,
+     r"--output /dev/null: is a character device, not a file"),
 ]
 
 
@@ -1173,12 +1274,13 @@ LAYER_CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
      r"TimeSeriesClassifier: expected X\[1\] of at least one step; got an empty series"),
     ("estimator: None among text labels", lambda: TimeSeriesClassifier(members=1).fit(
         np.random.rand(4, 5), np.array(["a", None, "b", "a"], dtype=object)), ValueError,
-     r"TimeSeriesClassifier: expected a label for every series in y; got None at index 1"),
+     r"TimeSeriesClassifier: expected a label for every series in y; got a missing value "
+     r"\(None\) at index 1"),
     ("estimator: a missing date among date labels", lambda: TimeSeriesClassifier(
         members=1).fit(np.random.rand(4, 5), np.array(["2020-01-01", "2021-01-01", "NaT",
                                                        "2020-01-01"], dtype="datetime64[D]")),
-     ValueError, r"expected a label for every series in y; got NaT \(a missing date or "
-                 r"duration\) at index 2"),
+     ValueError, r"expected a label for every series in y; got a missing value \(NaT: a "
+                 r"missing date or duration\) at index 2"),
     ("estimator: a list of text and numbers that read the same", lambda: TimeSeriesClassifier(
         members=1).fit(np.random.rand(4, 5), ["1", 1, "1", 1]), ValueError,
      r"expected labels of one kind in y \(all numbers, all text or all booleans\); got "
@@ -1190,6 +1292,32 @@ LAYER_CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         np.random.rand(4, 5), [2**70, 1, 2**70, 1]), ValueError,
      r"expected integer labels within 64 bits \(or text\); got 1180591620717411303424: pass "
      r"them as str"),
+    ("estimator: complex values", lambda: TimeSeriesClassifier(members=1).fit(
+        np.random.rand(4, 5) + 1j, [0, 1, 0, 1]), ValueError,
+     r"TimeSeriesClassifier: expected real numbers in X; got complex values \(Complex data "
+     r"not supported\): pass the real part, or real and imaginary parts as two channels$"),
+    ("estimator: complex values in a list", lambda: TimeSeriesClassifier(members=1).fit(
+        [np.ones(3), np.ones(4) * 1j, np.ones(3), np.ones(5)], [0, 1, 0, 1]), ValueError,
+     r"expected real numbers in X\[1\]; got complex values"),
+    ("estimator: a nested DataFrame (sktime)", lambda: TimeSeriesClassifier(members=1).fit(
+        nested_frame(), [0, 1, 0, 1]), ValueError,
+     r"expected X of numbers .*got cells that hold sequences \(a nested DataFrame as sktime "
+     r"writes it, or rows of unequal length\): pass a list of arrays$"),
+    ("estimator: a list of 3-D arrays", lambda: TimeSeriesClassifier(members=1).fit(
+        [np.ones((5, 2, 2))] * 4, [0, 1, 0, 1]), ValueError,
+     r"expected X\[0\] of shape \(T_i,\) or \(T_i, C\); got shape \(5, 2, 2\)"),
+    ("estimator: pandas' NA among labels", lambda: TimeSeriesClassifier(members=1).fit(
+        np.random.rand(4, 5), pd_na_labels()), ValueError,
+     r"expected a label for every series in y; got a missing value \(<NA>\) at index 2"),
+    ("estimator: score with a missing label", lambda: fitted_classifier().score(
+        np.random.rand(4, 5), ["a", "b", None, "a"]), ValueError,
+     r"expected a label for every series in y; got a missing value \(None\) at index 2"),
+    ("estimator: a missing regression target", lambda: TimeSeriesRegressor(members=1).fit(
+        np.random.rand(4, 5), [1.0, None, 2.0, 3.0]), ValueError,
+     r"TimeSeriesRegressor: expected a target for every series in y; got a missing value "
+     r"\(nan\) at index 1"),
+    ("estimator: save to an empty path", lambda: fitted_classifier().save(""), ValueError,
+     r"TimeSeriesClassifier\.save: expected a folder path; got ''"),
     ("labels: two labels that read the same", lambda: label_names([b"cat", "cat"], "y"),
      ValueError, r"y: labels b'cat' and 'cat' both read as 'cat'; expected labels that differ"),
     ("keras weights: a bias of the wrong length", lambda: timedist.LSTM(3, 4).load_keras_weights(
@@ -1199,6 +1327,24 @@ LAYER_CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
         np.ones((2, 12)), np.ones((4, 12)), np.ones((2, 12))), ValueError,
      r"expected Keras kernel transposed to \(12, 3\); got shape \(12, 2\)"),
 ]
+
+
+def nested_frame() -> Any:
+    """sktime's nested layout: one column, each cell a pandas Series."""
+    import pandas as pd
+
+    return pd.DataFrame({"dim_0": [pd.Series(np.random.rand(5)) for _ in range(4)]})
+
+
+def pd_na_labels() -> Any:
+    import pandas as pd
+
+    return pd.array(["a", "b", pd.NA, "a"], dtype=object)
+
+
+def fitted_classifier() -> TimeSeriesClassifier:
+    return TimeSeriesClassifier(members=1, num_features=168).fit(
+        np.random.rand(4, 5), ["a", "b", "b", "a"])
 
 
 @pytest.mark.parametrize(("call", "kind", "message"), [c[1:] for c in LAYER_CASES],

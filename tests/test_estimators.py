@@ -133,21 +133,23 @@ def test_regression_in_the_targets_units() -> None:
                                   r"target per series; got 3 targets for 4 series"),
     (np.full((4, 5), np.inf), [0, 1, 0, 1], r"Input X contains infinity"),
     (np.zeros((4, 5)), [1, 1, 1, 1], r"expected at least 2 classes in y; got 1 class \(1\)"),
-    (np.zeros((4, 5)), [0, 1, 0, np.nan], r"expected a label for every series in y; got nan at "
-                                         r"index 3"),
-    (np.zeros((4, 5)), np.array([0, 1, np.nan, 0]), r"got nan at index 2"),
+    (np.zeros((4, 5)), [0, 1, 0, np.nan], r"expected a label for every series in y; got a "
+                                         r"missing value \(nan\) at index 3"),
+    (np.zeros((4, 5)), np.array([0, 1, np.nan, 0]), r"got a missing value \(nan\) at index 2"),
     # a missing label of any kind: NaN among text, None, numpy's and pandas' NaT
     (np.zeros((4, 5)), ["a", "b", np.nan, "a"], r"expected a label for every series in y; "
-                                                r"got nan at index 2"),
-    (np.zeros((4, 5)), np.array(["a", None, "b", "a"], dtype=object), r"got None at index 1"),
+                                                r"got a missing value \(nan\) at index 2"),
+    (np.zeros((4, 5)), np.array(["a", None, "b", "a"], dtype=object),
+     r"got a missing value \(None\) at index 1"),
     (np.zeros((4, 5)), np.array(["2020-01-01", "NaT", "2021-01-01", "2020-01-01"],
-                                dtype="datetime64[D]"), r"got NaT \(a missing date or duration\) "
-                                                         r"at index 1"),
-    (np.zeros((4, 5)), np.array([1, 2, "NaT", 1], dtype="timedelta64[s]"), r"got NaT .* index 2"),
+                                dtype="datetime64[D]"),
+     r"got a missing value \(NaT: a missing date or duration\) at index 1"),
+    (np.zeros((4, 5)), np.array([1, 2, "NaT", 1], dtype="timedelta64[s]"),
+     r"got a missing value \(NaT: .* index 2"),
     (np.zeros((4, 5)), [np.datetime64("2020"), np.datetime64("2021"), np.datetime64("2021"),
-                        np.datetime64("NaT")], r"got NaT .* at index 3"),
+                        np.datetime64("NaT")], r"got a missing value \(NaT.* at index 3"),
     (np.zeros((4, 5)), pd.Series(pd.to_datetime(["2020", None, "2021", "2021"])),
-     r"got NaT .* at index 1"),
+     r"got a missing value \(NaT.* at index 1"),
     ([np.zeros((3, 2)), np.zeros((4, 3))], [0, 1],
      r"got shape \(4, 3\)|expected every sequence"),
 ])

@@ -72,7 +72,7 @@ def test_cli_fit_evaluate_predict_round_trip(tmp_path: Path,
     (["fit", "--data", "moving-digits", "--model", "sequence", "--subset", "8"],
      r"model 'sequence' expects signals, steps \(C,\); got steps \(1, 32, 32\): use cnn-lstm"),
     (["fit", "--data", "japanese-vowels", "--epochs", "0"], r"expected epochs >= 1; got 0"),
-    (["evaluate", "nowhere"], r"nowhere: not a timedist run directory \(no config.yaml\)"),
+    (["evaluate", "nowhere"], r"nowhere: not a timedist run directory \(not found\)"),
     (["fit", "--resume", "nowhere"], r"nowhere/config.yaml: no such config file"),
 ])
 def test_errors_are_one_line_with_exit_status_1(args: list[str], message: str, tmp_path: Path,

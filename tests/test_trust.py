@@ -782,3 +782,204 @@ def test_a_leave_one_out_regression_no_better_than_the_mean_is_said(
         loo = metrics(tmp_path / name)["loo_loss"]
         assert said == (loo >= 1.0), (name, loo)  # type: ignore[operator]
         assert said == (name == "noise")
+
+
+# -- the seventh probe: copies with less precision, samples without values, a reader that leaves
+
+
+def _rounded(x: np.ndarray, how: str) -> np.ndarray:
+    if how == "float32":
+        return x.astype(np.float32).astype(np.float64)
+    return np.vectorize(lambda v: float(how % v))(x)
+
+
+@pytest.mark.parametrize("how", ["float32", "%.6f", "%.6g", "%.7e"])
+def test_training_samples_saved_with_less_precision_are_recognized(
+        tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The run's training file saved again as float32 or as text of six digits is still its
+    training data: evaluate calls the metrics training metrics, as for the file itself."""
+    x, y = signals(n=24, seed=4, offset=3.0, amplitude=2.0)
+    write_ts(tmp_path / "train.ts", x, y)
+    run = tmp_path / "run"
+    assert main(["fit", "--data", str(tmp_path / "train.ts"), "--out", str(run), *FAST]) == 0
+    if how == "float32":
+        np.savez(tmp_path / "copy.npz", X=x.astype(np.float32), y=y)
+        copy = tmp_path / "copy.npz"
+    else:
+        copy = write_ts(tmp_path / "copy.ts", _rounded(x, how), y)
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--data", str(copy)]) == 0
+    out = capsys.readouterr().out
+    assert metrics(run / "evaluation", "evaluation.json")["evaluated_on"] == "training", out
+    assert "holds only the run's training samples (all 24)" in out
+
+
+def _keys(values: np.ndarray) -> list[bytes]:
+    from timedist.data import sample_keys
+
+    return sample_keys(SequenceDataset([torch.as_tensor(v) for v in values],
+                                       torch.zeros(len(values))))
+
+
+def _alike(scale: float, offset: float, n: int = 500) -> np.ndarray:
+    """n samples (40, 2): one shape plus 1% noise, scaled and offset; some values missing."""
+    rng = np.random.default_rng(0)
+    x = offset + scale * (rng.normal(size=(1, 40, 2)) + 0.01 * rng.normal(size=(n, 40, 2)))
+    x[::7, 3, 1] = np.nan
+    return x
+
+
+@pytest.mark.parametrize(("scale", "offset"), [(1.0, 0.0), (1e-6, 0.0), (3.0, 5.0),
+                                               (1e12, -5e12)])
+def test_sample_keys_match_rounded_copies(scale: float, offset: float) -> None:
+    """A sample rounded to float32 or to 7 or 6 significant digits (errors below ~1e-6 of its
+    spread) keeps its key, allowing the rare value at a rounding boundary; one value changed
+    by a fifth of a typical value (~2% of the sample's norm), or the size changed by 1%,
+    changes it."""
+    x = _alike(scale, offset)
+    original = _keys(x)
+    for copy, kept in ((x.astype(np.float32).astype(np.float64), 500),
+                       (_rounded(x, "%.7g"), 497), (_rounded(x, "%.6g"), 490)):
+        assert sum(a == b for a, b in zip(original, _keys(copy), strict=True)) >= kept
+    changed = x.copy()
+    changed[:, 5, 0] += 0.2 * scale
+    assert not set(_keys(changed)) & set(original)
+    assert not set(_keys(x * 1.01)) & set(original)
+
+
+@pytest.mark.parametrize(("scale", "offset"), [(1.0, 0.0), (1e-6, 0.0), (3.0, 1e4),
+                                               (1e12, -5e12), (1.0, 1e8)])
+def test_samples_that_differ_by_one_percent_never_share_a_key(scale: float,
+                                                              offset: float) -> None:
+    """2000 samples of one shape with 1% noise each: 2000 keys, whatever the offset (the
+    exact keys, the reference, tell them apart too)."""
+    from timedist.data import exact_keys
+
+    x = _alike(scale, offset, n=2000)
+    assert len(set(_keys(x))) == 2000
+    assert len(set(exact_keys(SequenceDataset([torch.as_tensor(v) for v in x],
+                                              torch.zeros(2000))))) == 2000
+
+
+def test_a_run_of_an_earlier_timedist_still_knows_its_training_samples(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A run that kept exact keys in training_samples.sha256 (earlier timedist) still finds
+    its training samples in a file holding exactly them."""
+    import hashlib
+
+    from timedist.data import exact_keys
+
+    x, y = signals(n=24, seed=4)
+    data = write_ts(tmp_path / "train.ts", x, y)
+    run = tmp_path / "run"
+    assert main(["fit", "--data", str(data), "--out", str(run), *FAST]) == 0
+    legacy = b"".join(exact_keys(read_ts(data)))
+    (run / "training_samples.keys").unlink()
+    (run / "training_samples.sha256").write_bytes(legacy)
+    marker = json.loads((run / ".timedist-run.json").read_text())
+    del marker["files"]["training_samples.keys"]
+    marker["files"]["training_samples.sha256"] = hashlib.sha256(legacy).hexdigest()
+    (run / ".timedist-run.json").write_text(json.dumps(marker))
+    shutil.copy(data, tmp_path / "same.ts")
+    data.unlink()  # only the kept keys can tell
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "same.ts")]) == 0
+    assert "holds only the run's training samples (all 24)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("model", [None, "onnx"])
+def test_a_sample_without_values_gets_a_blank_prediction_and_a_note(
+        tmp_path: Path, model: str | None, capsys: pytest.CaptureFixture[str]) -> None:
+    """predict leaves the row of an all-missing sample blank (the model's answer for zeros
+    is no prediction) and says which; the other rows are the predictions of the same samples
+    predicted without it."""
+    x, y = signals(n=24, seed=4)
+    run = tmp_path / "run"
+    assert main(["fit", "--data", str(write_ts(tmp_path / "train.ts", x, y)), "--out",
+                 str(run), *FAST]) == 0
+    flags = []
+    if model:
+        assert main(["export", str(run), "--out", str(tmp_path / "m.onnx")]) == 0
+        flags = ["--model", str(tmp_path / "m.onnx")]
+    inputs = x[:5].copy()
+    inputs[2] = np.nan
+    inputs[4, :10] = np.nan  # partly missing: predicted
+    np.savez(tmp_path / "in.npz", X=inputs)
+    np.savez(tmp_path / "kept.npz", X=inputs[[0, 1, 3, 4]])
+    capsys.readouterr()
+    for name in ("in", "kept"):
+        assert main(["predict", str(run), "--input", str(tmp_path / f"{name}.npz"),
+                     "--output", str(tmp_path / f"{name}.csv"), *flags]) == 0
+    out = capsys.readouterr().out
+    assert "1 of 5 samples hold no values (every value missing): their predictions are left " \
+           "blank (samples 2)" in out
+    with open(tmp_path / "in.csv") as handle:
+        rows = list(csv.reader(handle))
+    with open(tmp_path / "kept.csv") as handle:
+        kept = list(csv.reader(handle))
+    assert rows[3] == ["2", "", ""]
+    assert [r[1:] for r in rows[1:3] + rows[4:]] == [r[1:] for r in kept[1:]]
+
+
+def test_an_estimator_warns_of_series_without_values() -> None:
+    x, y = signals(n=24, seed=4)
+    clf = TimeSeriesClassifier(members=1, num_features=168).fit(x, y)
+    inputs = x[:4].copy()
+    inputs[1] = np.nan
+    with pytest.warns(UserWarning, match=r"1 of 4 series hold no values .*\(X\[1\]\)"):
+        clf.predict(inputs)
+
+
+def test_a_reader_that_stops_reading_keeps_the_run(tmp_path: Path) -> None:
+    """``timedist fit ... | head -1``: fit finishes and keeps its run; summary too ends well."""
+    x, y = signals(n=24, seed=4)
+    data = write_ts(tmp_path / "train.ts", x, y)
+    command = (f"{sys.executable} -m timedist fit --data {data} --out {tmp_path / 'run'} "
+               "--members 1 --num-features 168 | head -1; echo status ${PIPESTATUS[0]}")
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
+                          timeout=300)
+    assert done.stdout.splitlines()[-1] == "status 0", done.stderr
+    assert "Broken pipe" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert (tmp_path / "run" / "metrics.json").is_file()
+    summary = subprocess.run(["bash", "-c", f"{sys.executable} -m timedist summary td-conv2d "
+                              "| head -1; echo status ${PIPESTATUS[0]}"],
+                             capture_output=True, text=True, timeout=300)
+    assert summary.stdout.splitlines()[-1] == "status 0" and not summary.stderr, summary.stderr
+
+
+@pytest.mark.parametrize(("command", "advice", "not_advised"), [
+    ("fit", "--batch-size", None), ("summary", "a smaller --input-size", "--batch-size"),
+    ("explain", "smaller sizes", "--num-features")])
+def test_out_of_memory_advice_names_the_commands_own_flags(command: str, advice: str,
+                                                           not_advised: str | None) -> None:
+    from timedist.cli import error_line
+
+    text = error_line(MemoryError("Unable to allocate 373. GiB"), command)
+    assert advice in text and (not_advised is None or not_advised not in text)
+
+
+def test_a_file_that_cannot_be_written_is_named_not_its_temporary(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from timedist import _atomic
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(1, "Operation not permitted", str(tmp_path / ".p.csv.x.tmp"))
+
+    monkeypatch.setattr(_atomic.tempfile, "mkstemp", refuse)
+    with pytest.raises(PermissionError, match=r"p\.csv: cannot be written in .* \(Operation "
+                                              r"not permitted\)$") as raised:
+        _atomic.atomic_write_text(tmp_path / "p.csv", "x")
+    assert ".tmp" not in str(raised.value)
+
+
+@pytest.mark.parametrize("text", ["1e-3", "1E-3", "+2.5e-4", ".001"])
+def test_a_float_setting_written_as_yaml_text_is_its_number(tmp_path: Path, text: str) -> None:
+    """YAML 1.1 reads 1e-3 (no point) as text; a float setting takes it as the number it
+    says; other text is still refused."""
+    from timedist.train.config import ConfigError, load_config_file
+
+    (tmp_path / "c.yaml").write_text(f"data: x.ts\nlr: {text}\n")
+    assert resolve_config(load_config_file(tmp_path / "c.yaml")).lr == float(text)
+    (tmp_path / "c.yaml").write_text("data: x.ts\nlr: 1e-3x\n")
+    with pytest.raises(ConfigError, match=r"expected lr of type float; got '1e-3x'"):
+        resolve_config(load_config_file(tmp_path / "c.yaml"))

@@ -57,7 +57,10 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any], *,
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_dir() and not path.is_symlink():
         raise IsADirectoryError(f"{path}: is a folder; expected a file path")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:  # named by the file asked for, not the temporary one
+        raise _unwritable(path, error) from None
     try:
         if on_temp is not None:
             on_temp(Path(tmp))
@@ -70,14 +73,25 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any], *,
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a plain open honours the umask
-        if replace:
-            os.replace(tmp, path)
-        else:
-            _link_new(Path(tmp), path)
+        try:
+            if replace:
+                os.replace(tmp, path)
+            else:
+                _link_new(Path(tmp), path)
+        except FileExistsError:
+            raise
+        except OSError as error:
+            raise _unwritable(path, error) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return digest.hexdigest()
+
+
+def _unwritable(path: Path, error: OSError) -> OSError:
+    """The error for a file that cannot be written, naming it (not its temporary file)."""
+    why = error.strerror or str(error)
+    return type(error)(f"{path}: cannot be written in {path.parent} ({why})")
 
 
 def _link_new(tmp: Path, path: Path) -> None:
@@ -129,6 +143,8 @@ def check_output(path: str | Path, *, overwrite: bool, flag: str = "--output",
     if not folder.is_dir():
         raise FileNotFoundError(f"{shown}: no such folder {folder} (timedist creates no "
                                 "folders for an output file)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"{shown}: cannot write in {folder} (permission denied)")
     for given in inputs:
         if _same_file(path, Path(given)):
             raise ValueError(f"{shown}: is an input of this command ({given}); it is never "

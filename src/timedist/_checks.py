@@ -7,6 +7,7 @@ for example ``"TimeDistributed(Conv2d): expected input (B, T, C, H, W) with C=3;
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 import torch
@@ -38,6 +39,11 @@ def tracing() -> bool:
 
 
 LIMIT = 200  # characters of a value shown in an error message
+
+# A decimal number as people write it in text (a .ts file, a config file): ASCII digits, an
+# optional sign, point and exponent. (float() would also take '1_000', full-width digits and
+# 'infinity'; YAML 1.1 reads '1e-3', without a point, as text.)
+DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
 
 def shorten(value: object, limit: int = LIMIT) -> str:

@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--input-size", type=_shapes,
                        help="input shape, e.g. 4,12,8; several inputs separated by ';' "
                        "(default for built-in models: their usual input)")
-    table.add_argument("--depth", type=int, default=3, help="submodule levels to list (default: 3)")
+    table.add_argument("--depth", type=_non_negative, default=3,
+                       help="submodule levels to list (default: 3)")
     _add_explain(commands)
     commands.add_parser("datasets", help="list the built-in datasets")
     return parser
@@ -158,12 +159,15 @@ def _run_explain(args: argparse.Namespace) -> int:
 
 
 def _shapes(text: str) -> list[tuple[int, ...]]:
+    """``4,12,8;4,12`` -> [(4, 12, 8), (4, 12)]: every size a positive integer."""
     try:
-        return [tuple(int(d) for d in part.split(",")) for part in text.split(";")]
+        shapes = [tuple(int(d) for d in part.split(",")) for part in text.split(";")]
     except ValueError:
+        shapes = []
+    if not shapes or any(d < 1 for shape in shapes for d in shape):
         raise argparse.ArgumentTypeError(
-            f"expected shapes like 4,12,8 or 4,12,8;4,12; got {text!r}"
-        ) from None
+            f"expected shapes of positive sizes like 4,12,8 or 4,12,8;4,12; got {text[:80]!r}")
+    return shapes
 
 
 def _load_model(spec: str) -> Any:
@@ -200,11 +204,18 @@ MAX_MESSAGE = 1000  # characters of one error line; values inside are already cu
 _KNOWN = (ValueError, TypeError, OSError, ImportError)  # timedist's own errors are these
 
 
-def error_line(error: BaseException) -> str:
-    """The one line a failure prints: the error's message on one line, at most
-    ``MAX_MESSAGE`` characters. For an error raised in a DataLoader worker (a clip that fails
-    past its first frame) torch adds the worker's traceback: only its own last line is kept.
-    An error of a kind timedist does not raise itself is named as a bug."""
+# what needs less memory, by command (out-of-memory advice names the command's own flags)
+_SMALLER = {"summary": "a smaller --input-size", "explain": "smaller sizes",
+            "tour": "a machine with more free memory"}
+_SMALLER_FIT = "--batch-size, --num-features, --hidden-size, --size, --subset"
+
+
+def error_line(error: BaseException, command: str = "fit") -> str:
+    """The one line ``timedist COMMAND`` prints for a failure: the error's message on one
+    line, at most ``MAX_MESSAGE`` characters. For an error raised in a DataLoader worker (a
+    clip that fails past its first frame) torch adds the worker's traceback: only its own last
+    line is kept. An error of a kind timedist does not raise itself is named as a bug; running
+    out of memory gets advice in the command's own settings."""
     from ._checks import middle_cut
 
     text = str(error)
@@ -219,8 +230,8 @@ def error_line(error: BaseException) -> str:
     text = " ".join(middle_cut(word) for word in text.split()) or type(error).__name__
     if isinstance(error, MemoryError) or (isinstance(error, RuntimeError) and (
             "allocate" in text or "out of memory" in text.lower())):
-        text = (f"out of memory ({text[:200]}); smaller settings need less: --batch-size, "
-                "--num-features, --hidden-size, --size, --subset")
+        text = (f"out of memory ({text[:200]}); smaller settings need less: "
+                f"{_SMALLER.get(command, _SMALLER_FIT)}")
     elif not isinstance(error, _KNOWN) and type(error).__name__ != "TrainingError":
         text = (f"unexpected {type(error).__name__}: {text} (a bug in timedist: rerun with "
                 "--debug and report it)")
@@ -238,6 +249,46 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
+    stdout, sys.stdout = sys.stdout, _ReaderMayLeave(sys.stdout)  # type: ignore[assignment]
+    try:
+        return _main(args, parser)
+    finally:
+        sys.stdout = stdout
+
+
+class _ReaderMayLeave:
+    """``sys.stdout`` for a reader that may stop reading (``timedist fit ... | head -1``): when
+    the pipe closes, the rest of the output is dropped (fd 1 is pointed at os.devnull) and the
+    command runs to its end, its run kept, instead of failing on the next print."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except BrokenPipeError:
+            self._drop()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._drop()
+
+    def _drop(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self._stream.fileno())
+        finally:
+            os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _main(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         if args.command in ("fit", "evaluate", "predict", "export"):
             from .train_cli import run_training_command
@@ -250,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # one line, never a traceback (unless asked)
         if debugging(args):
             raise
-        print(f"timedist {args.command}: error: {error_line(error)}", file=sys.stderr)
+        print(f"timedist {args.command}: error: {error_line(error, args.command)}", file=sys.stderr)
         return 1
 
 

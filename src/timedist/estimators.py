@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch import Tensor
 
-from ._checks import shorten
-from .data import SequenceDataset, label_names, sample_keys
+from ._checks import shorten, shorten_text
+from .data import SequenceDataset, label_names, sample_keys, without_values
 from .train.closed_form import fit_closed_form, save_checkpoint
 from .train.config import ARRAYS, CLOSED_FORM, RunConfig, resolve_config
 from .train.evaluation import collect
@@ -86,8 +87,7 @@ class _Series:
                 raise ValueError(f"{who}: expected X of shape (N, T) or (N, T, C), or a list of "
                                  f"(T_i,)/(T_i, C) arrays; got a 1-D list of {len(X)} numbers."
                                  " Reshape a single series with X.reshape(1, -1)")
-            array = check_array(X, allow_nd=True, dtype=np.float64,
-                                ensure_all_finite="allow-nan", input_name="X")
+            array = _numbers(X, "X", who, allow_nd=True)
             if array.ndim > 3:
                 raise ValueError(f"{who}: expected X of shape (N, T) or (N, T, C); got shape "
                                  f"{array.shape}")
@@ -105,9 +105,10 @@ class _Series:
         if len(x) == 0:
             raise ValueError(f"{who}: expected X[{index}] of at least one step; got an empty "
                              "series")
-        a = check_array(np.asarray(x, dtype=np.float64).reshape(len(x), -1)
-                        if np.ndim(x) == 1 else x, dtype=np.float64,
-                        ensure_all_finite="allow-nan", input_name=f"X[{index}]")
+        if np.ndim(x) > 2:
+            raise ValueError(f"{who}: expected X[{index}] of shape (T_i,) or (T_i, C); got shape "
+                             f"{np.shape(x)}")
+        a = _numbers(np.reshape(x, (len(x), -1)) if np.ndim(x) == 1 else x, f"X[{index}]", who)
         if channels_first:
             a = a.T
         if a.shape[0] < 1:
@@ -118,6 +119,28 @@ class _Series:
     @property
     def channels(self) -> int:
         return int(self.sequences[0].shape[1])
+
+
+def _numbers(x: Any, name: str, who: str, **kwargs: Any) -> np.ndarray:
+    """``x`` as a float64 array (scikit-learn's ``check_array``: NaN allowed, infinities
+    not), its failures (ValueError or TypeError, as scikit-learn raises them) as one line
+    naming ``name`` — never the array itself."""
+    try:
+        array: np.ndarray = check_array(x, dtype=np.float64, ensure_all_finite="allow-nan",
+                                        input_name=name, **kwargs)
+        return array
+    except (ValueError, TypeError) as error:
+        lines = [line.strip() for line in str(error).strip().splitlines()]
+        text = " ".join(line for line in lines if line and not line.startswith(("array=", "[")))
+        if "Complex data" in text:
+            text = (f"expected real numbers in {name}; got complex values (Complex data not "
+                    "supported): pass the real part, or real and imaginary parts as two "
+                    "channels")
+        elif "sequence" in text:  # numpy: "setting an array element with a sequence"
+            text = (f"expected {name} of numbers (N, T) or (N, T, C), or a list of (T_i,)/"
+                    "(T_i, C) arrays; got cells that hold sequences (a nested DataFrame as "
+                    "sktime writes it, or rows of unequal length): pass a list of arrays")
+        raise type(error)(f"{who}: {shorten_text(text or type(error).__name__)}") from None
 
 
 class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
@@ -225,6 +248,12 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
                              f"{self.n_features_in_} features as input (an array of shape "
                              f"(N, {', '.join(map(str, self.input_shape_))}) like in fit; pass a"
                              " list of arrays for series of other lengths)")
+        empty = without_values(series.sequences)
+        if empty:  # the model's answer for no data would pass for a prediction
+            warnings.warn(f"{who}: {len(empty)} of {len(series.sequences)} series hold no values "
+                          "(every value missing): their predictions say nothing about them "
+                          f"(X[{shorten_text(', '.join(map(str, empty)), 60)}])", UserWarning,
+                          stacklevel=3)
         placeholder = torch.zeros(len(series.sequences), dtype=torch.long)
         data = SequenceDataset(series.sequences, placeholder, name="X")
         data = apply_record(data, self.record_, labelled=False)
@@ -239,17 +268,20 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         holding only timedist's files as it wrote them (FileExistsError naming the others
         otherwise); the check is repeated once the folder is locked."""
         check_is_fitted(self, "model_")
+        if not str(path).strip():  # Path("") is the current folder
+            raise ValueError(f"{type(self).__name__}.save: expected a folder path; got "
+                             f"{str(path)!r}")
         run = RunDir(Path(path))
         flag = "overwrite=True"
         run.check_place("path")  # a folder of its own, not inside another run
         if not run.is_empty():
-            if not overwrite:
-                raise FileExistsError(f"{run.path}: the folder is not empty; pass "
-                                      "overwrite=True to replace a saved timedist model there")
-            try:
+            try:  # a folder that is not timedist's first: overwrite=True would not help
                 run.check_replaceable(flag=flag, out="path")
             except ValueError as error:
                 raise FileExistsError(str(error)) from None
+            if not overwrite:
+                raise FileExistsError(f"{run.path}: the folder is not empty; pass "
+                                      "overwrite=True to replace a saved timedist model there")
         try:  # labels that would not read back the same: refused before anything is written
             record = self.record_.with_labels(getattr(self, "classes_", None))
         except ValueError as error:
@@ -280,7 +312,8 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         run_dir = Path(path)
         with RunDir(run_dir).reading() as marker:
             config, record = stored_run(run_dir, unfinished=unfinished)
-            samples = trained_samples(RunDir(run_dir), marker) or []
+            kept = trained_samples(RunDir(run_dir), marker)
+            samples = kept[0] if kept and not kept[1] else []  # (exact keys: not comparable)
             spec = record.spec
             if record.task != cls._task:
                 raise ValueError(f"{run_dir}: expected a {cls._task} run for {cls.__name__}; "
@@ -311,16 +344,16 @@ def _labels(y: Any, who: str) -> np.ndarray:
     missing = (np.isnat(array) if array.dtype.kind in "Mm" else np.isnan(array)
                if array.dtype.kind in "fc" else None)
     if missing is not None and missing.any():
-        what = "NaT (a missing date or duration)" if array.dtype.kind in "Mm" else "nan"
-        raise ValueError(f"{who}: expected a label for every series in y; got {what} at index "
-                         f"{int(missing.argmax())}")
+        what = "NaT: a missing date or duration" if array.dtype.kind in "Mm" else "nan"
+        raise ValueError(f"{who}: expected a label for every series in y; got a missing value "
+                         f"({what}) at index {int(missing.argmax())}")
     if array.dtype != object and isinstance(y, np.ndarray):
         return array
     values = column_or_1d(np.asarray(y, dtype=object), warn=False).tolist()
     first = next((i for i, v in enumerate(values) if _missing(v)), None)
     if first is not None:
-        raise ValueError(f"{who}: expected a label for every series in y; got "
-                         f"{shorten(values[first])} at index {first}")
+        raise ValueError(f"{who}: expected a label for every series in y; got a missing value "
+                         f"({shorten(values[first])}) at index {first}")
     kinds: dict[str, Any] = {}  # kind -> its first label
     for value in values:
         kind = ("text" if isinstance(value, str) else "boolean" if isinstance(
@@ -342,13 +375,28 @@ def _labels(y: Any, who: str) -> np.ndarray:
     return array
 
 
+def _targets(y: Any, who: str) -> np.ndarray:
+    """Regression targets y (N,) as float64: finite numbers, one line naming y otherwise."""
+    try:
+        y = column_or_1d(np.asarray(y), warn=True)
+    except ValueError as error:
+        raise ValueError(f"{who}: expected targets y of shape (N,); {error}") from None
+    values: np.ndarray = _numbers(y, "y", who, ensure_2d=False).copy()
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise ValueError(f"{who}: expected a target for every series in y; got a missing value "
+                         f"(nan) at index {int(bad.argmax())}")
+    return values
+
+
 def _missing(value: Any) -> bool:
-    """Whether one label is a missing value: None, NaN, NaT (numpy's or pandas')."""
-    if value is None or (isinstance(value, float) and value != value):
+    """Whether one label is a missing value: None, NaN, NaT (numpy's or pandas'), pandas'
+    NA."""
+    if value is None or (isinstance(value, (float, np.floating)) and value != value):
         return True
     if isinstance(value, (np.datetime64, np.timedelta64)):
         return bool(np.isnat(value))
-    return type(value).__name__ == "NaTType"
+    return type(value).__name__ in ("NaTType", "NAType")
 
 
 _PARAMETERS_DOC = """
@@ -370,8 +418,9 @@ _PARAMETERS_DOC = """
 
     Attributes after ``fit``: ``n_features_in_`` (X.shape[1] of an array X, as scikit-learn
     counts it; the channels for a list), ``model_`` (the torch module), ``config_``
-    (the resolved RunConfig), ``choices_``, ``training_keys_`` (one SHA-256 per training
-    series: a saved run recognizes them in ``timedist evaluate --data``).
+    (the resolved RunConfig), ``choices_``, ``training_keys_`` (one key per training series,
+    :func:`timedist.data.sample_keys`: a saved run recognizes them in ``timedist evaluate
+    --data``, also when saved again with less precision).
 """
 
 
@@ -402,6 +451,11 @@ class TimeSeriesClassifier(ClassifierMixin, _TimeSeriesEstimator):  # type: igno
     def predict_proba(self, X: Any) -> np.ndarray:
         """(N, n_classes) probabilities, columns in the order of ``classes_``."""
         return self._outputs(X).double().softmax(-1).numpy()
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Mean accuracy of ``predict(X)`` against labels y (N,), checked as ``fit`` checks
+        them (a missing label is an error naming its index)."""
+        return float(super().score(X, _labels(y, type(self).__name__), sample_weight))
 
     def predict(self, X: Any) -> np.ndarray:
         """(N,) the most probable label of each series."""
@@ -437,10 +491,12 @@ class TimeSeriesRegressor(RegressorMixin, _TimeSeriesEstimator):  # type: ignore
 
     def fit(self, X: Any, y: Any) -> TimeSeriesRegressor:
         """Fit on X (see the module) and float targets y (N,)."""
-        y = column_or_1d(np.asarray(y), warn=True)
-        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
-        self._fit(X, torch.as_tensor(y, dtype=torch.float64), None)
+        self._fit(X, torch.as_tensor(_targets(y, type(self).__name__)), None)
         return self
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """R^2 of ``predict(X)`` against targets y (N,), checked as ``fit`` checks them."""
+        return float(super().score(X, _targets(y, type(self).__name__), sample_weight))
 
     def predict(self, X: Any) -> np.ndarray:
         """(N,) predicted targets, in y's units."""

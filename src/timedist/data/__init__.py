@@ -21,8 +21,9 @@ from .dataset import (
     moments,
     pad_collate,
     safe_std,
+    without_values,
 )
-from .fingerprint import clip_keys, comparable, fingerprint, overlap, sample_keys
+from .fingerprint import clip_keys, comparable, exact_keys, fingerprint, overlap, sample_keys
 from .labels import label_name, label_names
 from .moving_digits import moving_digits, moving_digits_forecast
 from .npz import load_npz, save_npz
@@ -45,6 +46,7 @@ __all__ = [
     "TsFormatError",
     "clip_keys",
     "comparable",
+    "exact_keys",
     "find_clips",
     "find_inputs",
     "fingerprint",
@@ -64,4 +66,5 @@ __all__ = [
     "sample_indices",
     "sample_keys",
     "save_npz",
+    "without_values",
 ]

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from .._checks import shorten_text
 from .dataset import split_indices
 from .labels import label_names
 
@@ -167,13 +168,19 @@ def _is_frame_folder(path: Path) -> bool:
 
 
 def _label_folders(root: Path) -> list[Clip]:
+    """Every video and every sub-folder of ``root/<label>/`` is a clip: a folder without frames
+    is a bad clip (named by :func:`check_clips`), never silently left out. Other files (notes,
+    hidden entries) are not clips."""
     clips = []
     for label in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for item in sorted(label.iterdir(), key=lambda p: natural_key(p.name)):
             if item.name.startswith("."):
                 continue
-            if (item.suffix.lower() in VIDEO_SUFFIXES and item.is_file()) or _is_frame_folder(item):
-                clips.append(Clip(item, label.name))
+            if item.is_dir():
+                _is_frame_folder(item)  # raises for frames beside clips
+            elif not (item.suffix.lower() in VIDEO_SUFFIXES and item.is_file()):
+                continue
+            clips.append(Clip(item, label.name))
     return clips
 
 
@@ -188,6 +195,7 @@ def _read_manifest(path: Path) -> list[Clip]:
                         "path,label[,start,end] (signals go in .ts/.ts.gz/.npz files); got "
                         f"{','.join(rows[0]) if rows else 'an empty file'}")
     clips = []
+    seen: dict[tuple[Path, float | None, float | None], tuple[int, str]] = {}
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -211,7 +219,15 @@ def _read_manifest(path: Path) -> list[Clip]:
         if not clip_path.exists():
             raise ClipError(f"{path}: line {number}: {row[0].strip()}: no such clip (paths are "
                             f"relative to the manifest's folder)")
-        clips.append(Clip(clip_path, row[1].strip(), window[0], window[1]))
+        key, label = (clip_path, window[0], window[1]), row[1].strip()
+        if key in seen:  # twice: counted twice (and across a split), or two labels for one
+            first, first_label = seen[key]
+            raise ClipError(f"{path}: line {number}: expected each clip once; "
+                            f"{row[0].strip()!r} is listed on line {first} already"
+                            + (f" with another label ({first_label!r}, here {label!r})"
+                               if label != first_label else ""))
+        seen[key] = (number, label)
+        clips.append(Clip(clip_path, label, window[0], window[1]))
     if not clips:
         raise ClipError(f"{path}: expected at least one clip row; found none")
     return sorted(clips, key=lambda c: (c.label, str(c.path)))
@@ -304,7 +320,10 @@ def _read_frames(folder: Path, limit: int | None = None) -> Tensor:
     files = sorted((f for f in folder.iterdir() if f.suffix.lower() in FRAME_SUFFIXES
                     and not f.name.startswith(".")), key=lambda f: natural_key(f.name))[:limit]
     if not files:
-        raise ClipError(f"{folder}: expected frames {'/'.join(FRAME_SUFFIXES)}; found none")
+        inside = [p.name for p in folder.iterdir() if not p.name.startswith(".")]
+        raise ClipError(f"{folder}: expected frames {'/'.join(FRAME_SUFFIXES)}; found "
+                        + (f"only {shorten_text(', '.join(sorted(inside)), 80)}" if inside
+                           else "an empty folder"))
     frames = []
     for file in files:
         try:

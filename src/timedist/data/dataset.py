@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 from .._checks import shape_error
 
 __all__ = ["FLOAT32_MAX", "Batch", "SequenceDataset", "Standardization", "moments",
-           "pad_collate", "safe_std", "split_indices"]
+           "pad_collate", "safe_std", "split_indices", "without_values"]
 
 FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
@@ -206,6 +206,12 @@ def _stored(sequence: Tensor) -> Tensor:
     if sequence.is_floating_point() or sequence.dtype == torch.bool:
         return sequence.float()
     return sequence.double()
+
+
+def without_values(sequences: Sequence[Tensor]) -> list[int]:
+    """The indices of the samples (each (T_i, ...)) whose every value is missing (NaN): a model
+    sees zeros there, and its answer says nothing about the sample."""
+    return [i for i, x in enumerate(sequences) if x.is_floating_point() and bool(x.isnan().all())]
 
 
 def split_indices(size: int, fraction: float, *, seed: int = 0, name: str = "dataset"

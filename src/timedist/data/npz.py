@@ -40,6 +40,11 @@ def load_npz(path: str | Path, *, require_targets: bool = True) -> SequenceDatas
         raise ValueError(f"{name}: expected a .npz archive of named arrays (np.savez); got a "
                          f"single {type(archive).__name__} (a .npy file)")
     with archive as arrays:
+        members = [m[:-4] if m.endswith(".npy") else m for m in arrays.zip.namelist()]
+        twice = sorted({m for m in members if members.count(m) > 1})
+        if twice:  # np.load would silently take one of them
+            raise ValueError(f"{name}: expected each array once; {shorten(twice)} "
+                             f"{'is' if len(twice) == 1 else 'are'} stored twice in the archive")
         needed = ("X", "y") if require_targets else ("X",)
         missing = [k for k in needed if k not in arrays]
         if missing:
@@ -58,7 +63,11 @@ def load_npz(path: str | Path, *, require_targets: bool = True) -> SequenceDatas
             count = len(x) if lengths is None or x.ndim != 2 or lengths.ndim != 1 else len(
                 lengths)
             y = arrays["y"] if "y" in arrays else np.zeros(count, dtype=np.float32)
-            order = arrays["classes"].tolist() if "classes" in arrays else None
+            order = arrays["classes"] if "classes" in arrays else None  # noqa: SIM401
+            if order is not None and order.ndim > 1:
+                raise ValueError(f"{name}: expected classes as a 1-D array of names (K,); "
+                                 f"got shape {order.shape}")
+            order = None if order is None else order.tolist()
         except MemoryError as error:  # a header that claims more than this machine holds
             raise ValueError(f"{name}: an array does not fit in memory "
                              f"({' '.join(str(error).split())[:160]})") from None
@@ -87,6 +96,10 @@ def load_npz(path: str | Path, *, require_targets: bool = True) -> SequenceDatas
     _check_values(name, x, y)
     if x.ndim >= 2 and (len(y) if x.ndim == 2 and lengths is not None else len(x)) == 0:
         raise ValueError(f"{name}: expected at least one sample; got X of shape {x.shape}")
+    if x.ndim >= 2 and 0 in x.shape[1:]:
+        raise ValueError(f"{name}: expected at least one step and one channel in X "
+                         f"({'(N, T, C, ...)' if x.ndim >= 3 else '(sum of lengths, C)'}); got "
+                         f"shape {x.shape}")
     if lengths is not None and lengths.min(initial=1) < 1:
         raise ValueError(f"{name}: expected lengths >= 1 (steps per sample); got values "
                          f"{shorten(lengths.tolist()[:10])}")

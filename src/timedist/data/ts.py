@@ -6,15 +6,19 @@ in any case (``@problemName`` = ``@problemname``) with any spacing, unknown tags
 ``@data``. Header tags: ``@univariate``, ``@dimension(s)``, ``@equalLength``,
 ``@seriesLength``, ``@missing``, ``@timeStamps false``, ``@classLabel true a b c`` (or
 ``false``), ``@targetLabel true`` (regression). After ``@data`` every line is one sample:
-channels separated by ``:``, values by ``,``, the class label or regression target last. ``?``,
-``NaN`` and empty values are missing (NaN). Channels of one sample have the same length;
-samples may differ. Anything else is a :class:`TsFormatError` naming the file and the line.
+channels separated by ``:``, values by ``,``, the class label or regression target last. Values
+are decimal numbers in ASCII (``-1.5``, ``2e-3``); ``?``, ``NaN`` and empty values are missing
+(NaN). Channels of one sample have the same length; samples may differ, except that a numeric
+``@seriesLength`` fixes every sample's length unless ``@equalLength false``. A header declares
+``@classLabel true`` or ``@targetLabel true``, never both. Anything else is a
+:class:`TsFormatError` naming the file and the line.
 """
 
 from __future__ import annotations
 
 import gzip
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +26,14 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from .._checks import DECIMAL
 from .dataset import SequenceDataset
 from .labels import label_names
 
 __all__ = ["TsFormatError", "read_ts"]
 
 _MISSING = ("?", "nan", "")
+_INFINITE = re.compile(r"[+-]?inf(inity)?", re.IGNORECASE)
 _BOOLEAN_TAGS = ("univariate", "equallength", "missing", "timestamps", "targetlabel")
 
 
@@ -64,10 +70,9 @@ def _value(text: str, where: str) -> float:
     text = text.strip()
     if text.lower() in _MISSING:
         return math.nan
-    try:
-        value = float(text)
-    except ValueError:
-        raise TsFormatError(f"{where}: expected a number, '?' or NaN; got {text!r}") from None
+    if not DECIMAL.fullmatch(text) and not _INFINITE.fullmatch(text):
+        raise TsFormatError(f"{where}: expected a number, '?' or NaN; got {text[:40]!r}")
+    value = float(text)
     if math.isinf(value):
         raise TsFormatError(f"{where}: expected a finite number ('?' or NaN for a missing "
                             f"value); got {text!r}")
@@ -94,6 +99,8 @@ def _header_line(header: _Header, line: str, where: str) -> bool:
         if not words:
             raise TsFormatError(f"{where}: expected @classLabel true <labels> or false")
         if _boolean(key, words[:1], where):
+            if header.regression:
+                raise TsFormatError(f"{where}: expected @classLabel or @targetLabel, not both")
             if len(words) < 2:
                 raise TsFormatError(f"{where}: expected the class labels after @classLabel "
                                     "true; got none")
@@ -105,6 +112,8 @@ def _header_line(header: _Header, line: str, where: str) -> bool:
     if key in _BOOLEAN_TAGS:
         value = _boolean(key, words, where)
         if key == "targetlabel":
+            if value and header.classes is not None:
+                raise TsFormatError(f"{where}: expected @classLabel or @targetLabel, not both")
             header.regression = value
         elif key == "timestamps" and value:
             raise TsFormatError(f"{where}: expected @timeStamps false; files with time stamps "
@@ -173,6 +182,11 @@ def read_ts(path: str | Path, *, require_targets: bool = False) -> SequenceDatas
                                     "found neither")
             continue
         values, label = _sample(header, line, where)
+        declared = header.tags.get("serieslength", "")
+        if declared.isdigit() and header.tags.get("equallength") != "false" \
+                and len(values) != int(declared):
+            raise TsFormatError(f"{where}: expected {int(declared)} steps (@seriesLength); got "
+                                f"{len(values)}")
         if header.tags.get("equallength") == "true":
             if first_length is None:
                 first_length = (len(values), number)

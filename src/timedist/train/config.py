@@ -21,7 +21,7 @@ import numpy as np
 import yaml
 
 from .._atomic import check_plain
-from .._checks import shorten, shorten_text
+from .._checks import DECIMAL, shorten, shorten_text
 
 __all__ = ["ARRAYS", "CLOSED_FORM", "DATASET_DEFAULTS", "MODELS", "NORMALIZATIONS", "PATHS",
            "ConfigError", "RunConfig", "absolute_paths", "check_applicable", "load_config_file",
@@ -107,7 +107,7 @@ class RunConfig:
     skip_bad: bool = _setting(False, "clips", "skip unreadable clips with a warning listing "
                               "them (default: stop at the first, naming it)", only="clips")
     workers: int | None = _setting(None, "clips", "DataLoader processes decoding clips "
-                                   "(default: the CPU cores, at most 4)")
+                                   "(default: the CPU cores, at most 4)", only="clips")
     model: str | None = _setting(None, "model", "one of {models} (default: chosen from the "
                                  "data; rocket for signals)")
     features: str = _setting("minirocket+hydra", "model", "rocket: the feature families, one "
@@ -143,15 +143,17 @@ class RunConfig:
                              "improvement (default 0: off)", only="networks")
     seed: int = _setting(0, "training", "seeds the split, order, initialization, dropout and "
                          "rocket's kernels (default 0)")
-    devices: int = _setting(1, "placement", "processes/GPUs per node (default 1)")
-    num_nodes: int = _setting(1, "placement", "machines (default 1)")
-    strategy: str = _setting("auto", "placement", "Lightning's strategy: auto, ddp, "
-                             "ddp_spawn, ... (default auto)")
+    devices: int = _setting(1, "placement", "networks: processes/GPUs per node (default 1)",
+                            only="networks")
+    num_nodes: int = _setting(1, "placement", "networks: machines (default 1)",
+                              only="networks")
+    strategy: str = _setting("auto", "placement", "networks: Lightning's strategy: auto, ddp, "
+                             "ddp_spawn, ... (default auto)", only="networks")
     accelerator: str = _setting("auto", "placement", "auto (a GPU when there is one; "
                                 "default), cpu or gpu")
     ddp_timeout: int = _setting(600, "placement", "seconds DDP waits for every process of "
                                 "--devices x --num-nodes to join, and for each collective "
-                                "(default 600)")
+                                "(default 600)", only="networks")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -247,6 +249,8 @@ def _coerce(name: str, value: Any, kind: str) -> Any:
             return int(value)
     elif "float" in kind:
         if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+            return float(value)
+        if isinstance(value, str) and DECIMAL.fullmatch(value.strip()):  # YAML's 1e-3: text
             return float(value)
     elif isinstance(value, str):
         return value

@@ -242,8 +242,8 @@ def repeats(name: str, fitted: int, held: int, size: int) -> tuple[str | None, s
     seen = [f"{fitted} are training samples of the run"] if fitted else []
     whose = "its" if fitted else "the run's"
     seen += [f"{held} are {whose} validation samples"] if held else []
-    return None, (f"of the {size} samples of {name}, {' and '.join(seen)} (identical "
-                  "values): the metrics flatter the model")
+    return None, (f"of the {size} samples of {name}, {' and '.join(seen)} (the same "
+                  "values, to about 0.1%): the metrics flatter the model")
 
 
 def load_splits(config: RunConfig) -> tuple[SequenceDataset, SequenceDataset | None]:
@@ -425,7 +425,7 @@ def _describe_sources(prepared: Prepared, train: Samples, test: Samples | None) 
     repeat training samples."""
     config = prepared.config
     keys = prepared.train_keys = sample_keys(train)
-    prepared.sources["data"] = Source(config.data, None, fingerprint(train, keys), len(train))
+    prepared.sources["data"] = Source(config.data, None, fingerprint(train), len(train))
     if test is None:
         return
     if config.test_data:

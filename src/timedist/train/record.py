@@ -39,8 +39,8 @@ from .prepare import (
 )
 from .rundir import CHECKPOINTS as CHECKPOINTS_NAME
 from .rundir import CONFIG as CONFIG_NAME
+from .rundir import LEGACY_SAMPLES, SAMPLES, CheckpointError, RunDir, RunSession, read_checkpoint
 from .rundir import RECORD as RECORD_NAME
-from .rundir import SAMPLES, CheckpointError, RunDir, RunSession, read_checkpoint
 
 __all__ = [
     "RunRecord",
@@ -275,24 +275,29 @@ def write_record(session: RunSession, config: RunConfig, record: RunRecord) -> N
 def write_samples(session: RunSession, keys: list[bytes]) -> None:
     """Keep the keys of the training samples as read (N x 32 bytes,
     :func:`~timedist.data.sample_keys`) in the run, so ``evaluate --data`` recognizes them in
-    any file later, wherever the training data went (and for runs fitted on arrays)."""
+    any file later, wherever the training data went, saved again with less precision too (and
+    for runs fitted on arrays)."""
     session.write(SAMPLES, b"".join(keys))
 
 
-def trained_samples(run: RunDir, marker: Marker | None) -> list[bytes] | None:
-    """The keys :func:`write_samples` kept (N,), or None for a run without them (built-in
-    data, an earlier timedist) or whose file is not the one timedist wrote."""
-    path = run.path / SAMPLES
-    if not path.is_file() or path.is_symlink():
-        return None
-    try:
-        check_proven(run, marker, SAMPLES)
-        content = run.file(SAMPLES).read_bytes()
-    except (ConfigError, OSError):
-        return None
-    if len(content) % 32:
-        return None
-    return [content[i : i + 32] for i in range(0, len(content), 32)]
+def trained_samples(run: RunDir, marker: Marker | None) -> tuple[list[bytes], bool] | None:
+    """(the keys :func:`write_samples` kept (N,), whether they are an earlier timedist's exact
+    keys (:func:`~timedist.data.exact_keys`, in ``training_samples.sha256``)), or None for a run
+    without them (built-in data, an earlier timedist) or whose file is not the one timedist
+    wrote."""
+    for name, legacy in ((SAMPLES, False), (LEGACY_SAMPLES, True)):
+        path = run.path / name
+        if not path.is_file() or path.is_symlink():
+            continue
+        try:
+            check_proven(run, marker, name)
+            content = run.file(name).read_bytes()
+        except (ConfigError, OSError):
+            return None
+        if len(content) % 32:
+            return None
+        return [content[i : i + 32] for i in range(0, len(content), 32)], legacy
+    return None
 
 
 def check_proven(run: RunDir, marker: Marker | None, name: str,
@@ -340,11 +345,11 @@ def stored_run(run_dir: str | Path, *, unfinished: bool = False
     0.1 get their model's name."""
     run = RunDir(Path(run_dir))
     if not run.is_run():
-        raise ConfigError(f"{run.path}: not a timedist run directory (no config.yaml)")
+        raise ConfigError(run.why_not_run())
     marker = run.read_marker()
     config = RunConfig.load(run.config)
     if not run.record.is_file():
-        raise ConfigError(f"{run.record}: missing; the run directory is incomplete")
+        raise ConfigError(run.absent(RECORD_NAME, "; the run directory is incomplete"))
     check_proven(run, marker, RECORD_NAME)
     record = RunRecord.from_json(run.record.read_text(encoding="utf-8"), str(run.record))
     written_for = (record.provenance or {}).get("run")
@@ -439,10 +444,11 @@ def load_best(model: nn.Module, run_dir: str | Path) -> Path:
     """Load the run's best checkpoint into ``model`` (the checkpoint's ``model.`` prefix, which
     the training module adds, is dropped); one CheckpointError naming the file if it is missing,
     unreadable or does not fit the model."""
-    path = RunDir(Path(run_dir)).best
+    run = RunDir(Path(run_dir))
+    path = run.best
     if not path.is_file():
-        raise CheckpointError(f"{run_dir}: no checkpoints/best.ckpt (did the run finish an "
-                              "epoch?)")
+        raise CheckpointError(run.absent("checkpoints/best.ckpt", " (did the run finish an "
+                                         "epoch?)"))
     state = read_checkpoint(path)["state_dict"]
     try:
         model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})

@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -32,7 +32,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from .._atomic import atomic_write, atomic_write_text, check_output
-from .._checks import shorten
+from .._checks import shorten, shorten_text
 from ..data import (
     DATASETS,
     ClipDataset,
@@ -41,6 +41,7 @@ from ..data import (
     comparable,
     fingerprint,
     pad_collate,
+    without_values,
 )
 from . import plots
 from .callbacks import (
@@ -182,12 +183,12 @@ def _choose_run_dir(out: str | Path | None, config: RunConfig, overwrite: bool) 
     run = RunDir(Path(out) if out else _default_run_dir(config))
     _check_place(run.path, config)
     if not run.is_empty():
+        run.check_replaceable()  # a folder that is not timedist's: --overwrite would not help
         if not overwrite:
             resumable = run.path.is_dir() and (run.path / "checkpoints" / "last.ckpt").is_file()
             raise ConfigError(f"{run.path}: the run directory exists; pass --overwrite to "
                               "replace it" + (f" or --resume {run.path} to continue it"
                                               if resumable else ""))
-        run.check_replaceable()
     return run.path
 
 
@@ -386,8 +387,9 @@ def fit(config: RunConfig, *, out: str | Path | None = None, overwrite: bool = F
                               ".timedist-run.json: an earlier timedist's run, or not a run); it "
                               "cannot be resumed: start a new run")
         if not run.last.is_file():
-            raise TrainingError(f"{run.path}: no checkpoints/last.ckpt to resume from (the run "
-                                "stopped before its first epoch ended); start it again")
+            raise TrainingError(run.absent("checkpoints/last.ckpt", ", so there is nothing to "
+                                           "resume from (the run stopped before its first "
+                                           "epoch ended): start it again"))
         run_dir = run.path
         config = found_again(run, config, marker)
         if config.data == ARRAYS:
@@ -843,15 +845,17 @@ def _seen_by_run(run: RunDir, config: RunConfig, marker: Marker | None, samples:
     content: the training samples' keys the run kept, or (runs of built-in data, of an
     earlier timedist) its training data read again while it is what the run trained on
     ((0, 0) when that cannot be told)."""
-    from ..data import clip_keys, sample_keys
+    from ..data import clip_keys, exact_keys, sample_keys
     from ..data.clips import check_clips, find_clips
 
     keys = sample_keys(samples)
     kept = trained_samples(run, marker)
     if kept is not None:
-        return seen_by_run(config, kept, keys, _validation_folder(config))
+        kept_keys, legacy = kept  # an earlier timedist kept exact keys
+        return seen_by_run(config, kept_keys, exact_keys(samples) if legacy else keys,
+                           _validation_folder(config))
     trained = marker.sources.get("data") if marker is not None else None  # an earlier run
-    whole = fingerprint(samples, keys)
+    whole = fingerprint(samples)
     if trained is not None and trained.fingerprint == whole:
         return seen_by_run(config, keys, keys)
     try:
@@ -898,24 +902,31 @@ def predict(run_dir: str | Path, input_path: str, output_path: str, *,
         config, stored = stored_run(run.path, unfinished=unfinished)
         kind = stored.task
         output = Path(output_path)
-        wanted = ".npz" if kind == "frames" else ".csv"
-        if output.suffix != wanted:
-            raise ConfigError(f"{output.name}: expected an output file ending in {wanted} for "
-                              f"a {kind} run")
         inputs = [input_path, *([model] if model is not None else [])]
         target = check_output(output, overwrite=overwrite, inputs=inputs,
                               protected=run_file_reason)
-        outputs, names = _predictions(run, config, stored, input_path, model)
-    _write_predictions(target, kind, outputs, stored.classes, names, replace=overwrite)
+        wanted = ".npz" if kind == "frames" else ".csv"
+        if output.suffix != wanted:
+            raise ConfigError(f"--output {output}: expected a file ending in {wanted} for a "
+                              f"{kind} run")
+        outputs, names, empty = _predictions(run, config, stored, input_path, model)
+    if empty:  # the model's answer for no data would read as a confident prediction
+        _note(verbose, f"{input_path}: {len(empty)} of {len(outputs)} samples hold no values "
+              f"(every value missing): their predictions are left blank (samples "
+              f"{shorten_text(', '.join(map(str, empty)), 80)})")
+    _write_predictions(target, kind, outputs, stored.classes, names, replace=overwrite,
+                       blank=empty)
     _say(verbose, f"wrote {len(outputs)} predictions to {output}")
     return output
 
 
 def _predictions(run: RunDir, config: RunConfig, stored: RunRecord, input_path: str,
-                 model: str | Path | None) -> tuple[Tensor, list[str] | None]:
-    """(outputs: probabilities, values in the data's units or frames; clip names or None)."""
+                 model: str | Path | None) -> tuple[Tensor, list[str] | None, list[int]]:
+    """(outputs: probabilities, values in the data's units or frames; clip names or None;
+    the indices of samples without a single value)."""
     kind = stored.task
     names: list[str] | None = None
+    dataset: Samples
     config = dataclasses.replace(config, cache=None)  # readers write nowhere but the output
     if is_clip_run(config):
         assert stored.classes is not None
@@ -929,6 +940,7 @@ def _predictions(run: RunDir, config: RunConfig, stored: RunRecord, input_path: 
     if model is not None:
         from .deployed import onnx_predictions
 
+        dataset = raw
         outputs = onnx_predictions(model, raw, stored, run.path)
     else:
         _quiet_lightning()
@@ -946,15 +958,20 @@ def _predictions(run: RunDir, config: RunConfig, stored: RunRecord, input_path: 
         raise ValueError(f"{input_path}: the model's output for sample {first}"
                          + (f" ({names[first]})" if names else "") + " is not a finite number "
                          "(NaN or infinite): its values may lie far outside the training data's")
-    return outputs, names
+    empty = without_values(dataset.sequences) if isinstance(dataset, SequenceDataset) else []
+    return outputs, names, empty
 
 
 def _write_predictions(output: Path, kind: str, outputs: Tensor,
                        classes: list[str] | None, names: list[str] | None = None, *,
-                       replace: bool) -> None:
+                       replace: bool, blank: Sequence[int] = ()) -> None:
     """Probabilities (N, K) -> label and its probability (with ``names``, the clips: also
-    every class's probability); values (N, ...) -> one column each; frames -> an NPZ. Written
+    every class's probability); values (N, ...) -> one column each; frames -> an NPZ. The
+    rows in ``blank`` (samples without data) are left empty (NaN frames). Written
     atomically; a file that appeared meanwhile is replaced only with ``replace``."""
+    if blank:
+        outputs = outputs.clone()
+        outputs[list(blank)] = math.nan
     if kind == "frames":
         def write_npz(handle: Any) -> None:
             np.savez(handle, y_pred=outputs.numpy())
@@ -972,6 +989,9 @@ def _write_predictions(output: Path, kind: str, outputs: Tensor,
                          *(f"probability_{name}" for name in each)])  # gets its own column
         for row, k, p, all_p in zip(rows, index.tolist(), confidence.tolist(),
                                     outputs.tolist(), strict=True):
+            if p != p:  # NaN: a blank row
+                writer.writerow([row, "", "", *([""] * len(each))])
+                continue
             writer.writerow([row, classes[k], f"{p:.4f}",
                              *(f"{q:.4f}" for q in all_p[:len(each)])])
     else:
@@ -979,5 +999,6 @@ def _write_predictions(output: Path, kind: str, outputs: Tensor,
         writer.writerow([first, *(f"prediction_{j}" if values.shape[1] > 1 else
                                   "prediction" for j in range(values.shape[1]))])
         for row, value in zip(rows, values.double().tolist(), strict=True):
-            writer.writerow([row, *(repr(v) for v in value)])  # every digit float64 holds
+            writer.writerow([row, *("" if v != v else repr(v)  # every digit float64 holds
+                                    for v in value)])
     atomic_write_text(output, buffer.getvalue(), replace=replace)

@@ -51,18 +51,21 @@ from .marker import (
     new_id,
 )
 
-__all__ = ["EVALUATION_FILES", "SAMPLES", "CheckpointError", "RunDir", "RunLockedError",
-           "RunSession", "layout_file", "read_checkpoint", "run_around", "run_file_reason"]
+__all__ = ["EVALUATION_FILES", "LEGACY_SAMPLES", "SAMPLES", "CheckpointError", "RunDir",
+           "RunLockedError", "RunSession", "layout_file", "read_checkpoint", "run_around",
+           "run_file_reason"]
 
 CONFIG, RECORD = "config.yaml", "preprocessing.json"
 METRICS_CSV, METRICS_JSON = "metrics.csv", "metrics.json"
-SAMPLES = "training_samples.sha256"  # one SHA-256 per training sample as read, in order
+SAMPLES = "training_samples.keys"  # one key per training sample as read, in order
+LEGACY_SAMPLES = "training_samples.sha256"  # earlier timedist: exact keys (SHA-256 of values)
 CHECKPOINTS, EVALUATION, LOCK = "checkpoints", "evaluation", ".timedist.lock"
 CHECKPOINT_FILES = ("best.ckpt", "last.ckpt")
 PLOTS = ("learning_curves.png", "confusion_matrix.png", "examples.png", "predicted_vs_true.png",
          "forecast.png")
 EXPORTS = tuple(f"{name}.{fmt}" for name in ("model", "model-step") for fmt in ("onnx", "pt2"))
-_TOP = (CONFIG, RECORD, METRICS_CSV, METRICS_JSON, SAMPLES, *PLOTS, *EXPORTS)
+_TOP = (CONFIG, RECORD, METRICS_CSV, METRICS_JSON, SAMPLES, LEGACY_SAMPLES, *PLOTS,
+        *EXPORTS)
 EVALUATION_FILES = ("evaluation.json", *(p for p in PLOTS if p != "learning_curves.png"))
 _EVALUATION = EVALUATION_FILES
 Content = bytes | str | Callable[[IO[bytes]], Any]
@@ -82,7 +85,8 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     loading never runs code from the file). A missing, truncated, foreign or malicious file is a
     :class:`CheckpointError` naming it."""
     if path.is_symlink() or not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint")
+        raise CheckpointError(f"{path}: is a folder; expected a checkpoint file" if path.is_dir()
+                              else f"{path}: no such checkpoint")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (EOFError, OSError, RuntimeError, pickle.UnpicklingError, ValueError,
@@ -203,6 +207,32 @@ class RunDir:
     def evaluation(self) -> Path:
         return self.file(EVALUATION)
 
+    def absent(self, relative: str, what: str = "") -> str:
+        """Why the run file ``relative`` cannot be read, for a message: a folder, or a file,
+        where a file, or a folder on its way, was expected; or not found (then followed by
+        ``what``: what that may mean)."""
+        current = self.path
+        parts = Path(relative).parts
+        for depth, part in enumerate(parts, start=1):
+            current = current / part
+            wanted = "file" if depth == len(parts) else "folder"
+            if current.is_dir() and wanted == "file":
+                return f"{current}: is a folder; expected the run's {relative} file"
+            if current.exists() and not current.is_dir() and wanted == "folder":
+                return f"{current}: is a file; expected the run's {part}/ folder"
+            if not current.exists():
+                return f"{self.path / relative}: not found{what}"
+        return f"{current}: not a plain file"
+
+    def why_not_run(self) -> str:
+        """The message for a folder that is not a run (:meth:`is_run` is False)."""
+        if not self.path.is_dir():
+            return (f"{self.path}: not a timedist run directory ("
+                    + ("it is a file)" if self.path.exists() else "not found)"))
+        if not self.file(CONFIG).exists():
+            return f"{self.path}: not a timedist run directory (no {CONFIG})"
+        return self.absent(CONFIG, " (is it a timedist run directory?)")
+
     def is_run(self) -> bool:
         """Whether there is a run to read here (a config.yaml; a run of an earlier timedist
         has no marker)."""
@@ -322,7 +352,7 @@ class RunDir:
         yields the :class:`RunSession` through which every file is written. A RunLockedError
         names the holder if another process has it."""
         if not create and not self.is_run():
-            raise ConfigError(f"{self.path}: not a timedist run directory (no config.yaml)")
+            raise ConfigError(self.why_not_run())
         self.path.mkdir(parents=True, exist_ok=True)
         with _held(self, shared=False):
             marker = self.read_marker()
@@ -335,7 +365,7 @@ class RunDir:
         marker (None for a run of an earlier timedist, which is read without a lock when it
         has no lock file)."""
         if not self.is_run():
-            raise ConfigError(f"{self.path}: not a timedist run directory (no config.yaml)")
+            raise ConfigError(self.why_not_run())
         if not self.file(LOCK).exists():
             yield self.read_marker()
             return
