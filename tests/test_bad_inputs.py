@@ -394,7 +394,7 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("ts: no labels in a training file", ts("@data\n1,2\n2,3\n"), 1,
      r"bad\.ts, line 1: expected '@classLabel true <labels>' or '@targetLabel true'"),
     ("ts: one class only", ts(HEADER + "1,2:a\n2,3:a\n"), 1,
-     r"bad: expected at least 2 classes among the training samples; got only 'a'"),
+     r"bad\.ts: expected at least 2 classes among the training samples; got only 'a'"),
     ("ts: not UTF-8", then(write("bin.ts", b"\xff\xfe\x00\x81"), "fit", "--data", "{w}/bin.ts",
                            "--out", "{w}/new"), 1, r"bin\.ts: expected a UTF-8 text file"),
     ("ts: .gz that is not gzip", then(write("g.ts.gz", b"plain"), "fit", "--data",
@@ -414,9 +414,13 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("clips: an unreadable video", then(clips("clips/a/1.mp4", "clips/b/2.mp4",
                                               broken="clips/b/3.mp4"), *fit_clips()), 1,
      r"clips/b/3\.mp4: not a readable video \(Invalid data found when processing input\)"),
-    ("clips: a folder without clips", then(write("clips/a/notes.txt", "x"), *fit_clips()), 1,
+    ("clips: a folder without clips", then(write("clips/notes.txt", "x"), *fit_clips()), 1,
      r"clips: expected <label>/<clip>\{\.mp4,.*\} or <label>/<clip>/<frame>\{\.jpg,.*\}; found "
      r"no clips"),
+    ("clips: a label folder holding no clip", then(write("clips/a/notes.txt", "x"),
+                                                   *fit_clips()), 1,
+     r"clips/a: a label folder without clips \(expected <clip>\{\.mp4,.*\} or "
+     r"<clip>/<frames> in it\)"),
     ("clips: frames of two sizes", then(odd_frame, *fit_clips()), 1,
      r"c2/00003\.png: expected every frame of c2 to be 16x16; got 20x20"),
     ("clips: a manifest row of 3 columns", then(write("m.csv", "path,label\na.mp4,x,1\n"),
@@ -504,13 +508,13 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     # test files that do not fit the training file
     ("test file: other channels", then(other_channels, "fit", "--data", "{w}/good.ts",
                                        "--test-data", "{w}/one.ts", "--out", "{w}/new"), 1,
-     r"one: expected steps of shape \(2,\) like the training data; got \(1,\)"),
+     r"one\.ts: expected steps of shape \(2,\) like the training data; got \(1,\)"),
     ("test file: unknown labels", then(unknown_labels, "fit", "--data", "{w}/good.ts",
                                        "--test-data", "{w}/labels.ts", "--out", "{w}/new"), 1,
      r"expected labels among the training classes \['a', 'b'\]; got \['c'\]"),
     ("test file: regression for classification", then(
         regression_file, "fit", "--data", "{w}/good.ts", "--test-data", "{w}/reg.ts", "--out",
-        "{w}/new"), 1, r"reg: expected classification targets like the training data; got "
+        "{w}/new"), 1, r"reg\.ts: expected classification targets like the training data; got "
                        r"regression"),
     ("test file: with a built-in dataset", lambda w: [
         "fit", "--data", "japanese-vowels", "--test-data", str(w / "good.ts"), "--out",
@@ -573,7 +577,7 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("flag: --resume of no run", lambda w: ["fit", "--resume", str(w / "nowhere")], 1,
      r"nowhere/config\.yaml: no such config file"),
     ("flag: explain with a negative size", lambda w: ["explain", "gru", "--hidden-size", "-1"],
-     2, r"argument --hidden-size: expected an integer >= 1; got '-1'"),
+     2, r"argument --hidden-size: expected an integer >= 1 and <= 1024; got '-1'"),
     ("flag: explain --png into no folder", lambda w: [
         "explain", "rnn", "--png", str(w / "no" / "x.png")], 1, r"--png .*x\.png: no such folder"),
     ("flag: summary of a non-model", lambda w: ["summary", "os:path"], 2,
@@ -799,9 +803,10 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("output: explain --png onto a run's plot", lambda w: [
         "explain", "rnn", "--png", str(w / "run" / "confusion_matrix.png"), "--overwrite"], 1,
      r"is confusion_matrix\.png of the timedist run"),
-    ("output: explain --png of 5000 steps", lambda w: [
-        "explain", "rnn", "--seq-len", "5000", "--png", str(w / "big.png")], 1,
-     r"--png draws at most 32 for --seq-len \(a bigger picture is unreadable\); got 5000"),
+    ("output: explain --png of 500 steps", lambda w: [
+        "explain", "rnn", "--seq-len", "500", "--png", str(w / "big.png")], 1,
+     r"--png draws at most 32 for --seq-len \(a bigger picture is unreadable\); got 500 "
+     r"\(without --png up to 1024 is explained\)"),
     ("output: evaluate beside a file of the user's", then(
         write("run/evaluation/confusion_matrix.png", b"mine"), "evaluate", "{w}/run"), 1,
      r"evaluation/confusion_matrix\.png: exists and timedist did not write it"),
@@ -1194,6 +1199,66 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r"run/preprocessing\.json: is a folder; expected the run's preprocessing\.json file"),
     ("output: predict into a device", lambda w: [*PREDICT[:-1], "/dev/null"], 1,
      r"--output /dev/null: is a character device, not a file"),
+    # the eighth probe's classes
+    ("ts: a tag given twice with other values", ts(
+        "@dimensions 2\n@dimensions 1\n" + HEADER + "1:2:a\n"), 1,
+     r"bad\.ts, line 2: expected @dimensions once; given before as '2', here '1'"),
+    ("ts: class labels declared twice differently", ts(
+        "@classLabel true a b\n@classLabel true b c\n@data\n1:b\n"), 1,
+     r"bad\.ts, line 2: expected @classLabel once; given before as 'true a b', here "
+     r"'true b c'"),
+    ("ts: a fractional @seriesLength", ts("@seriesLength 3.0\n" + HEADER + "1,2,3:a\n"), 1,
+     r"bad\.ts, line 1: expected @seriesLength <steps>, a positive integer; got '3\.0'"),
+    ("ts: a negative @seriesLength", ts("@seriesLength -3\n" + HEADER + "1,2,3:a\n"), 1,
+     r"bad\.ts, line 1: expected @seriesLength <steps>, a positive integer; got '-3'"),
+    ("ts: errors name the file, not @problemName", then(
+        write("two.ts", "@problemName train\n@classLabel true a b\n@data\n1:2:3:a\n"),
+        "evaluate", "{w}/run", "--data", "{w}/two.ts"), 1,
+     r"two\.ts: expected steps of shape \(2,\) like the training data; got \(3,\)"),
+    ("clips: a label folder without clips", then(
+        both(clip_label_folder("b"), lambda w: (w / "clips/c/.ipynb_checkpoints").mkdir(
+            parents=True)), *fit_clips()), 1,
+     r"clips/c: a label folder without clips .*: add clips, or move it out so its class is "
+     r"not trained on"),
+    ("clips: a timedist run among the clips", then(
+        both(clip_label_folder("b"), lambda w: shutil.copytree(w / "run", w / "clips/b/old")),
+        *fit_clips()), 1,
+     r"clips/b/old: is a timedist run folder, not clips; move it out of .*clips"),
+    ("clips: one clip linked under two labels", then(
+        both(clip_label_folder("b"), lambda w: (w / "clips/b/c9").symlink_to(
+            w / "clips/a/c1")), *fit_clips()), 1,
+     r"clips/a/c1 and .*clips/b/c9 are the same clip \(a link\); expected each clip once, "
+     r"under one label"),
+    ("clips: predict on a folder holding a run", then(
+        lambda w: shutil.copytree(w / "run", w / "inputs/old"), "predict", "{w}/clip",
+        "--input", "{w}/inputs", "--output", "{w}/p.csv"), 1,
+     r"inputs/old: is a timedist run folder, not clips; move it out of .*inputs"),
+    ("settings: --batch-size for rocket", fit_with("--batch-size", "3"), 1,
+     r"--batch-size 3: applies to networks \(not rocket\)"),
+    ("flag: explain a kernel larger than the image", lambda w: [
+        "explain", "conv2d", "--kernel-size", "9", "--height", "4", "--width", "4"], 2,
+     r"explain conv2d: --kernel-size 9: expected at most --height/--width \(4\)"),
+    ("flag: explain TimeDistributed with a kernel larger than the frame", lambda w: [
+        "explain", "time-distributed", "--kernel-size", "99", "--size", "4"], 2,
+     r"explain time-distributed: --kernel-size 99: expected at most --size \(4\)"),
+    ("flag: explain a projection as wide as the state", lambda w: [
+        "explain", "lstm", "--proj-size", "8", "--hidden-size", "8"], 2,
+     r"explain lstm: --proj-size 8: expected less than --hidden-size 8 \(or 0\)"),
+    ("flag: explain a million layers", lambda w: ["explain", "lstm", "--num-layers", "1000000"],
+     2, r"argument --num-layers: expected an integer >= 1 and <= 64; got '1000000'"),
+    ("flag: explain a linear option with --module conv2d", lambda w: [
+        "explain", "time-distributed", "--units", "5"], 2,
+     r"explain time-distributed: --units applies to --module linear; this is --module conv2d"),
+    ("flag: summary of a factory that runs timedist", lambda w: [
+        "summary", "timedist.cli:main"], 2,
+     r"summary: expected timedist\.cli:main to be an nn\.Module, .*calling it failed: "
+     r"RuntimeError: timedist's command line was called by a model factory"),
+    ("config: an empty data path", config("data: ''\nmodel: rocket\n"), 1,
+     r"c\.yaml: expected data: a built-in dataset, a file or a folder; got ''"),
+    ("config: a Python run's config.yaml", config("data: (arrays)\nmodel: rocket\n"), 1,
+     r"data \(arrays\): that run was fitted in Python on arrays; pass --data FILE"),
+    ("output: a new file path ending in /", lambda w: [*PREDICT[:-1], "{w}/new.csv/"], 1,
+     r"--output .*new\.csv/: ends in / \(a folder's name\); expected a file path"),
 ]
 
 

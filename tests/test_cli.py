@@ -125,9 +125,9 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("lightning", "pytorch
 
 @pytest.mark.parametrize(("args", "status", "message"), [
     (["explain", "lstm", "--hidden-size", "-3"], 2,
-     r"argument --hidden-size: expected an integer >= 1; got '-3'"),
+     r"argument --hidden-size: expected an integer >= 1 and <= 1024; got '-3'"),
     (["explain", "conv2d", "--kernel-size", "0"], 2,
-     r"argument --kernel-size: expected an integer >= 1; got '0'"),
+     r"argument --kernel-size: expected an integer >= 1 and <= 1024; got '0'"),
     (["explain", "time-distributed", "--steps", "0"], 2, r"argument --steps: expected an "),
     (["explain", "lstm", "--png", "/nonexistent/dir/x.png"], 1,
      r"timedist explain: error: --png /nonexistent/dir/x.png: no such folder /nonexistent/dir"),

@@ -109,8 +109,11 @@ def test_manifest_errors_name_the_line(tmp_path: Path, content: str, message: st
 
 
 def test_empty_folders_are_named(tmp_path: Path) -> None:
-    _mkdir(tmp_path / "data" / "walk")
+    _mkdir(tmp_path / "data")
     with pytest.raises(ClipError, match=r"data: expected <label>/<clip>.*found no clips"):
+        find_clips(tmp_path / "data")
+    _mkdir(tmp_path / "data" / "walk")  # a class without clips would vanish
+    with pytest.raises(ClipError, match=r"data/walk: a label folder without clips"):
         find_clips(tmp_path / "data")
 
 

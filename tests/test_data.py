@@ -52,7 +52,8 @@ def test_shipped_japanese_vowels_and_basic_motions() -> None:
     assert (int(lengths.min()), int(lengths.max())) == (7, 29)
     assert train.classes == [str(i) for i in range(1, 10)]
     assert train.targets.bincount().tolist() == [30] * 9
-    assert repr(test) == "SequenceDataset('JapaneseVowels', N=370, T=7..29, step (12,), 9 classes)"
+    assert repr(test) == ("SequenceDataset('JapaneseVowels_TEST.ts.gz', N=370, T=7..29, step "
+                          "(12,), 9 classes)")  # named by its file, as errors name it
     motions = read_ts(FILES / "BasicMotions_TRAIN.ts.gz")
     assert (len(motions), motions.channels, set(motions.lengths.tolist())) == (40, 6, {100})
     assert motions.classes == ["Standing", "Running", "Walking", "Badminton"]
@@ -61,7 +62,7 @@ def test_shipped_japanese_vowels_and_basic_motions() -> None:
 
 def test_every_feature_of_the_format(tmp_path: Path) -> None:
     data = read_ts(write(tmp_path, SMALL))
-    assert data.name == "Tiny" and data.classes == ["up", "down"]
+    assert data.name == "x.ts" and data.classes == ["up", "down"]  # the file, not @problemName
     assert data.targets.tolist() == [1, 0] and data.lengths.tolist() == [3, 2]
     torch.testing.assert_close(data.sequences[0], torch.tensor([[1.0, 4], [2, 5], [3, 6]],
                                                                dtype=torch.float64))  # exact
@@ -114,7 +115,7 @@ def test_files_as_found_in_the_wild(tmp_path: Path) -> None:
     path = tmp_path / "wild.ts"
     path.write_bytes(WILD.encode("utf-8"))
     data = read_ts(path)
-    assert data.name == "Wild" and data.classes == ["0.0", "1.0"]
+    assert data.name == "wild.ts" and data.classes == ["0.0", "1.0"]
     assert data.lengths.tolist() == [3, 4] and data.targets.tolist() == [0, 1]
     torch.testing.assert_close(data.sequences[0][:, 0],
                                torch.tensor([1.5, 2.0, 3.0], dtype=torch.float64))

@@ -949,7 +949,7 @@ def test_a_reader_that_stops_reading_keeps_the_run(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("command", "advice", "not_advised"), [
     ("fit", "--batch-size", None), ("summary", "a smaller --input-size", "--batch-size"),
-    ("explain", "smaller sizes", "--num-features")])
+    ("explain", "smaller --batch, --seq-len", "--num-features")])
 def test_out_of_memory_advice_names_the_commands_own_flags(command: str, advice: str,
                                                            not_advised: str | None) -> None:
     from timedist.cli import error_line
@@ -983,3 +983,63 @@ def test_a_float_setting_written_as_yaml_text_is_its_number(tmp_path: Path, text
     (tmp_path / "c.yaml").write_text("data: x.ts\nlr: 1e-3x\n")
     with pytest.raises(ConfigError, match=r"expected lr of type float; got '1e-3x'"):
         resolve_config(load_config_file(tmp_path / "c.yaml"))
+
+
+def test_evaluate_says_which_samples_hold_no_values(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Samples without a single value are scored by the model's answer for zeros: evaluate
+    and fit --test-data say so, naming them."""
+    x, y = signals(n=24, seed=4)
+    test, labels = signals(n=10, seed=5)
+    test[[1, 3]] = np.nan
+    write_ts(tmp_path / "test.ts", test, labels)
+    run = tmp_path / "run"
+    assert main(["fit", "--data", str(write_ts(tmp_path / "train.ts", x, y)), "--test-data",
+                 str(tmp_path / "test.ts"), "--out", str(run), *FAST[:-1]]) == 0
+    note = ("2 of 10 samples hold no values (every value missing): they are scored by the "
+            "model's answer for no data (samples 1, 3)")
+    assert note in capsys.readouterr().out
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "test.ts")]) == 0
+    assert note in capsys.readouterr().out
+
+
+def test_a_constant_series_under_series_normalization_is_no_data(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Normalized per series, a constant series becomes zeros: predict leaves it blank, as a
+    series without values (under per-channel normalization its level is data: predicted)."""
+    x, y = signals(n=24, seed=4)
+    data = write_ts(tmp_path / "train.ts", x, y)
+    inputs = x[:3].copy()
+    inputs[1] = 3.0
+    np.savez(tmp_path / "in.npz", X=inputs)
+    for normalize, blank in (("series", True), ("channel", False)):
+        run = tmp_path / normalize
+        assert main(["fit", "--data", str(data), "--out", str(run), "--normalize", normalize,
+                     *FAST]) == 0
+        assert main(["predict", str(run), "--input", str(tmp_path / "in.npz"), "--output",
+                     str(tmp_path / f"{normalize}.csv")]) == 0
+        with open(tmp_path / f"{normalize}.csv") as handle:
+            rows = list(csv.reader(handle))
+        assert (rows[2][1:] == ["", ""]) == blank, rows
+        assert ("every channel constant" in capsys.readouterr().out) == blank
+
+
+def test_a_run_whose_kept_keys_are_gone_says_it_cannot_tell(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """training_samples.keys removed and the training file moved: evaluate --data says that
+    whether the file repeats training samples cannot be told; with the training file back,
+    the samples are found by reading it again."""
+    x, y = signals(n=24, seed=4)
+    data = write_ts(tmp_path / "train.ts", x, y)
+    run = tmp_path / "run"
+    assert main(["fit", "--data", str(data), "--out", str(run), *FAST]) == 0
+    (run / "training_samples.keys").unlink()
+    copy = write_ts(tmp_path / "copy.ts", _rounded(x, "%.7g"), y)
+    data.rename(tmp_path / "away.ts")
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--data", str(copy)]) == 0
+    assert "training_samples.keys: missing or changed since timedist wrote it" in (
+        capsys.readouterr().out)
+    (tmp_path / "away.ts").rename(data)
+    assert main(["evaluate", str(run), "--data", str(copy)]) == 0
+    assert "holds only the run's training samples (all 24)" in capsys.readouterr().out

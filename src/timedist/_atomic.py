@@ -88,10 +88,12 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any], *,
     return digest.hexdigest()
 
 
-def _unwritable(path: Path, error: OSError) -> OSError:
-    """The error for a file that cannot be written, naming it (not its temporary file)."""
+def _unwritable(path: Path, error: OSError, shown: str | None = None) -> OSError:
+    """The error for a file that cannot be written, naming it (``shown``: with its flag), not
+    its temporary file."""
     why = error.strerror or str(error)
-    return type(error)(f"{path}: cannot be written in {path.parent} ({why})")
+    return type(error)(f"{shown or path}: cannot be written in "
+                       f"{os.path.abspath(path.parent)} ({why})")
 
 
 def _link_new(tmp: Path, path: Path) -> None:
@@ -122,9 +124,10 @@ def check_output(path: str | Path, *, overwrite: bool, flag: str = "--output",
                  | None = None, how: str = "--overwrite") -> Path:
     """The rule for a file the user names as output, checked before any work is done.
 
-    Refuses (one line naming ``flag`` and the path): an empty path, a folder, a FIFO, socket
-    or device (even with ``overwrite``), a path in a folder that does not exist
-    (FileNotFoundError: a typo should not create folders); an existing file unless
+    Refuses (one line naming ``flag`` and the path): an empty path, a path ending in ``/``, a
+    folder, a FIFO, socket or device (even with ``overwrite``), a path in a folder that does
+    not exist (FileNotFoundError: a typo should not create folders) or cannot be written in
+    (checked by creating and removing a temporary file there); an existing file unless
     ``overwrite`` (FileExistsError, saying to pass ``how``); a path that is one of ``inputs``
     (the same file, by path or through links), even with ``overwrite``; a path for which
     ``protected(path)`` gives a reason (e.g. a file of a timedist run), even with
@@ -134,8 +137,10 @@ def check_output(path: str | Path, *, overwrite: bool, flag: str = "--output",
     if not str(path).strip():
         raise ValueError(f"{flag or 'path'} {str(path)!r}: expected a file path; got an empty "
                          "one")
-    path = Path(path)
     shown = f"{flag} {path}" if flag else str(path)
+    if str(path).endswith(("/", os.sep)):
+        raise ValueError(f"{shown}: ends in / (a folder's name); expected a file path")
+    path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{shown}: is a folder; expected a file path")
     check_plain(path, flag=flag)  # a FIFO or device is never replaced, even with overwrite
@@ -143,8 +148,12 @@ def check_output(path: str | Path, *, overwrite: bool, flag: str = "--output",
     if not folder.is_dir():
         raise FileNotFoundError(f"{shown}: no such folder {folder} (timedist creates no "
                                 "folders for an output file)")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PermissionError(f"{shown}: cannot write in {folder} (permission denied)")
+    try:  # a file of our own, removed at once: what the write will need (permissions,
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".timedist-", suffix=".tmp")
+        os.close(fd)  # immutable folders, read-only and special file systems)
+        os.unlink(probe)
+    except OSError as error:
+        raise _unwritable(path, error, shown) from None
     for given in inputs:
         if _same_file(path, Path(given)):
             raise ValueError(f"{shown}: is an input of this command ({given}); it is never "

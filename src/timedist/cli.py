@@ -83,29 +83,40 @@ def _add_explain(commands: Any) -> None:
     kinds = explain.add_subparsers(dest="what", metavar="WHAT", required=True)
     for kind in ("rnn", "lstm", "gru"):
         sub = kinds.add_parser(kind, help=f"torch.nn.{kind.upper()}: h0, weights, output, h_n")
-        sub.add_argument("--input-size", type=_positive, default=4)
-        sub.add_argument("--hidden-size", type=_positive, default=2)
-        sub.add_argument("--num-layers", type=_positive, default=1)
+        sub.add_argument("--input-size", type=_explained, default=4)
+        sub.add_argument("--hidden-size", type=_explained, default=2)
+        sub.add_argument("--num-layers", type=_layers, default=1)
         sub.add_argument("--bidirectional", action="store_true")
-        sub.add_argument("--seq-len", type=_positive, default=3)
-        sub.add_argument("--batch", type=_positive, default=2)
+        sub.add_argument("--seq-len", type=_explained, default=3)
+        sub.add_argument("--batch", type=_explained, default=2)
         sub.add_argument("--batch-first", action="store_true")
         if kind == "lstm":
-            sub.add_argument("--proj-size", type=_non_negative, default=0)
+            sub.add_argument("--proj-size", type=_non_negative, default=0,
+                             help="0 (none), or less than --hidden-size")
     conv = kinds.add_parser("conv2d", help="multi-channel convolution and the 1x1 matmul")
     for option, default in (("in-channels", 2), ("out-channels", 3), ("kernel-size", 2),
                             ("height", 3), ("width", 3)):
-        conv.add_argument(f"--{option}", type=_positive, default=default)
+        conv.add_argument(f"--{option}", type=_explained, default=default)
     td = kinds.add_parser("time-distributed", help="fold, module, unfold; parameters vs T")
     td.add_argument("--module", choices=("conv2d", "linear"), default="conv2d")
-    for option, default in (("batch", 2), ("steps", 5), ("features", 8), ("units", 10),
-                            ("channels", 3), ("filters", 16), ("kernel-size", 3), ("size", 32)):
-        td.add_argument(f"--{option}", type=_positive, default=default)
+    for option, (default, module) in _TD_OPTIONS.items():
+        td.add_argument(f"--{option}", type=_explained, default=None,
+                        help=f"default {default}" + (f"; --module {module} only" if module
+                                                     else ""))
     for sub in (*(kinds.choices[k] for k in ("rnn", "lstm", "gru")), conv, td):
         sub.add_argument("--png", metavar="FILE", help="also draw the network to this PNG file")
         sub.add_argument("--overwrite", action="store_true",
                          help="replace an existing --png file")
         sub.add_argument("--json", action="store_true", help="print the facts as JSON")
+
+
+# explain walks through a layer it runs: sizes beyond these explain nothing more, and would
+# take minutes or all the memory (--num-layers 1000000)
+EXPLAIN_LARGEST, EXPLAIN_LAYERS = 1024, 64
+# time-distributed's options: (default, the --module they belong to, None for both)
+_TD_OPTIONS = {"batch": (2, None), "steps": (5, None), "features": (8, "linear"),
+               "units": (10, "linear"), "channels": (3, "conv2d"), "filters": (16, "conv2d"),
+               "kernel-size": (3, "conv2d"), "size": (32, "conv2d")}
 
 
 def _positive(text: str) -> int:
@@ -116,17 +127,52 @@ def _non_negative(text: str) -> int:
     return _integer(text, 0)
 
 
-def _integer(text: str, minimum: int) -> int:
+def _explained(text: str) -> int:
+    return _integer(text, 1, EXPLAIN_LARGEST)
+
+
+def _layers(text: str) -> int:
+    return _integer(text, 1, EXPLAIN_LAYERS)
+
+
+def _integer(text: str, minimum: int, maximum: int | None = None) -> int:
     try:
         value = int(text)
     except ValueError:
         value = minimum - 1
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}; got {text!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        most = f" and <= {maximum}" if maximum is not None else ""
+        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}{most}; got {text!r}")
     return value
 
 
-def _run_explain(args: argparse.Namespace) -> int:
+def _explain_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Usage errors for explain's options that do not fit together (a kernel larger than the
+    image, an option of the other --module); time-distributed's defaults filled in."""
+    what = f"explain {args.what}"
+    if args.what == "time-distributed":
+        for option, (default, module) in _TD_OPTIONS.items():
+            name = option.replace("-", "_")
+            if getattr(args, name) is not None and module not in (None, args.module):
+                parser.error(f"{what}: --{option} applies to --module {module}; this is "
+                             f"--module {args.module}")
+            if getattr(args, name) is None:
+                setattr(args, name, default)
+    sides = {"conv2d": ("--height/--width", min(getattr(args, "height", 0),
+                                              getattr(args, "width", 0))),
+             "time-distributed": ("--size", getattr(args, "size", 0))}
+    if args.what in sides and getattr(args, "module", "conv2d") == "conv2d":
+        flag, side = sides[args.what]
+        if args.kernel_size > side:
+            parser.error(f"{what}: --kernel-size {args.kernel_size}: expected at most {flag} "
+                         f"({side})")
+    if getattr(args, "proj_size", 0) and args.proj_size >= args.hidden_size:
+        parser.error(f"{what}: --proj-size {args.proj_size}: expected less than --hidden-size "
+                     f"{args.hidden_size} (or 0)")
+
+
+def _run_explain(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    _explain_options(parser, args)
 
     from .inspect import explain
 
@@ -141,7 +187,7 @@ def _run_explain(args: argparse.Namespace) -> int:
             if getattr(args, name, 0) > most:
                 raise ValueError(f"--png draws at most {most} for --{name.replace('_', '-')} "
                                  f"(a bigger picture is unreadable); got {getattr(args, name)}"
-                                 " (without --png any size is explained)")
+                                 f" (without --png up to {EXPLAIN_LARGEST} is explained)")
         args.png = str(check_output(args.png, overwrite=args.overwrite, flag="--png",
                                     protected=run_file_reason))
 
@@ -176,6 +222,7 @@ def _load_model(spec: str) -> Any:
 
     from torch import nn
 
+    from ._checks import shorten_text
     from .inspect.examples import EXAMPLES
 
     if spec in EXAMPLES:
@@ -185,14 +232,22 @@ def _load_model(spec: str) -> Any:
         raise ValueError(f"expected a built-in model ({', '.join(EXAMPLES)}) or "
                          f"MODULE:ATTRIBUTE, e.g. mypackage.models:build; got {spec!r}")
     obj = getattr(importlib.import_module(module_name), attribute)
+    global _LOADING
     try:
+        _LOADING = True  # (a factory that runs timedist's own main would run this again)
         model = obj if isinstance(obj, nn.Module) else obj()
-    except TypeError as error:  # not callable, or it needs arguments
+    except (Exception, SystemExit) as error:  # not callable, needs arguments, or anything else
         raise ValueError(f"expected {spec} to be an nn.Module, or a class or function that "
-                         f"builds one without arguments; calling it failed: {error}") from None
+                         f"builds one without arguments; calling it failed: "
+                         f"{type(error).__name__}: {shorten_text(str(error), 120)}") from None
+    finally:
+        _LOADING = False
     if not isinstance(model, nn.Module):
         raise ValueError(f"expected {spec} to be or build an nn.Module; got {type(model).__name__}")
     return model
+
+
+_LOADING = False  # a model factory is being called (summary MODULE:ATTRIBUTE)
 
 
 def debugging(args: argparse.Namespace) -> bool:
@@ -205,7 +260,8 @@ _KNOWN = (ValueError, TypeError, OSError, ImportError)  # timedist's own errors 
 
 
 # what needs less memory, by command (out-of-memory advice names the command's own flags)
-_SMALLER = {"summary": "a smaller --input-size", "explain": "smaller sizes",
+_SMALLER = {"summary": "a smaller --input-size",
+            "explain": "smaller --batch, --seq-len, --hidden-size, --input-size, --size",
             "tour": "a machine with more free memory"}
 _SMALLER_FIT = "--batch-size, --num-features, --hidden-size, --size, --subset"
 
@@ -244,6 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status: 0, 1 for a failure at run time (one line
     on stderr), 2 for a usage error (argparse's), 130 for Ctrl-C. Every command's failures
     pass through here: ``--debug`` or ``TIMEDIST_DEBUG=1`` shows the traceback instead."""
+    if _LOADING:
+        raise RuntimeError("timedist's command line was called by a model factory")
     for stream in (sys.stdout, sys.stderr):  # a path in a narrow encoding: escaped, not fatal
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
@@ -335,7 +393,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         print(summary(model, sizes[0] if len(sizes) == 1 else sizes, depth=args.depth))
         return 0
     if args.command == "explain":
-        return _run_explain(args)
+        return _run_explain(parser, args)
     if args.command == "datasets":
         return _list_datasets()
     parser.print_help()

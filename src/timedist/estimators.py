@@ -96,7 +96,7 @@ class _Series:
                 array = array[:, :, None]
             elif channels_first:
                 array = array.transpose(0, 2, 1)
-            self.sequences = list(torch.from_numpy(np.ascontiguousarray(array)))
+            self.sequences = list(torch.from_numpy(np.require(array, requirements=["C", "W"])))
         if not self.sequences:
             raise ValueError(f"{who}: expected at least one series in X; got none")
 
@@ -114,7 +114,7 @@ class _Series:
         if a.shape[0] < 1:
             raise ValueError(f"{who}: expected X[{index}] of at least one step; got shape "
                              f"{a.shape}")
-        return torch.from_numpy(np.ascontiguousarray(a))
+        return torch.from_numpy(np.require(a, requirements=["C", "W"]))
 
     @property
     def channels(self) -> int:
@@ -248,7 +248,7 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
                              f"{self.n_features_in_} features as input (an array of shape "
                              f"(N, {', '.join(map(str, self.input_shape_))}) like in fit; pass a"
                              " list of arrays for series of other lengths)")
-        empty = without_values(series.sequences)
+        empty = without_values(series.sequences, constant=self.config_.normalize == "series")
         if empty:  # the model's answer for no data would pass for a prediction
             warnings.warn(f"{who}: {len(empty)} of {len(series.sequences)} series hold no values "
                           "(every value missing): their predictions say nothing about them "

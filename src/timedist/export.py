@@ -245,9 +245,9 @@ def _target(path: str | Path, overwrite: bool) -> Path:
     """The file to write (a link's target), by the rule for output files (``_atomic``)."""
     from ._atomic import check_output
 
-    path = Path(path)
-    if path.suffix not in FORMATS:
-        raise ExportError(f"{path.name}: expected a file ending in {' or '.join(FORMATS)}")
+    if Path(path).suffix not in FORMATS:
+        raise ExportError(f"{Path(path).name}: expected a file ending in "
+                          f"{' or '.join(FORMATS)}")
     return check_output(path, overwrite=overwrite, flag="", how="overwrite=True (--overwrite)")
 
 

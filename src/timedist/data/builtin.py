@@ -27,7 +27,8 @@ def _file(name: str) -> Path:
 
 
 def _uea(problem: str) -> tuple[SequenceDataset, SequenceDataset]:
-    return read_ts(_file(f"{problem}_TRAIN.ts.gz")), read_ts(_file(f"{problem}_TEST.ts.gz"))
+    return (read_ts(_file(f"{problem}_TRAIN.ts.gz"), name=problem),
+            read_ts(_file(f"{problem}_TEST.ts.gz"), name=problem))
 
 
 def _series(name: str, column: int = 1) -> torch.Tensor:

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from .._checks import shorten_text
+from .._checks import RUN_MARKER, shorten_text
 from .dataset import split_indices
 from .labels import label_names
 
@@ -106,11 +106,14 @@ def find_clips(root: str | Path) -> dict[str, list[Clip]]:
 def find_inputs(path: str | Path) -> list[Clip]:
     """Clips to predict, without labels: one video file, one frame folder, or every video and
     frame folder under a folder (at any depth, sorted by path, numbers in names compared as
-    numbers). ClipError names the path when there is none, or when a folder holds both frames
-    and clips (which was meant is unclear)."""
+    numbers). ClipError names the path when there is none, when a folder holds both frames
+    and clips (which was meant is unclear), or when a timedist run folder is among them (its
+    plots are not frames)."""
     path = Path(path)
     if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
         return [Clip(path, "")]
+    for marker in [path / RUN_MARKER, *(path.rglob(RUN_MARKER) if path.is_dir() else ())]:
+        _not_a_run(marker.parent, path)
     if _is_frame_folder(path):
         return [Clip(path, "")]
     if not path.is_dir():
@@ -170,18 +173,38 @@ def _is_frame_folder(path: Path) -> bool:
 def _label_folders(root: Path) -> list[Clip]:
     """Every video and every sub-folder of ``root/<label>/`` is a clip: a folder without frames
     is a bad clip (named by :func:`check_clips`), never silently left out. Other files (notes,
-    hidden entries) are not clips."""
-    clips = []
+    hidden entries) are not clips. ClipError for a label folder without clips (its class would
+    vanish), a timedist run folder among the clips, and one clip reached twice (a link)."""
+    clips: list[Clip] = []
+    seen: dict[Path, Path] = {}
     for label in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        _not_a_run(label, root)
+        before = len(clips)
         for item in sorted(label.iterdir(), key=lambda p: natural_key(p.name)):
             if item.name.startswith("."):
                 continue
             if item.is_dir():
+                _not_a_run(item, root)
                 _is_frame_folder(item)  # raises for frames beside clips
             elif not (item.suffix.lower() in VIDEO_SUFFIXES and item.is_file()):
                 continue
+            first = seen.setdefault(item.resolve(), item)
+            if first != item:
+                raise ClipError(f"{first} and {item} are the same clip (a link); expected each "
+                                "clip once, under one label")
             clips.append(Clip(item, label.name))
+        if len(clips) == before:
+            raise ClipError(f"{label}: a label folder without clips (expected <clip>"
+                            f"{{{','.join(VIDEO_SUFFIXES)}}} or <clip>/<frames> in it): add "
+                            "clips, or move it out so its class is not trained on")
     return clips
+
+
+def _not_a_run(folder: Path, root: Path) -> None:
+    """A folder timedist wrote (a run, with its plots) is never read as clips."""
+    if (folder / RUN_MARKER).is_file():
+        raise ClipError(f"{folder}: is a timedist run folder, not clips"
+                        + (f"; move it out of {root}" if folder != root else ""))
 
 
 def _read_manifest(path: Path) -> list[Clip]:

@@ -208,10 +208,24 @@ def _stored(sequence: Tensor) -> Tensor:
     return sequence.double()
 
 
-def without_values(sequences: Sequence[Tensor]) -> list[int]:
-    """The indices of the samples (each (T_i, ...)) whose every value is missing (NaN): a model
-    sees zeros there, and its answer says nothing about the sample."""
-    return [i for i, x in enumerate(sequences) if x.is_floating_point() and bool(x.isnan().all())]
+def without_values(sequences: Sequence[Tensor], *, constant: bool = False) -> list[int]:
+    """The indices of the samples (each (T_i, C, ...), raw or normalized) a model sees only
+    zeros of: every value missing (NaN) — or, with ``constant`` (normalized per series), every
+    channel constant. Its answer there says nothing about the sample."""
+    empty = []
+    for i, x in enumerate(sequences):
+        if not x.is_floating_point():
+            continue
+        columns = x.reshape(len(x), -1).double()
+        valid = ~columns.isnan()
+        if not valid.any():
+            empty.append(i)
+        elif constant:
+            high = torch.where(valid, columns, -torch.inf).amax(0)
+            low = torch.where(valid, columns, torch.inf).amin(0)
+            if bool(((high == low) | ~valid.any(0)).all()):
+                empty.append(i)
+    return empty
 
 
 def split_indices(size: int, fraction: float, *, seed: int = 0, name: str = "dataset"

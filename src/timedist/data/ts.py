@@ -91,10 +91,15 @@ def _header_line(header: _Header, line: str, where: str) -> bool:
     if not line.startswith("@"):
         raise TsFormatError(f"{where}: expected '#', '%', '@' metadata or '@data'; got "
                             f"{line[:40]!r}")
-    key, *words = line[1:].split()
-    key = key.lower()
+    spelled, *words = line[1:].split()
+    key = spelled.lower()
     if key == "data":
         return True
+    given = header.tags.get(key)
+    value = " ".join(words)
+    if given is not None and given.lower() != value.lower():  # which one is meant is unclear
+        raise TsFormatError(f"{where}: expected @{spelled} once; given before as {given[:40]!r}, "
+                            f"here {value[:40]!r}")
     if key == "classlabel":
         if not words:
             raise TsFormatError(f"{where}: expected @classLabel true <labels> or false")
@@ -108,19 +113,23 @@ def _header_line(header: _Header, line: str, where: str) -> bool:
                 header.classes = label_names(list(dict.fromkeys(words[1:])), where)
             except ValueError as error:
                 raise TsFormatError(str(error)) from None
+        header.tags[key] = value
         return False
     if key in _BOOLEAN_TAGS:
-        value = _boolean(key, words, where)
+        true = _boolean(key, words, where)
         if key == "targetlabel":
-            if value and header.classes is not None:
+            if true and header.classes is not None:
                 raise TsFormatError(f"{where}: expected @classLabel or @targetLabel, not both")
-            header.regression = value
-        elif key == "timestamps" and value:
+            header.regression = true
+        elif key == "timestamps" and true:
             raise TsFormatError(f"{where}: expected @timeStamps false; files with time stamps "
                                 "are not supported (export the values only)")
-        header.tags[key] = str(value).lower()
+        header.tags[key] = str(true).lower()
         return False
-    header.tags[key] = " ".join(words)  # problemname, dimensions, serieslength, unknown tags
+    if key == "serieslength" and not (value.isascii() and value.isdigit() and int(value) > 0):
+        raise TsFormatError(f"{where}: expected @seriesLength <steps>, a positive integer; got "
+                            f"{value[:40]!r}")
+    header.tags[key] = value  # problemname, dimensions, serieslength, unknown tags
     return False
 
 
@@ -152,7 +161,8 @@ def _sample(header: _Header, line: str, where: str) -> tuple[Tensor, str | None]
     return values, (fields[-1].strip() if header.labelled else None)
 
 
-def read_ts(path: str | Path, *, require_targets: bool = False) -> SequenceDataset:
+def read_ts(path: str | Path, *, require_targets: bool = False, name: str | None = None
+            ) -> SequenceDataset:
     """Read a .ts file into a :class:`SequenceDataset`.
 
     Samples keep their own length: x_i is (T_i, C). Class labels become indices into
@@ -162,7 +172,9 @@ def read_ts(path: str | Path, *, require_targets: bool = False) -> SequenceDatas
     sample, a wrong channel count, an undeclared label, a missing target, unequal lengths
     where ``@equalLength true`` says otherwise, no ``@data`` section or no samples — and, with
     ``require_targets`` (a training or evaluation file), a header that declares neither class
-    labels nor regression targets (unlabelled samples get target 0 otherwise).
+    labels nor regression targets (unlabelled samples get target 0 otherwise), and a tag given
+    twice with different values. ``name``: the dataset's name, which later errors show
+    (default: the file's name; ``@problemName`` is not a file a user could look for).
     """
     path = Path(path)
     header = _Header()
@@ -182,8 +194,8 @@ def read_ts(path: str | Path, *, require_targets: bool = False) -> SequenceDatas
                                     "found neither")
             continue
         values, label = _sample(header, line, where)
-        declared = header.tags.get("serieslength", "")
-        if declared.isdigit() and header.tags.get("equallength") != "false" \
+        declared = header.tags.get("serieslength")
+        if declared is not None and header.tags.get("equallength") != "false" \
                 and len(values) != int(declared):
             raise TsFormatError(f"{where}: expected {int(declared)} steps (@seriesLength); got "
                                 f"{len(values)}")
@@ -213,4 +225,4 @@ def read_ts(path: str | Path, *, require_targets: bool = False) -> SequenceDatas
         raise TsFormatError(f"{path.name}: expected samples after '@data'; found none")
     dtype = torch.float64 if header.regression else torch.long
     return SequenceDataset(sequences, torch.tensor(targets, dtype=dtype), classes=header.classes,
-                           name=header.tags.get("problemname") or path.name.split(".")[0])
+                           name=name or path.name)

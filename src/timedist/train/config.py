@@ -133,8 +133,8 @@ class RunConfig:
                                   "(default: from --steps)", only="networks")
     steps: int | None = _setting(None, "training", "networks: optimizer steps when --epochs "
                                  "is not given (default 1500)", only="networks")
-    batch_size: int = _setting(32, "training", "global batch size, split across devices "
-                               "(default 32)")
+    batch_size: int = _setting(32, "training", "networks: global batch size, split across "
+                               "devices (default 32)", only="networks")
     lr: float = _setting(3e-3, "training", "peak learning rate of the one-cycle schedule "
                          "(default 0.003)", only="networks")
     weight_decay: float = _setting(0.0, "training", "AdamW's weight decay (default 0)",
@@ -170,6 +170,9 @@ class RunConfig:
 
     def validate(self) -> RunConfig:
         """Check names and ranges; raises :class:`ConfigError` naming the value and the rule."""
+        if not isinstance(self.data, str) or not self.data.strip():
+            raise ConfigError(f"expected data: a built-in dataset, a file or a folder; got "
+                              f"{shorten(self.data)}")
         if self.model is not None and self.model not in MODELS:
             raise ConfigError(f"unknown model {shorten(self.model)}; expected one of "
                               f"{', '.join(MODELS)}")
@@ -389,7 +392,9 @@ def check_applicable(config: RunConfig, *, clips: bool, task: str, images: bool 
         what, applies = APPLIES[only]
         if applies(config, clips, task):
             continue
-        raise ConfigError(f"--{setting.name.replace('_', '-')} {shorten(value)}: applies to "
+        given = (f"{setting.name}={shorten(value)}" if config.data == ARRAYS else  # Python
+                 f"--{setting.name.replace('_', '-')} {shorten(value)}")
+        raise ConfigError(f"{given}: applies to "
                           f"{what}; this run is {task} of "
                           f"{'clips' if clips else 'image sequences' if images else 'signals'}"
                           f" with {config.model}: drop it")

@@ -25,13 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._checks import shorten
+from .._checks import RUN_MARKER, shorten
 from .config import ConfigError
 
 __all__ = ["FORMAT", "MARKER", "MARKER_TEMP", "STATES", "Marker", "Source", "file_sha256",
            "looks_like_marker", "new_id"]
 
-MARKER = ".timedist-run.json"
+MARKER = RUN_MARKER
 MARKER_TEMP = ".timedist-run.json.tmp"  # the marker's own atomic writes (under the lock)
 FORMAT = 1
 STATES = ("training", "complete", "unknown")

@@ -42,7 +42,7 @@ from ..models import (
 )
 from ..models.cnn_lstm import frame_blocks, frame_encoder, subsequence_encoder
 from .clip_source import is_clip_source, load_clip_splits
-from .config import MODELS, ConfigError, RunConfig, check_applicable
+from .config import ARRAYS, MODELS, ConfigError, RunConfig, check_applicable
 from .defaults import choose_defaults
 from .marker import Source
 
@@ -114,6 +114,9 @@ def task_of(dataset: Samples) -> str:
 
 def read_sequences(path: str | Path, *, require_targets: bool = True) -> SequenceDataset:
     """A user's .ts/.ts.gz or .npz file as a SequenceDataset (errors name the file/line)."""
+    if str(path) == ARRAYS:  # a run's config.yaml written by an estimator's save()
+        raise ConfigError(f"data {ARRAYS}: that run was fitted in Python on arrays; pass --data "
+                          "FILE (a .ts/.ts.gz/.npz file) to train on a file")
     path = Path(path)
     if not path.name.endswith(FILE_SUFFIXES):  # (inputs to predict are never built-in data)
         named = f"a built-in dataset ({', '.join(DATASETS)}) or " if require_targets else ""
@@ -147,11 +150,12 @@ def conform(data: SequenceDataset, *, step_shape: tuple[int, ...] | list[int], t
     if data.classes is None:
         raise ConfigError(f"{data.name}: expected {task} targets like the training data; got "
                           f"{task_of(data)}")
-    unknown = sorted(set(data.classes) - set(classes))
+    used = [data.classes[i] for i in set(data.targets.tolist())]  # declared, unused: fine
+    unknown = sorted(set(used) - set(classes))
     if unknown:
         raise ConfigError(f"{data.name}: expected labels among the training classes {classes};"
                           f" got {unknown}")
-    index = torch.tensor([classes.index(c) for c in data.classes])
+    index = torch.tensor([classes.index(c) if c in classes else -1 for c in data.classes])
     return SequenceDataset(data.sequences, index[data.targets], classes=classes, name=data.name)
 
 

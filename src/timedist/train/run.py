@@ -86,6 +86,8 @@ from .record import (
 )
 from .rundir import (
     EVALUATION_FILES,
+    LEGACY_SAMPLES,
+    SAMPLES,
     CheckpointError,
     RunDir,
     RunSession,
@@ -596,7 +598,8 @@ def _finish(session: RunSession, config: RunConfig, prepared: Prepared, task: Se
                      "training data; pass --test-data FILE (or --val-split) for an honest "
                      "estimate" + (" (rocket's leave-one-out figures, loo_*, are one)"
                                    if config.model in CLOSED_FORM else ""))
-    for note in notes + _notes(result.metrics, dataset, prepared.train):
+    for note in notes + _notes(result.metrics, dataset, prepared.train,
+                               normalize=prepared.config.normalize):
         _note(verbose, note)
     return result
 
@@ -630,12 +633,17 @@ def _majority(dataset: Samples) -> float:
     return float(counts.max()) / max(len(dataset), 1)
 
 
-def _notes(metrics: dict[str, Any], dataset: Samples, train: Samples | None = None
-           ) -> list[str]:
-    """Warnings a user must not miss: no better than the baseline, than always answering the
-    most frequent class or than the training mean (on ``dataset``; rocket's leave-one-out
-    scores on ``train``)."""
+def _notes(metrics: dict[str, Any], dataset: Samples, train: Samples | None = None, *,
+           normalize: str = "channel") -> list[str]:
+    """Warnings a user must not miss: samples without values scored, no better than the
+    baseline, than always answering the most frequent class or than the training mean (on
+    ``dataset``; rocket's leave-one-out scores on ``train``)."""
     notes = []
+    empty = without_values(dataset.sequences, constant=normalize == "series") if isinstance(
+        dataset, SequenceDataset) else []
+    if empty:
+        notes.append(_empty_note(dataset.name, empty, len(dataset), normalize,
+                                 "they are scored by the model's answer for no data"))
     accuracy, baseline = _measured(metrics, "accuracy"), metrics.get("baseline_accuracy")
     if accuracy is not None and dataset.classes is not None:
         majority = _majority(dataset)
@@ -814,9 +822,10 @@ def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, dat
         else:
             raw = read_sequences(data, require_targets=True)
             dataset = apply_record(raw, stored, labelled=True)
-        measures, note = repeats(data, *_seen_by_run(run, config, marker, raw), len(raw))
+        fitted, held, unknown = _seen_by_run(run, config, marker, raw)
+        measures, note = repeats(data, fitted, held, len(raw))
         naive, evaluated_on = None, measures or data
-        notes += [note] if note else []
+        notes += [n for n in (unknown, note) if n]
     task = _restore(run.path, config, stored.spec)
     result = _evaluate(session, "evaluation/", stored.task, dataset, task, naive_scale=naive,
                        workers=_workers(config, dataset), overwrite=overwrite)
@@ -824,7 +833,7 @@ def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, dat
     result.metrics["evaluated_on"] = evaluated_on
     notes += _report(result, session, "evaluation/evaluation.json", verbose,
                      f"{evaluated_on} metrics ({dataset.name})", overwrite=overwrite)
-    for note in notes + _notes(result.metrics, dataset):
+    for note in notes + _notes(result.metrics, dataset, normalize=config.normalize):
         _note(verbose, note)
     return result
 
@@ -840,20 +849,36 @@ def _check_data_there(run: RunDir, config: RunConfig, then: str) -> None:
 
 
 def _seen_by_run(run: RunDir, config: RunConfig, marker: Marker | None, samples: Samples
-                 ) -> tuple[int, int]:
-    """(how many of ``samples`` the run fitted on, how many it held out for validation), by
-    content: the training samples' keys the run kept, or (runs of built-in data, of an
-    earlier timedist) its training data read again while it is what the run trained on
-    ((0, 0) when that cannot be told)."""
-    from ..data import clip_keys, exact_keys, sample_keys
+                 ) -> tuple[int, int, str | None]:
+    """(how many of ``samples`` the run fitted on, how many it held out for validation, a
+    note when that could not be told for a run that kept its samples' keys), by content: the
+    training samples' keys the run kept, or (runs of built-in data, of an earlier timedist,
+    a run whose keys are gone) its training data read again while it is what the run trained
+    on ((0, 0) when that cannot be told)."""
+    kept = trained_samples(run, marker)
+    if kept is not None:
+        from ..data import exact_keys, sample_keys
+
+        kept_keys, legacy = kept  # an earlier timedist kept exact keys
+        return (*seen_by_run(config, kept_keys, (exact_keys if legacy else sample_keys)(
+            samples), _validation_folder(config)), None)
+    seen = _seen_by_reading(run, config, marker, samples)
+    if seen is not None:
+        return (*seen, None)
+    listed = marker is not None and {SAMPLES, LEGACY_SAMPLES} & set(marker.files)
+    return 0, 0, (f"{run.path / SAMPLES}: missing or changed since timedist wrote it, and the "
+                  "training data is not where the run read it (or changed): whether this "
+                  "file repeats training samples cannot be told") if listed else None
+
+
+def _seen_by_reading(run: RunDir, config: RunConfig, marker: Marker | None, samples: Samples
+                     ) -> tuple[int, int] | None:
+    """:func:`_seen_by_run` from the run's training data read again (None when it is gone or
+    no longer the data the run trained on)."""
+    from ..data import clip_keys, sample_keys
     from ..data.clips import check_clips, find_clips
 
     keys = sample_keys(samples)
-    kept = trained_samples(run, marker)
-    if kept is not None:
-        kept_keys, legacy = kept  # an earlier timedist kept exact keys
-        return seen_by_run(config, kept_keys, exact_keys(samples) if legacy else keys,
-                           _validation_folder(config))
     trained = marker.sources.get("data") if marker is not None else None  # an earlier run
     whole = fingerprint(samples)
     if trained is not None and trained.fingerprint == whole:
@@ -868,10 +893,10 @@ def _seen_by_run(run: RunDir, config: RunConfig, marker: Marker | None, samples:
                                _validation_folder(config))
         train = load_splits(config)[0]
     except (OSError, ValueError):  # moved or unreadable: nothing can be said
-        return 0, 0
+        return None
     if trained is not None and comparable(trained.fingerprint, whole) and (
             trained.fingerprint != fingerprint(train)):
-        return 0, 0  # the file at that path is no longer the training data
+        return None  # the file at that path is no longer the training data
     return seen_by_run(config, sample_keys(train), keys)
 
 
@@ -903,7 +928,7 @@ def predict(run_dir: str | Path, input_path: str, output_path: str, *,
         kind = stored.task
         output = Path(output_path)
         inputs = [input_path, *([model] if model is not None else [])]
-        target = check_output(output, overwrite=overwrite, inputs=inputs,
+        target = check_output(output_path, overwrite=overwrite, inputs=inputs,
                               protected=run_file_reason)
         wanted = ".npz" if kind == "frames" else ".csv"
         if output.suffix != wanted:
@@ -911,9 +936,8 @@ def predict(run_dir: str | Path, input_path: str, output_path: str, *,
                               f"{kind} run")
         outputs, names, empty = _predictions(run, config, stored, input_path, model)
     if empty:  # the model's answer for no data would read as a confident prediction
-        _note(verbose, f"{input_path}: {len(empty)} of {len(outputs)} samples hold no values "
-              f"(every value missing): their predictions are left blank (samples "
-              f"{shorten_text(', '.join(map(str, empty)), 80)})")
+        _note(verbose, _empty_note(input_path, empty, len(outputs), config.normalize,
+                                   "their predictions are left blank"))
     _write_predictions(target, kind, outputs, stored.classes, names, replace=overwrite,
                        blank=empty)
     _say(verbose, f"wrote {len(outputs)} predictions to {output}")
@@ -933,10 +957,11 @@ def _predictions(run: RunDir, config: RunConfig, stored: RunRecord, input_path: 
         clips = input_clips(input_path, config, stored.classes)
         raw: Samples = clips
         names = [str(c.path) for c in clips.clips]
-    elif model is not None:
-        raw = conform(read_sequences(input_path, require_targets=False),
-                      step_shape=stored.spec.step_shape, task=kind, classes=stored.classes,
-                      labelled=False)
+    else:
+        raw = read_sequences(input_path, require_targets=False)
+    if model is not None and names is None:
+        raw = conform(raw, step_shape=stored.spec.step_shape,  # type: ignore[arg-type]
+                      task=kind, classes=stored.classes, labelled=False)
     if model is not None:
         from .deployed import onnx_predictions
 
@@ -944,8 +969,8 @@ def _predictions(run: RunDir, config: RunConfig, stored: RunRecord, input_path: 
         outputs = onnx_predictions(model, raw, stored, run.path)
     else:
         _quiet_lightning()
-        dataset = raw if names is not None else _own_file(input_path, stored,
-                                                          require_targets=False)
+        dataset = raw if names is not None else apply_record(
+            raw, stored, labelled=False)  # type: ignore[arg-type]
         outputs, _ = collect(_restore(run.path, config, stored.spec), dataset,
                              workers=_workers(config, dataset))
         if kind == "classification":
@@ -958,8 +983,18 @@ def _predictions(run: RunDir, config: RunConfig, stored: RunRecord, input_path: 
         raise ValueError(f"{input_path}: the model's output for sample {first}"
                          + (f" ({names[first]})" if names else "") + " is not a finite number "
                          "(NaN or infinite): its values may lie far outside the training data's")
-    empty = without_values(dataset.sequences) if isinstance(dataset, SequenceDataset) else []
+    empty = without_values(raw.sequences, constant=config.normalize == "series") if isinstance(
+        raw, SequenceDataset) else []
     return outputs, names, empty
+
+
+def _empty_note(name: str, empty: list[int], size: int, normalize: str, then: str) -> str:
+    """The note for samples :func:`~timedist.data.without_values` finds: which, and what was
+    done with them (``then``)."""
+    what = ("every value missing, or every channel constant: zeros once normalized per series"
+            if normalize == "series" else "every value missing")
+    return (f"{name}: {len(empty)} of {size} samples hold no values ({what}): {then} "
+            f"(samples {shorten_text(', '.join(map(str, empty)), 80)})")
 
 
 def _write_predictions(output: Path, kind: str, outputs: Tensor,
