@@ -1259,6 +1259,27 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r"data \(arrays\): that run was fitted in Python on arrays; pass --data FILE"),
     ("output: a new file path ending in /", lambda w: [*PREDICT[:-1], "{w}/new.csv/"], 1,
      r"--output .*new\.csv/: ends in / \(a folder's name\); expected a file path"),
+    ("clips: --cache inside another run", then(clip_label_folder("b"), *fit_clips(
+        "{w}/clips", "--cache", "{w}/run/cache")), 1,
+     r"--cache .*run/cache: is inside the timedist run .*run; choose a folder outside runs"),
+    ("clips: --cache naming a file", then(clip_label_folder("b"), *fit_clips(
+        "{w}/clips", "--cache", "{w}/good.ts")), 1,
+     r"--cache .*good\.ts: is a file; expected a folder for decoded clips"),
+    ("clips: a run folder as the data", lambda w: ["fit", "--data", str(w / "run"), "--out",
+                                                   str(w / "new")], 1,
+     r"run: is a timedist run folder, not clips$"),
+    ("output: predict into a run folder", lambda w: [*PREDICT[:-1], "{w}/run/checkpoints/p.csv"],
+     1, r"--output .*run/checkpoints/p\.csv: is inside the timedist run .*run \(a file of yours "
+        r"there would keep --overwrite from replacing the run\); choose another file"),
+    ("run dir: an unknown setting in a run's config.yaml", then(
+        write("run/config.yaml", "colour: blue\n"), *PREDICT), 1,
+     r"run/config\.yaml: unknown setting 'colour'"),
+    ("run dir: a marker that says training beside metrics.json", then(
+        lambda w: (w / "run/.timedist-run.json").write_text(
+            (w / "run/.timedist-run.json").read_text().replace('"complete"', '"training"')),
+        *PREDICT), 1,
+     r"run: the run has not finished \(it was stopped, or is still training: its marker "
+     r"records it as 'training'\)"),
 ]
 
 
@@ -1383,6 +1404,12 @@ LAYER_CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
      r"\(nan\) at index 1"),
     ("estimator: save to an empty path", lambda: fitted_classifier().save(""), ValueError,
      r"TimeSeriesClassifier\.save: expected a folder path; got ''"),
+    ("LSTM: merge_mode for one direction", lambda: timedist.LSTM(5, 4, merge_mode="sum"),
+     ValueError, r"LSTM: merge_mode applies to bidirectional=True \(one direction has nothing "
+                 r"to merge\); got merge_mode='sum'"),
+    ("estimator: another shape of the same length", lambda: fitted_classifier().predict(
+        np.random.rand(4, 5, 1)), ValueError,
+     r"TimeSeriesClassifier: expected X of shape \(N, 5\) like in fit; got shape \(N, 5, 1\)"),
     ("labels: two labels that read the same", lambda: label_names([b"cat", "cat"], "y"),
      ValueError, r"y: labels b'cat' and 'cat' both read as 'cat'; expected labels that differ"),
     ("keras weights: a bias of the wrong length", lambda: timedist.LSTM(3, 4).load_keras_weights(

@@ -1043,3 +1043,34 @@ def test_a_run_whose_kept_keys_are_gone_says_it_cannot_tell(
     (tmp_path / "away.ts").rename(data)
     assert main(["evaluate", str(run), "--data", str(copy)]) == 0
     assert "holds only the run's training samples (all 24)" in capsys.readouterr().out
+
+
+def test_a_regressor_loads_only_a_run_of_one_target(tmp_path: Path) -> None:
+    """A run fitted on y (N, 2) predicts two values per series: TimeSeriesRegressor (y (N,))
+    refuses to load it in one line, rather than failing in predict."""
+    x, _ = signals(n=24, seed=4)
+    np.savez(tmp_path / "two.npz", X=x, y=np.stack([x[:, :10, 0].mean(1), x[:, 10:, 0].mean(1)],
+                                                   1))
+    assert main(["fit", "--data", str(tmp_path / "two.npz"), "--out", str(tmp_path / "run"),
+                 *FAST]) == 0
+    with pytest.raises(ValueError, match=r"run: expected a run with one target per series for "
+                                         r"TimeSeriesRegressor .*; this run has 2"):
+        TimeSeriesRegressor.load(tmp_path / "run")
+
+
+def test_early_stopping_says_why_the_run_ended(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """--patience without a validation split watches the training loss; when it stops the
+    run before --epochs, a note says so (the epochs in metrics.csv are the reference)."""
+    x, y = signals(n=24, seed=4)
+    run = tmp_path / "run"
+    assert main(["fit", "--data", str(write_ts(tmp_path / "t.ts", x, y)), "--model", "fcn",
+                 "--epochs", "8", "--batch-size", "8", "--patience", "1", "--lr", "1e-9",
+                 "--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    with open(run / "metrics.csv") as handle:
+        epochs = len(list(csv.DictReader(handle)))
+    assert epochs < 8
+    assert (f"stopped early after epoch {epochs} of 8: train_loss did not improve for "
+            "--patience 1 epochs (no validation split: patience watches the training loss)"
+            ) in out

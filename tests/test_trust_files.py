@@ -23,7 +23,7 @@ import pytest
 
 from timedist._atomic import atomic_write, atomic_write_text
 from timedist.cli import main
-from timedist.data import clip_keys
+from timedist.data import Clip, clip_keys
 
 FAST = ["--members", "1", "--num-features", "168", "--quiet"]
 MARKER, LOCK = ".timedist-run.json", ".timedist.lock"
@@ -152,15 +152,19 @@ def test_a_clip_key_covers_every_byte(tmp_path: Path) -> None:
     same frames under another name are the same clip."""
     a, b = _frames(tmp_path / "a", 7), _frames(tmp_path / "b", 8)
     same = _frames(tmp_path / "renamed", 7)
-    keys = clip_keys([a, b, same])
+    keys = clip_keys([Clip(a, ""), Clip(b, ""), Clip(same, "")])
     assert keys[0] != keys[1] and keys[0] == keys[2]
     video = tmp_path / "v.bin"
     video.write_bytes(bytes(range(256)) * 4096)  # 1 MiB: a byte in the middle flips
-    first = clip_keys([video])[0]
+    first = clip_keys([Clip(video, "")])[0]
+    # two windows of one video (a manifest's start,end) are two samples; the same window is one
+    windows = clip_keys([Clip(video, "", 0.0, 2.0), Clip(video, "", 2.0, 4.0),
+                         Clip(video, "x", 0.0, 2.0)])
+    assert len({first, *windows[:2]}) == 3 and windows[0] == windows[2]
     data = bytearray(video.read_bytes())
     data[len(data) // 2] ^= 1
     video.write_bytes(bytes(data))
-    assert clip_keys([video])[0] != first
+    assert clip_keys([Clip(video, "")])[0] != first
 
 
 SCRIPT = "import sys; from timedist.cli import main; sys.exit(main(sys.argv[1:]))"

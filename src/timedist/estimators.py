@@ -244,6 +244,10 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
             raise ValueError(f"{who}: expected series of {self.n_channels_} channels like in "
                              f"fit; got {series.channels}")
         if series.array and self.input_shape_ and series.array != self.input_shape_:
+            fitted = ", ".join(map(str, self.input_shape_))
+            if series.array[0] == self.input_shape_[0]:  # the same length, other axes
+                raise ValueError(f"{who}: expected X of shape (N, {fitted}) like in fit; got "
+                                 f"shape (N, {', '.join(map(str, series.array))})")
             raise ValueError(f"X has {series.array[0]} features, but {who} is expecting "
                              f"{self.n_features_in_} features as input (an array of shape "
                              f"(N, {', '.join(map(str, self.input_shape_))}) like in fit; pass a"
@@ -318,6 +322,10 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
             if record.task != cls._task:
                 raise ValueError(f"{run_dir}: expected a {cls._task} run for {cls.__name__}; "
                                  f"got a {record.task} run")
+            if record.task == "regression" and spec.num_outputs != 1:
+                raise ValueError(f"{run_dir}: expected a run with one target per series for "
+                                 f"{cls.__name__} (y of shape (N,)); this run has "
+                                 f"{spec.num_outputs} (predict it with timedist predict)")
             if len(spec.step_shape) != 1:
                 raise ValueError(f"{run_dir}: expected a run on signals, steps (C,); got steps "
                                  f"{spec.step_shape}")

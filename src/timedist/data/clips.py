@@ -91,6 +91,7 @@ def find_clips(root: str | Path) -> dict[str, list[Clip]]:
         return {"all": _read_manifest(root)}
     if not root.is_dir():
         raise ClipError(f"{root}: expected a folder of clips or a .csv manifest; not found")
+    _not_a_run(root, root)
     splits = [s for s in SPLITS if (root / s).is_dir()]
     found = {s: _label_folders(root / s) for s in splits} if splits else {
         "all": _label_folders(root)}

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .clips import FRAME_SUFFIXES, ClipDataset, natural_key
+from .clips import FRAME_SUFFIXES, Clip, ClipDataset, natural_key
 from .dataset import SequenceDataset
 
 __all__ = ["clip_keys", "comparable", "exact_keys", "fingerprint", "overlap", "sample_keys"]
@@ -44,9 +45,16 @@ def _file_key(path: Path) -> bytes:
     return digest.digest()
 
 
-def clip_keys(paths: list[Path]) -> list[bytes]:
-    """One key per clip (a video file or a folder of frames), as :func:`sample_keys`."""
-    return [_file_key(path) for path in paths]
+def clip_keys(clips: Sequence[Clip]) -> list[bytes]:
+    """One key per clip (a video file or a folder of frames, and its manifest window: two
+    windows of one video are two samples), as :func:`sample_keys`."""
+    keys = []
+    for clip in clips:
+        key = _file_key(clip.path)
+        if clip.start is not None or clip.end is not None:
+            key = hashlib.sha256(key + f"|{clip.start}|{clip.end}".encode()).digest()
+        keys.append(key)
+    return keys
 
 
 _STEP = 1e-3  # rounding of a key's projections and log-norm: ~0.1% of the sample's size
@@ -88,7 +96,7 @@ def sample_keys(dataset: SequenceDataset | ClipDataset) -> list[bytes]:
     """One key per sample (N,): equal keys mean the same input, also when saved again with
     less precision (signals), or the same clip content."""
     if isinstance(dataset, ClipDataset):
-        return clip_keys([clip.path for clip in dataset.clips])
+        return clip_keys(dataset.clips)
     return [_near_key(sequence.double().numpy()) for sequence in dataset.sequences]
 
 

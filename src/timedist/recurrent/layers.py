@@ -69,6 +69,9 @@ class RecurrentMixin(SequenceLayer):
     ) -> None:
         super().__init__(*args, batch_first=batch_first, **kwargs)  # type: ignore[call-arg]
         check_choice(self._name, "merge_mode", merge_mode, MERGE_MODES)
+        if merge_mode != "concat" and not self.bidirectional:
+            raise ValueError(f"{self._name}: merge_mode applies to bidirectional=True (one "
+                             f"direction has nothing to merge); got merge_mode={merge_mode!r}")
         self.merge_mode = merge_mode
         self._set_options(return_sequences, return_state, go_backwards, stateful)
 

@@ -59,7 +59,7 @@ def metrics_for(task: str, outputs: Tensor, targets: Tensor, dataset: Samples, *
     """The ``test_*`` metrics of a task; ``naive_scale`` (MASE's denominator) for forecasts."""
     found: dict[str, Any] = {"test_samples": len(targets)}
     if task == "classification":
-        found["test_accuracy"] = float((outputs.argmax(-1) == targets).float().mean())
+        found["test_accuracy"] = float((outputs.argmax(-1) == targets).double().mean())
         found["test_loss"] = float(F.cross_entropy(outputs, targets))
         return found
     pred, true = unscale(outputs, dataset), unscale(targets, dataset)

@@ -347,7 +347,12 @@ def stored_run(run_dir: str | Path, *, unfinished: bool = False
     if not run.is_run():
         raise ConfigError(run.why_not_run())
     marker = run.read_marker()
-    config = RunConfig.load(run.config)
+    try:
+        config = RunConfig.load(run.config)
+    except ConfigError as error:  # named by the file, as --config's errors are
+        text = str(error)
+        raise ConfigError(text if text.startswith(str(run.config)) else
+                          f"{run.config}: {text}") from None
     if not run.record.is_file():
         raise ConfigError(run.absent(RECORD_NAME, "; the run directory is incomplete"))
     check_proven(run, marker, RECORD_NAME)
@@ -359,8 +364,10 @@ def stored_run(run_dir: str | Path, *, unfinished: bool = False
                           "be proven the ones timedist wrote; restore the marker, or train "
                           "again")
     if not unfinished and not finished(run, marker):
+        why = (f"its marker records it as {marker.state!r}" if marker is not None and
+               marker.state != "unknown" else "no metrics.json")
         raise ConfigError(f"{run.path}: the run has not finished (it was stopped, or is still "
-                          "training: no metrics.json); pass --unfinished (unfinished=True in "
+                          f"training: {why}); pass --unfinished (unfinished=True in "
                           "Python) to use its best checkpoint so far, or continue it with "
                           f"timedist fit --resume {run.path}")
     _check_identity(run, config, record)

@@ -58,7 +58,7 @@ from .closed_form import fit_closed_form, save_checkpoint
 from .config import ARRAYS, CLOSED_FORM, ConfigError, RunConfig, absolute_paths
 from .defaults import MIN_SELECTION
 from .evaluation import baseline_metrics, collect, last_values, metrics_for, unscale
-from .marker import Marker, Source
+from .marker import MARKER, Marker, Source
 from .module import NonFiniteLossError, SequenceTask
 from .prepare import (
     ModelSpec,
@@ -92,6 +92,7 @@ from .rundir import (
     RunDir,
     RunSession,
     read_checkpoint,
+    run_around,
     run_file_reason,
 )
 
@@ -196,8 +197,17 @@ def _choose_run_dir(out: str | Path | None, config: RunConfig, overwrite: bool) 
 
 def _check_place(path: Path, config: RunConfig) -> None:
     """A run folder is a folder of its own (:meth:`RunDir.check_place`), never inside a
-    folder of clips it trains on (its plots would be read as clips next time)."""
+    folder of clips it trains on (its plots would be read as clips next time); ``--cache`` is
+    a folder outside every run (its files would be foreign to the run's marker)."""
     RunDir(path).check_place()
+    if config.cache:
+        cache = Path(config.cache)
+        if cache.exists() and not cache.is_dir():
+            raise ConfigError(f"--cache {cache}: is a file; expected a folder for decoded clips")
+        host = cache if (cache / MARKER).is_file() else run_around(cache)
+        if host is not None or _within(cache, path):
+            raise ConfigError(f"--cache {cache}: is inside the timedist run {host or path}; "
+                              "choose a folder outside runs")
     for key in ("data", "test_data") if is_clip_source(config.data) else ():
         folder = getattr(config, key)
         if folder and Path(folder).is_dir() and _within(path, Path(folder)):
@@ -353,8 +363,9 @@ def _describe(prepared: Prepared, model: torch.nn.Module, run_dir: Path, device:
         span = (f"T={int(lengths.min())}" if int(lengths.min()) == int(lengths.max())
                 else f"T={int(lengths.min())}..{int(lengths.max())}")
     if config.model in CLOSED_FORM:
+        count = int(model.members[0].head.in_features)  # type: ignore[index, union-attr]
         how = (f"{config.features}, {config.members} member{'s' * ((config.members or 1) > 1)}"
-               ", fitted in closed form")
+               f" of {count:,} features (kernels come in whole groups), fitted in closed form")
     else:
         how = (f"{config.epochs} epochs, batch {config.batch_size}, lr {config.lr}"
                + ("" if _selects(prepared) else ", final weights kept"))
@@ -545,6 +556,13 @@ def train_network(task: SequenceTask, prepared: Prepared, run: RunDir,
     finally:  # Lightning ignores SIGINT after a Ctrl-C; give it back to the caller
         if signal.getsignal(signal.SIGINT) is not sigint and sigint is not None:
             signal.signal(signal.SIGINT, sigint)
+    stopper = trainer.early_stopping_callback
+    if stopper is not None and stopper.stopped_epoch:  # say why it ended before --epochs
+        _note(verbose, f"stopped early after epoch {trainer.current_epoch} of "
+                       f"{config.epochs}: {stopper.monitor} did not improve for --patience "
+                       f"{config.patience} epochs"
+                       + ("" if val_loader is not None else " (no validation split: patience "
+                          "watches the training loss)"))
 
 
 def _finish(session: RunSession, config: RunConfig, prepared: Prepared, task: SequenceTask,
@@ -889,7 +907,7 @@ def _seen_by_reading(run: RunDir, config: RunConfig, marker: Marker | None, samp
             clips = found.get("train") or found.get("all", [])
             if config.skip_bad:  # as the run saw them
                 clips = check_clips(clips, skip_bad=True)[0]
-            return seen_by_run(config, clip_keys([c.path for c in clips]), keys,
+            return seen_by_run(config, clip_keys(clips), keys,
                                _validation_folder(config))
         train = load_splits(config)[0]
     except (OSError, ValueError):  # moved or unreadable: nothing can be said
@@ -908,7 +926,7 @@ def _validation_folder(config: RunConfig) -> list[bytes]:
     if not is_clip_run(config):
         return []
     try:
-        return clip_keys([c.path for c in find_clips(config.data).get("val", [])])
+        return clip_keys(find_clips(config.data).get("val", []))
     except (OSError, ValueError):
         return []
 

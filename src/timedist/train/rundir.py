@@ -119,7 +119,9 @@ def _holds_run(folder: Path) -> bool:
 
 def run_file_reason(path: Path) -> str | None:
     """Why ``path`` must never be a command's output file, or None: it is a file of a timedist
-    run (its marker, its lock, or a file of the run layout, through links too)."""
+    run (its marker, its lock, or a file of the run layout, through links too), or anything
+    else inside a run folder (a file there that the marker does not list keeps ``--overwrite``
+    from ever replacing the run)."""
     for candidate in {Path(os.path.abspath(path)), Path(path).resolve()}:
         for folder in list(candidate.parents)[:2]:
             if _holds_run(folder):
@@ -127,6 +129,10 @@ def run_file_reason(path: Path) -> str | None:
                 if relative in (Path(MARKER), Path(LOCK), Path(MARKER_TEMP)) or layout_file(
                         relative):
                     return f"is {relative} of the timedist run {folder}"
+    host = run_around(path)
+    if host is not None:
+        return (f"is inside the timedist run {host} (a file of yours there would keep "
+                "--overwrite from replacing the run)")
     return None
 
 
@@ -557,7 +563,8 @@ def _held(run: RunDir, *, shared: bool) -> Iterator[None]:
             holder = _describe_holder(handle.read(4096), readers=not shared and _readers_only(
                 handle))
             raise RunLockedError(f"{run.path}: in use by {holder}; wait for it to end"
-                                 + ("" if shared else " or choose another --out"))
+                                 + ("" if shared else " (for a new run: or choose another "
+                                    "--out)"))
         named = not shared and private and _ours(handle)  # never rewrite another's file
         try:
             if named:  # who holds it, for a process that finds it held
