@@ -1280,6 +1280,20 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
         *PREDICT), 1,
      r"run: the run has not finished \(it was stopped, or is still training: its marker "
      r"records it as 'training'\)"),
+    # the ninth probe's classes
+    ("clips: a manifest window on a frame folder", then(
+        both(clip_label_folder("b"), write("m.csv", "path,label,start,end\nclips/a/c1,a,10,20\n"
+                                                    "clips/b/c2,b\n")), *fit_clips("{w}/m.csv")),
+     1, r"m\.csv: line 2: clips/a/c1: a window \(start,end in seconds\) needs a video"),
+    ("clips: two frames of one number", then(
+        both(clip_label_folder("b"), lambda w: shutil.copy(w / "clips/a/c1/00001.png",
+                                                           w / "clips/a/c1/1.png")),
+        *fit_clips()), 1,
+     r"clips/a/c1: frames (00001\.png and 1\.png|1\.png and 00001\.png) have the same number"),
+    ("test file: a run's record as --test-data", lambda w: [
+        "fit", "--data", str(w / "good.ts"), "--test-data", str(w / "run/preprocessing.json"),
+        "--out", str(w / "new")], 1,
+     r"--test-data .*preprocessing\.json: expected a file ending in \.ts, \.ts\.gz, \.npz$"),
 ]
 
 
@@ -1410,6 +1424,11 @@ LAYER_CASES: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     ("estimator: another shape of the same length", lambda: fitted_classifier().predict(
         np.random.rand(4, 5, 1)), ValueError,
      r"TimeSeriesClassifier: expected X of shape \(N, 5\) like in fit; got shape \(N, 5, 1\)"),
+    ("Bidirectional: a backward layer of another size to sum", lambda: timedist.Bidirectional(
+        timedist.GRU(5, 3), backward_layer=timedist.GRU(5, 4, go_backwards=True),
+        merge_mode="sum"), ValueError,
+     r"Bidirectional\(GRU\): merge_mode='sum' adds or multiplies the two directions: expected "
+     r"backward_layer of the same size as layer \(3\); got 4"),
     ("labels: two labels that read the same", lambda: label_names([b"cat", "cat"], "y"),
      ValueError, r"y: labels b'cat' and 'cat' both read as 'cat'; expected labels that differ"),
     ("keras weights: a bias of the wrong length", lambda: timedist.LSTM(3, 4).load_keras_weights(

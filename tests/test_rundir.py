@@ -235,7 +235,7 @@ def test_one_writer_at_a_time_and_no_reader_while_it_writes(run: Path, tmp_path:
         assert refit(run, tmp_path) == 1
         err = capsys.readouterr().err
         assert f"{run}: in use by process {holder.pid} on " in err
-        assert "wait for it to end (for a new run: or choose another --out)" in err
+        assert "; wait for it to end" in err
         for reader in (["evaluate", str(run)], ["export", str(run)],
                        ["predict", str(run), "--input", str(tmp_path / "a.ts"), "--output",
                         str(tmp_path / "p.csv")]):

@@ -19,6 +19,7 @@ with T <= ``frames`` (shorter clips keep their length: ``pad_collate`` gives ``l
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -243,6 +244,10 @@ def _read_manifest(path: Path) -> list[Clip]:
         if not clip_path.exists():
             raise ClipError(f"{path}: line {number}: {row[0].strip()}: no such clip (paths are "
                             f"relative to the manifest's folder)")
+        if len(row) == 4 and clip_path.is_dir():
+            raise ClipError(f"{path}: line {number}: {row[0].strip()}: a window (start,end in "
+                            "seconds) needs a video; a folder of frames has no time axis: drop "
+                            "the window, or list the frames you mean as a folder of their own")
         key, label = (clip_path, window[0], window[1]), row[1].strip()
         if key in seen:  # twice: counted twice (and across a split), or two labels for one
             first, first_label = seen[key]
@@ -342,7 +347,13 @@ def _read_frames(folder: Path, limit: int | None = None) -> Tensor:
     from PIL import Image, UnidentifiedImageError
 
     files = sorted((f for f in folder.iterdir() if f.suffix.lower() in FRAME_SUFFIXES
-                    and not f.name.startswith(".")), key=lambda f: natural_key(f.name))[:limit]
+                    and not f.name.startswith(".")), key=lambda f: natural_key(f.name))
+    for before, after in itertools.pairwise(files):  # 1.png and 01.png: which is first?
+        if natural_key(before.name)[0] == natural_key(after.name)[0]:
+            raise ClipError(f"{folder}: frames {before.name} and {after.name} have the same "
+                            "number; expected one frame per number (frames are read in number "
+                            "order)")
+    files = files[:limit]
     if not files:
         inside = [p.name for p in folder.iterdir() if not p.name.startswith(".")]
         raise ClipError(f"{folder}: expected frames {'/'.join(FRAME_SUFFIXES)}; found "

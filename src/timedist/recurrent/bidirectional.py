@@ -88,6 +88,12 @@ class Bidirectional(Wrapper):
                 raise ValueError(f"{self.name}: expected backward_layer.go_backwards = "
                                  f"{not layer.go_backwards} (the opposite of layer's); got "
                                  f"{backward_layer.go_backwards}")
+            units = [getattr(x, "hidden_size", getattr(x, "hidden_channels", None))
+                     for x in (layer, backward_layer)]
+            if merge_mode in ("sum", "mul", "ave") and units[0] != units[1]:
+                raise ValueError(f"{self.name}: merge_mode={merge_mode!r} adds or multiplies "
+                                 f"the two directions: expected backward_layer of the same size "
+                                 f"as layer ({units[0]}); got {units[1]} (or use 'concat')")
         self.forward_layer = layer
         self.backward_layer = backward_layer
         self.merge_mode = merge_mode

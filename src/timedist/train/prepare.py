@@ -112,15 +112,18 @@ def task_of(dataset: Samples) -> str:
     return "frames" if dataset.targets.dim() >= 4 else "regression"
 
 
-def read_sequences(path: str | Path, *, require_targets: bool = True) -> SequenceDataset:
-    """A user's .ts/.ts.gz or .npz file as a SequenceDataset (errors name the file/line)."""
+def read_sequences(path: str | Path, *, require_targets: bool = True, flag: str = ""
+                   ) -> SequenceDataset:
+    """A user's .ts/.ts.gz or .npz file as a SequenceDataset (errors name the file/line, and
+    ``flag``, a setting that takes no built-in dataset, when given)."""
     if str(path) == ARRAYS:  # a run's config.yaml written by an estimator's save()
         raise ConfigError(f"data {ARRAYS}: that run was fitted in Python on arrays; pass --data "
                           "FILE (a .ts/.ts.gz/.npz file) to train on a file")
     path = Path(path)
     if not path.name.endswith(FILE_SUFFIXES):  # (inputs to predict are never built-in data)
-        named = f"a built-in dataset ({', '.join(DATASETS)}) or " if require_targets else ""
-        raise ConfigError(f"{path}: expected {named}a file ending in "
+        named = f"a built-in dataset ({', '.join(DATASETS)}) or " if (
+            require_targets and not flag) else ""
+        raise ConfigError(f"{flag + ' ' if flag else ''}{path}: expected {named}a file ending in "
                           f"{', '.join(FILE_SUFFIXES)}")
     if path.is_dir():
         raise ConfigError(f"{path}: is a folder; expected a .ts/.ts.gz/.npz file")
@@ -260,7 +263,7 @@ def load_splits(config: RunConfig) -> tuple[SequenceDataset, SequenceDataset | N
                               "split")
         return load_dataset(config.data)
     train = read_sequences(config.data)
-    test = read_sequences(config.test_data) if config.test_data else None
+    test = read_sequences(config.test_data, flag="--test-data") if config.test_data else None
     if test is not None:
         test = conform(test, step_shape=tuple(train.sequences[0].shape[1:]),
                        task=task_of(train), classes=train.classes)

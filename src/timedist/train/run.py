@@ -557,7 +557,8 @@ def train_network(task: SequenceTask, prepared: Prepared, run: RunDir,
         if signal.getsignal(signal.SIGINT) is not sigint and sigint is not None:
             signal.signal(signal.SIGINT, sigint)
     stopper = trainer.early_stopping_callback
-    if stopper is not None and stopper.stopped_epoch:  # say why it ended before --epochs
+    if stopper is not None and stopper.stopped_epoch and trainer.current_epoch < (
+            config.epochs or 0):  # say why it ended before --epochs
         _note(verbose, f"stopped early after epoch {trainer.current_epoch} of "
                        f"{config.epochs}: {stopper.monitor} did not improve for --patience "
                        f"{config.patience} epochs"
@@ -665,9 +666,12 @@ def _notes(metrics: dict[str, Any], dataset: Samples, train: Samples | None = No
     accuracy, baseline = _measured(metrics, "accuracy"), metrics.get("baseline_accuracy")
     if accuracy is not None and dataset.classes is not None:
         majority = _majority(dataset)
-        if accuracy <= majority + 1e-6:  # accuracies are float32
-            notes.append(f"accuracy {accuracy:.4f} is at chance: always answering the most "
-                         f"frequent class scores {majority:.4f}")
+        if accuracy <= majority + 1e-6:
+            where = "below" if accuracy < majority - 1e-6 else "at"
+            notes.append(f"accuracy {accuracy:.4f} is {where} chance: always answering the most "
+                         f"frequent class scores {majority:.4f}"
+                         + (f" (on {len(dataset)} sample{'s' * (len(dataset) > 1)})"
+                            if len(dataset) < 10 else ""))
         elif baseline is not None and accuracy < baseline:
             notes.append(f"the model ({accuracy:.4f}) is worse than the 1-NN baseline "
                          f"({baseline:.4f})")

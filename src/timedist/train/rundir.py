@@ -562,9 +562,7 @@ def _held(run: RunDir, *, shared: bool) -> Iterator[None]:
             handle.seek(0)
             holder = _describe_holder(handle.read(4096), readers=not shared and _readers_only(
                 handle))
-            raise RunLockedError(f"{run.path}: in use by {holder}; wait for it to end"
-                                 + ("" if shared else " (for a new run: or choose another "
-                                    "--out)"))
+            raise RunLockedError(f"{run.path}: in use by {holder}; wait for it to end")
         named = not shared and private and _ours(handle)  # never rewrite another's file
         try:
             if named:  # who holds it, for a process that finds it held
