@@ -148,9 +148,10 @@ def check_output(path: str | Path, *, overwrite: bool, flag: str = "--output",
     if not folder.is_dir():
         raise FileNotFoundError(f"{shown}: no such folder {folder} (timedist creates no "
                                 "folders for an output file)")
-    try:  # a file of our own, removed at once: what the write will need (permissions,
+    try:  # what the write will need, tried now (permissions, immutable folders, read-only and
+        # special file systems): a new file of our own (mkstemp), removed at once
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".timedist-", suffix=".tmp")
-        os.close(fd)  # immutable folders, read-only and special file systems)
+        os.close(fd)
         os.unlink(probe)
     except OSError as error:
         raise _unwritable(path, error, shown) from None

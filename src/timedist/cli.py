@@ -158,14 +158,12 @@ def _explain_options(parser: argparse.ArgumentParser, args: argparse.Namespace) 
                              f"--module {args.module}")
             if getattr(args, name) is None:
                 setattr(args, name, default)
-    sides = {"conv2d": ("--height/--width", min(getattr(args, "height", 0),
-                                              getattr(args, "width", 0))),
-             "time-distributed": ("--size", getattr(args, "size", 0))}
-    if args.what in sides and getattr(args, "module", "conv2d") == "conv2d":
-        flag, side = sides[args.what]
-        if args.kernel_size > side:
-            parser.error(f"{what}: --kernel-size {args.kernel_size}: expected at most {flag} "
-                         f"({side})")
+    side = (("--height/--width", min(args.height, args.width)) if args.what == "conv2d" else
+            ("--size", args.size) if args.what == "time-distributed" and args.module == "conv2d"
+            else None)
+    if side is not None and args.kernel_size > side[1]:
+        parser.error(f"{what}: --kernel-size {args.kernel_size}: expected at most {side[0]} "
+                     f"({side[1]})")
     if getattr(args, "proj_size", 0) and args.proj_size >= args.hidden_size:
         parser.error(f"{what}: --proj-size {args.proj_size}: expected less than --hidden-size "
                      f"{args.hidden_size} (or 0)")
@@ -216,6 +214,9 @@ def _shapes(text: str) -> list[tuple[int, ...]]:
     return shapes
 
 
+_LOADING = False  # a model factory is being called (summary MODULE:ATTRIBUTE)
+
+
 def _load_model(spec: str) -> Any:
     """A built-in name or ``package.module:attribute`` -> an nn.Module (a factory is called)."""
     import importlib
@@ -245,9 +246,6 @@ def _load_model(spec: str) -> Any:
     if not isinstance(model, nn.Module):
         raise ValueError(f"expected {spec} to be or build an nn.Module; got {type(model).__name__}")
     return model
-
-
-_LOADING = False  # a model factory is being called (summary MODULE:ATTRIBUTE)
 
 
 def debugging(args: argparse.Namespace) -> bool:

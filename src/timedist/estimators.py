@@ -33,7 +33,13 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch import Tensor
 
 from ._checks import shorten, shorten_text
-from .data import SequenceDataset, label_names, sample_keys, without_values
+from .data import (
+    SequenceDataset,
+    label_names,
+    sample_keys,
+    without_values,
+    without_values_text,
+)
 from .train.closed_form import fit_closed_form, save_checkpoint
 from .train.config import ARRAYS, CLOSED_FORM, RunConfig, resolve_config
 from .train.evaluation import collect
@@ -252,10 +258,12 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
                              f"{self.n_features_in_} features as input (an array of shape "
                              f"(N, {', '.join(map(str, self.input_shape_))}) like in fit; pass a"
                              " list of arrays for series of other lengths)")
-        empty = without_values(series.sequences, constant=self.config_.normalize == "series")
+        series_normalized = self.config_.normalize == "series"
+        empty = without_values(series.sequences, constant=series_normalized)
         if empty:  # the model's answer for no data would pass for a prediction
-            warnings.warn(f"{who}: {len(empty)} of {len(series.sequences)} series hold no values "
-                          "(every value missing): their predictions say nothing about them "
+            found = without_values_text(empty, len(series.sequences), constant=series_normalized,
+                                        unit="series")
+            warnings.warn(f"{who}: {found}: their predictions say nothing about them "
                           f"(X[{shorten_text(', '.join(map(str, empty)), 60)}])", UserWarning,
                           stacklevel=3)
         placeholder = torch.zeros(len(series.sequences), dtype=torch.long)

@@ -22,6 +22,7 @@ from .dataset import (
     pad_collate,
     safe_std,
     without_values,
+    without_values_text,
 )
 from .fingerprint import clip_keys, comparable, exact_keys, fingerprint, overlap, sample_keys
 from .labels import label_name, label_names
@@ -67,4 +68,5 @@ __all__ = [
     "sample_keys",
     "save_npz",
     "without_values",
+    "without_values_text",
 ]

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 from .._checks import shape_error
 
 __all__ = ["FLOAT32_MAX", "Batch", "SequenceDataset", "Standardization", "moments",
-           "pad_collate", "safe_std", "split_indices", "without_values"]
+           "pad_collate", "safe_std", "split_indices", "without_values", "without_values_text"]
 
 FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
@@ -226,6 +226,15 @@ def without_values(sequences: Sequence[Tensor], *, constant: bool = False) -> li
             if bool(((high == low) | ~valid.any(0)).all()):
                 empty.append(i)
     return empty
+
+
+def without_values_text(empty: Sequence[int], size: int, *, constant: bool = False,
+                        unit: str = "samples") -> str:
+    """What :func:`without_values` found, for a note or a warning: ``2 of 10 samples hold no
+    values (every value missing)``."""
+    what = ("every value missing, or every channel constant: zeros once normalized per series"
+            if constant else "every value missing")
+    return f"{len(empty)} of {size} {unit} hold no values ({what})"
 
 
 def split_indices(size: int, fraction: float, *, seed: int = 0, name: str = "dataset"

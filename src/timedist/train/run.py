@@ -42,6 +42,7 @@ from ..data import (
     fingerprint,
     pad_collate,
     without_values,
+    without_values_text,
 )
 from . import plots
 from .callbacks import (
@@ -775,12 +776,6 @@ def _restore(run_dir: Path, config: RunConfig, spec: ModelSpec) -> SequenceTask:
     return task
 
 
-def _own_file(path: str, stored: RunRecord, *, require_targets: bool) -> SequenceDataset:
-    """A user file with the run's input scaling and target scale (and class order)."""
-    return apply_record(read_sequences(path, require_targets=require_targets), stored,
-                        labelled=require_targets)
-
-
 def evaluate(run_dir: str | Path, *, data: str | None = None, overwrite: bool = False,
              unfinished: bool = False, verbose: bool = True) -> RunResult:
     """Test the run's best checkpoint on its test split, or on ``data`` (a built-in dataset's
@@ -972,27 +967,24 @@ def _predictions(run: RunDir, config: RunConfig, stored: RunRecord, input_path: 
     the indices of samples without a single value)."""
     kind = stored.task
     names: list[str] | None = None
+    signals: SequenceDataset | None = None  # as read: the ONNX file scales them itself
     dataset: Samples
     config = dataclasses.replace(config, cache=None)  # readers write nowhere but the output
     if is_clip_run(config):
         assert stored.classes is not None
-        clips = input_clips(input_path, config, stored.classes)
-        raw: Samples = clips
-        names = [str(c.path) for c in clips.clips]
+        dataset = input_clips(input_path, config, stored.classes)
+        names = [str(c.path) for c in dataset.clips]
     else:
-        raw = read_sequences(input_path, require_targets=False)
-    if model is not None and names is None:
-        raw = conform(raw, step_shape=stored.spec.step_shape,  # type: ignore[arg-type]
-                      task=kind, classes=stored.classes, labelled=False)
+        signals = read_sequences(input_path, require_targets=False)
+        dataset = apply_record(signals, stored, labelled=False) if model is None else conform(
+            signals, step_shape=stored.spec.step_shape, task=kind, classes=stored.classes,
+            labelled=False)
     if model is not None:
         from .deployed import onnx_predictions
 
-        dataset = raw
-        outputs = onnx_predictions(model, raw, stored, run.path)
+        outputs = onnx_predictions(model, dataset, stored, run.path)
     else:
         _quiet_lightning()
-        dataset = raw if names is not None else apply_record(
-            raw, stored, labelled=False)  # type: ignore[arg-type]
         outputs, _ = collect(_restore(run.path, config, stored.spec), dataset,
                              workers=_workers(config, dataset))
         if kind == "classification":
@@ -1005,18 +997,16 @@ def _predictions(run: RunDir, config: RunConfig, stored: RunRecord, input_path: 
         raise ValueError(f"{input_path}: the model's output for sample {first}"
                          + (f" ({names[first]})" if names else "") + " is not a finite number "
                          "(NaN or infinite): its values may lie far outside the training data's")
-    empty = without_values(raw.sequences, constant=config.normalize == "series") if isinstance(
-        raw, SequenceDataset) else []
+    empty = [] if signals is None else without_values(signals.sequences,
+                                                      constant=config.normalize == "series")
     return outputs, names, empty
 
 
 def _empty_note(name: str, empty: list[int], size: int, normalize: str, then: str) -> str:
     """The note for samples :func:`~timedist.data.without_values` finds: which, and what was
     done with them (``then``)."""
-    what = ("every value missing, or every channel constant: zeros once normalized per series"
-            if normalize == "series" else "every value missing")
-    return (f"{name}: {len(empty)} of {size} samples hold no values ({what}): {then} "
-            f"(samples {shorten_text(', '.join(map(str, empty)), 80)})")
+    found = without_values_text(empty, size, constant=normalize == "series")
+    return f"{name}: {found}: {then} (samples {shorten_text(', '.join(map(str, empty)), 80)})"
 
 
 def _write_predictions(output: Path, kind: str, outputs: Tensor,
