@@ -20,8 +20,9 @@ from timedist.models import (
     MultiRocketFeatures,
     ResNet,
     RocketModel,
+    kernels,
 )
-from timedist.models.random_conv import dilation_schedule, minirocket_kernels
+from timedist.models.random_conv import POOLINGS, dilation_schedule, minirocket_kernels
 from timedist.models.ridge import fit_temperature, ridge_cv
 
 
@@ -66,17 +67,20 @@ def test_minirocket_kernels_and_schedule() -> None:
         assert (dilations[-1] - 1) * 8 <= length - 1  # the span stays within the series
 
 
-@pytest.mark.parametrize("difference", [False, True])
-def test_multirocket_features_equal_the_definitions(difference: bool) -> None:
+@pytest.mark.parametrize(("channels", "poolings", "difference"), [
+    (3, POOLINGS, False), (3, POOLINGS, True), (3, ("ppv",), False), (1, ("ppv",), False)],
+    ids=["multirocket", "multirocket-difference", "minirocket", "minirocket-univariate"])
+def test_multirocket_features_equal_the_definitions(channels: int, poolings: tuple[str, ...],
+                                                    difference: bool) -> None:
     torch.manual_seed(0)
-    channels, steps = 3, 40
+    steps = 40
     layer = MultiRocketFeatures(channels, steps, num_features=336, difference=difference,
-                                seed=3).fit(torch.randn(12, steps, channels))
+                                poolings=poolings, seed=3).fit(torch.randn(12, steps, channels))
     x, lengths = torch.randn(2, steps, channels), torch.tensor([40, 23])
     features = layer(x, lengths)
     reps = 2 if difference else 1
     per_pooling = 84 * sum(layer.counts[0])
-    assert features.shape == (2, 84 * 4 * sum(sum(c) for c in layer.counts))
+    assert features.shape == (2, 84 * len(poolings) * sum(sum(c) for c in layer.counts))
     rng = np.random.default_rng(0)
     for _ in range(25):  # random (sample, representation, dilation, kernel, bias) entries
         b, r = int(rng.integers(2)), int(rng.integers(reps))
@@ -97,7 +101,7 @@ def test_multirocket_features_equal_the_definitions(difference: bool) -> None:
         expected = poolings_loop(values, bias)
         offset = r * 4 * per_pooling if r else 0
         position = 84 * sum(layer.counts[r][:i]) + k * layer.counts[r][i] + q
-        for p, name in enumerate(("ppv", "mpv", "mipv", "lspv")):
+        for p, name in enumerate(poolings):
             got = float(features[b, offset + p * (per_pooling if r == 0 else
                                                   84 * sum(layer.counts[1])) + position])
             assert got == pytest.approx(expected[name], abs=1e-5), (name, b, r, i, k, q)
@@ -171,6 +175,71 @@ def test_a_padded_batch_gives_each_series_its_own_result(module) -> None:
         batch = layer(x, lengths=lengths)
         alone = torch.cat([layer(x[b : b + 1, : int(n)]) for b, n in enumerate(lengths.tolist())])
     torch.testing.assert_close(batch, alone, atol=1e-5, rtol=1e-5)
+
+
+def _families(channels: int, steps: int) -> dict[str, torch.nn.Module]:
+    train = torch.randn(8, steps, channels)
+    return {"minirocket": MultiRocketFeatures(channels, steps, num_features=840,
+                                              poolings=("ppv",), difference=False).fit(train),
+            "hydra": HydraFeatures(channels, steps, groups=8)}
+
+
+@pytest.mark.parametrize("channels", [1, 4])
+def test_compiled_features_equal_eager_ones_exactly(channels: int,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fused (compiled) counts against the same expressions run eagerly, for a padded batch
+    and for a batch of one (which the compiled path runs as two copies): MiniRocket's bit for
+    bit (counts of exact responses), Hydra's to float rounding (its wins are sums over steps,
+    which a vectorized loop adds in another order)."""
+    torch.manual_seed(4)
+    x, lengths = torch.randn(5, 70, channels), torch.tensor([70, 64, 33, 12, 70])
+    for name, layer in _families(channels, 70).items():
+        with torch.no_grad():
+            compiled = [layer(x, lengths), layer(x[3:4, :12])]
+            monkeypatch.setenv("TIMEDIST_COMPILE", "0")
+            assert not kernels.compiled()
+            eager = [layer(x, lengths), layer(x[3:4, :12])]
+            monkeypatch.delenv("TIMEDIST_COMPILE")
+        for got, expected in zip(compiled, eager, strict=True):
+            if name == "minirocket":
+                assert torch.equal(got, expected)
+            else:
+                torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_a_failed_compilation_warns_once_and_runs_eagerly(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """A compiler fault (no C++ compiler, an inductor bug) costs speed, never a result; an
+    error of the call itself still reaches the caller."""
+    def broken(fn, **_):
+        def run(*args):
+            raise RuntimeError("no C++ compiler")
+        return run
+
+    wrapper = kernels.fused(lambda a, b: a + b)
+    monkeypatch.setattr(torch, "compile", broken)
+    a = torch.randn(3, 4)
+    with pytest.warns(RuntimeWarning, match="compiling <lambda> failed .*no C\\+\\+ compiler"):
+        assert torch.equal(wrapper(a, a), a + a)
+    assert not wrapper.active
+    assert torch.equal(wrapper(a, a), a + a)  # no second attempt, no second warning
+    failing = kernels.fused(lambda a, b: a + b)
+    with pytest.raises(RuntimeError, match="size of tensor"):
+        failing(a, torch.randn(3, 5))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("channels", [1, 4])
+def test_features_on_cuda_equal_those_on_the_cpu(channels: int) -> None:
+    torch.manual_seed(5)
+    x, lengths = torch.randn(6, 90, channels), torch.tensor([90, 80, 45, 90, 13, 60])
+    for name, layer in _families(channels, 90).items():
+        with torch.no_grad():
+            cpu = layer(x, lengths)
+            gpu = layer.cuda()(x.cuda(), lengths.cuda()).cpu()
+        # MiniRocket's responses are exact additions: a count flips only where a response
+        # ties a bias to the last bit; Hydra's wins are float sums (order may differ).
+        assert float((cpu - gpu).abs().gt(1e-4).float().mean()) < 1e-3, name
 
 
 @pytest.mark.parametrize(("samples", "features"), [(20, 60), (60, 8)], ids=["dual", "primal"])

@@ -27,11 +27,11 @@ import math
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._checks import shape_error, tracing, value_error
 from ..masking import lengths_to_mask, resolve_lengths
+from .kernels import compiled, hydra_counts, minirocket_response, ppv_counts, shifted, tap_index
 
 __all__ = ["HydraFeatures", "MultiRocketFeatures", "dilation_schedule", "minirocket_kernels"]
 
@@ -92,34 +92,23 @@ def _quantiles(values: Tensor, valid: Tensor, q: Tensor) -> Tensor:
     return lo + weight * (hi - lo)
 
 
-def _conv(x: Tensor, channels: Tensor, weight: Tensor, *, dilation: int) -> Tensor:
-    """Each group's kernels on the sum of the group's channels, "same"-padded (zeros).
+def _mixed(x: Tensor, channels: Tensor) -> tuple[Tensor, Tensor]:
+    """The distinct channel sums that kernels read: x (B, C, T), channels (G, C) 0/1 ->
+    rows (B, R, T) and index (G,) int64, group g reading rows[:, index[g]].
 
-    x (B, C, T), channels (G, C) 0/1, weight (G * K, 1, 9) -> (B, G * K, T). A kernel applied
-    to every chosen channel and summed equals the kernel on the channels' sum, so the channels
-    are mixed first (one matmul: C + 9 operations per output instead of C x 9), then the nine
-    taps are added as shifted copies. The same for a series alone or in any batch: the mixing
-    is a float64 matmul rounded once (a float32 matmul rounds differently for different batch
-    sizes, and a response compared with a bias taken from that very response would flip), and
-    the taps are elementwise, each output computed in the same order."""
-    if x.shape[1] == 1:  # one channel: nothing to mix, and torch's float64 convolution wins
-        if tracing():  # onnxruntime has no float64 Conv: the same sum as a float64 matmul
-            steps, pad = x.shape[-1], 4 * dilation
-            padded = F.pad(x[:, 0].double(), (pad, pad))  # (B, T + 8d)
-            taps = torch.stack([padded[:, j * dilation : j * dilation + steps]
-                                for j in range(KERNEL)], -1)  # (B, T, 9)
-            out = (taps @ weight.view(-1, KERNEL).double().t()).transpose(1, 2)
-        else:
-            out = F.conv1d(x.double(), weight.double(), dilation=dilation, padding=4 * dilation)
-        return out.to(x.dtype)
-    mixed = torch.einsum("bct,gc->bgt", x.double(), channels.double()).to(x.dtype)
-    groups, steps = len(channels), x.shape[-1]
-    taps = weight.view(groups, -1, KERNEL).to(x.dtype)  # (G, K, 9)
-    padded = F.pad(mixed, (4 * dilation, 4 * dilation)).unsqueeze(2)  # (B, G, 1, T + 8d)
-    out = taps[None, :, :, 0, None] * padded[..., :steps]
-    for j in range(1, KERNEL):
-        out = out + taps[None, :, :, j, None] * padded[..., j * dilation : j * dilation + steps]
-    return out.flatten(1, 2)  # (B, G * K, T)
+    A kernel applied to every chosen channel and summed equals the kernel on the channels' sum,
+    so the channels are mixed first (C operations per output instead of C x 9). The sum is
+    taken in float64 and rounded once, so it is the same for a series alone or in any batch
+    (a float32 matmul rounds differently for different batch sizes, and a response compared
+    with a bias taken from that very response would flip). One channel: nothing to mix."""
+    if x.shape[1] == 1:
+        return x, torch.zeros(len(channels), dtype=torch.long, device=x.device)
+    if tracing():  # a traced graph cannot depend on how many subsets are distinct
+        distinct, index = channels, torch.arange(len(channels), device=x.device)
+    else:
+        distinct, index = torch.unique(channels, dim=0, return_inverse=True)
+    rows = torch.einsum("bct,rc->brt", x.double(), distinct.double()).to(x.dtype)
+    return rows, index
 
 
 WORKING_SET = 1 << 22  # elements of the largest intermediate tensor per chunk (measured best)
@@ -237,12 +226,13 @@ class MultiRocketFeatures(nn.Module):
             for i, (d, count) in enumerate(zip(self.dilations[r], self.counts[r], strict=True)):
                 picks = torch.randint(len(series), (84,), generator=g)
                 # Kernel k's response to series picks[k]: its channels' sum (mixed as in
-                # forward: float64, rounded once), convolved.
+                # forward: float64, rounded once), then the kernel, as in forward.
                 chosen = getattr(self, f"channels{r}")[i]  # (84, C)
                 mixed = torch.einsum("kct,kc->kt", series[picks].double(),
                                      chosen.double()).to(series.dtype)  # (84, T)
-                response = _conv(mixed.unsqueeze(0), torch.eye(84, device=x.device),
-                                 self.kernels, dilation=d)[0]  # (84, T)
+                taps, total = shifted(mixed.unsqueeze(0), d)
+                rows = torch.arange(84, device=x.device)
+                response = minirocket_response(taps, total, rows, tap_index(rows))[0]
                 valid = lengths_to_mask(valid_lengths[picks], series.shape[-1])
                 q = (torch.arange(quantile, quantile + 84 * count, dtype=torch.float64)
                      * _GOLDEN % 1).view(84, count).to(series.dtype)
@@ -253,8 +243,12 @@ class MultiRocketFeatures(nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         x, lengths = _checked_input("MultiRocketFeatures", x, lengths, self.in_channels)
-        most = max(max(counts) for counts in self.counts)  # biases of one (kernel, dilation)
-        return _in_chunks(self._features, x, lengths, 84 * most * x.shape[-1])
+        rows = 1 if self.in_channels == 1 else 84
+        if self.poolings == ("ppv",) and compiled():  # counted without the responses
+            per_series = 84 + rows * 10
+        else:  # responses compared with all biases of a (kernel, dilation) at once
+            per_series = 84 * max(max(counts) for counts in self.counts) + rows * 10
+        return _in_chunks(self._features, x, lengths, per_series * x.shape[-1])
 
     def _features(self, x: Tensor, lengths: Tensor) -> Tensor:
         """x (B, C, T) with zero padding, lengths (B,) -> (B, out_features)."""
@@ -264,35 +258,45 @@ class MultiRocketFeatures(nn.Module):
             start = 0
             bias_all = getattr(self, f"bias{r}")
             for i, (d, count) in enumerate(zip(self.dilations[r], self.counts[r], strict=True)):
-                response = _conv(series, getattr(self, f"channels{r}")[i], self.kernels,
-                                 dilation=d)  # (B, 84, T)
+                rows, index = _mixed(series, getattr(self, f"channels{r}")[i])
+                taps, total = shifted(rows, d)
                 bias = bias_all[start : start + 84 * count].view(84, count)
                 start += 84 * count
                 # MiniRocket's alternation: half the (kernel, dilation) pairs pool over the
                 # steps their kernel sees entirely (no padding), the rest over every step.
                 inner = ((torch.arange(84, device=x.device) + i) % 2 == 1)
-                pooled = _pool(response, bias, valid_lengths, inner, 4 * d, self.poolings)
+                lo, hi = _pooled_range(valid_lengths, inner, 4 * d)
+                if self.poolings == ("ppv",):
+                    counts = ppv_counts(taps, total, index, tap_index(index), bias,
+                                        lo.to(x.dtype), hi.to(x.dtype))
+                    per_pooling["ppv"].append((counts / (hi - lo).unsqueeze(-1)).flatten(1))
+                    continue
+                response = minirocket_response(taps, total, index, tap_index(index))
+                pooled = _pool(response, bias, lo, hi, self.poolings)
                 for p, value in zip(self.poolings, pooled, strict=True):
                     per_pooling[p].append(value.flatten(1))
             features.extend(torch.cat(per_pooling[p], 1) for p in self.poolings)
         return torch.cat(features, 1)
 
 
-def _pool(response: Tensor, bias: Tensor, lengths: Tensor, inner: Tensor, margin: int,
-          poolings: tuple[str, ...]) -> list[Tensor]:
-    """Pool ``response - bias`` over each sample's valid steps.
-
-    response (B, K, T), bias (K, Q), lengths (B,), inner (K,) bool: pool over steps
-    [margin, length - margin) (all valid steps where that is empty). Returns one (B, K, Q)
-    tensor per pooling name.
-    """
-    steps = response.shape[-1]
-    t = torch.arange(steps, device=response.device)
+def _pooled_range(lengths: Tensor, inner: Tensor, margin: int) -> tuple[Tensor, Tensor]:
+    """The steps each (sample, kernel) pools over: lengths (B,), inner (K,) bool -> lo, hi
+    (B, K) int64: [margin, length - margin) where ``inner`` and that is not empty, else all
+    valid steps [0, length)."""
     lo = torch.where(inner, margin, 0).unsqueeze(0)  # (1, K)
     hi = lengths.unsqueeze(1) - lo  # (B, K)
     empty = hi <= lo
-    lo = torch.where(empty, 0, lo)
-    hi = torch.where(empty, lengths.unsqueeze(1), hi)
+    return torch.where(empty, 0, lo), torch.where(empty, lengths.unsqueeze(1), hi)
+
+
+def _pool(response: Tensor, bias: Tensor, lo: Tensor, hi: Tensor, poolings: tuple[str, ...]
+          ) -> list[Tensor]:
+    """Pool ``response - bias`` over the steps lo <= t < hi.
+
+    response (B, K, T), bias (K, Q), lo, hi (B, K) int64 (:func:`_pooled_range`). Returns one
+    (B, K, Q) tensor per pooling name.
+    """
+    t = torch.arange(response.shape[-1], device=response.device)
     valid = (t >= lo.unsqueeze(-1)) & (t < hi.unsqueeze(-1))  # (B, K, T)
     count = (hi - lo).to(response.dtype).unsqueeze(-1)  # (B, K, 1)
     # Steps outside the pooled range read -inf: never positive, 0 after clamping.
@@ -370,8 +374,9 @@ class HydraFeatures(nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         x, lengths = _checked_input("HydraFeatures", x, lengths, self.in_channels)
-        return _in_chunks(self._features, x, lengths,
-                          self.groups // 2 * self.kernels * x.shape[-1])
+        rows = 1 if self.in_channels == 1 else self.groups // 2
+        per_series = rows * 10 + (0 if compiled() else self.groups // 2 * self.kernels)
+        return _in_chunks(self._features, x, lengths, per_series * x.shape[-1])
 
     def _features(self, x: Tensor, lengths: Tensor) -> Tensor:
         """x (B, C, T) with zero padding, lengths (B,) -> (B, out_features)."""
@@ -380,16 +385,12 @@ class HydraFeatures(nn.Module):
         features: list[Tensor] = []
         for i, d in enumerate(self.dilations):
             for r, (series, valid_lengths) in enumerate(inputs):
-                response = _conv(series, self.channels[i, r], self.weight[i, r], dilation=d)
-                response = response.view(x.shape[0], half, k, -1)  # (B, G, K, T)
+                rows, index = _mixed(series, self.channels[i, r])
+                taps, _ = shifted(rows, d)
                 # Winners are found at every step; padded steps then add nothing.
-                valid = lengths_to_mask(valid_lengths, response.shape[-1]).unsqueeze(1)  # (B, 1, T)
+                valid = lengths_to_mask(valid_lengths, series.shape[-1]).to(x.dtype)  # (B, T)
+                weight = self.weight[i, r].view(half, k, KERNEL).to(x.dtype)
+                wins, losses = hydra_counts(taps, index, weight, valid)  # (B, G, K) each
                 scale = valid_lengths.to(x.dtype).view(-1, 1, 1)
-                top, winner = response.max(2)  # (B, G, T)
-                wins = torch.zeros(x.shape[0], half, k, dtype=x.dtype, device=x.device)
-                wins.scatter_add_(-1, winner, torch.where(valid, top, 0.0))
-                _, loser = response.min(2)  # (argmin is ~6x slower on the CPU)
-                losses = torch.zeros_like(wins)
-                losses.scatter_add_(-1, loser, valid.expand_as(loser).to(x.dtype))
                 features += [wins / scale, losses / scale]
         return torch.cat([f.flatten(1) for f in features], 1).clamp_min(0).sqrt()

@@ -30,8 +30,9 @@ __all__ = ["MIN_SELECTION", "STEPS", "choose_defaults", "rocket_size"]
 
 MIN_SELECTION = 100  # validation samples needed before a checkpoint is chosen on them
 STEPS = 1500  # optimizer steps for networks when neither --epochs nor --steps is given
-# Rocket's cost: ~23-40 us per member per training sample per step on 2 CPU cores (measured,
-# docs/benchmarks.md); WORK samples x steps keep one member within ~45 s.
+# Rocket's features cost ~4-8 us per member per training sample per step on 2 CPU cores (fused
+# kernels, docs/benchmarks.md); WORK samples x steps keep one member's features within ~10 s
+# (the ridge head's leave-one-out grows with the samples on top of that).
 WORK = 1_500_000
 MAX_MEMBERS = 3
 
