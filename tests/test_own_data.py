@@ -19,7 +19,7 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from timedist.cli import main
 from timedist.data import SequenceDataset, read_ts
-from timedist.train import RunConfig, choose_defaults, fit, resolve_config
+from timedist.train import RunConfig, choose_defaults, evaluation, fit, resolve_config
 from timedist.train.baselines import (
     mean_predictor_rmse,
     nearest_neighbour_predictions,
@@ -140,6 +140,31 @@ def test_baselines_on_training_samples_leave_each_sample_out() -> None:
         rmse = np.sqrt(((mine - np.array(means)) ** 2).mean())
         assert mean_predictor_rmse(torch.tensor(values), torch.tensor(mine),
                                    same_samples(data, test)) == pytest.approx(rmse)
+
+
+def test_the_baseline_on_many_samples_classifies_a_random_subset_and_says_so(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(evaluation, "BASELINE_QUERIES", 25)
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(60, 20)).astype(np.float32), rng.integers(0, 2, 60)
+    x[y == 1] += np.linspace(0, 2, 20, dtype=np.float32)
+    data = SequenceDataset([torch.tensor(s)[:, None] for s in x], torch.tensor(y),
+                           classes=["a", "b"])
+    found = evaluation.baseline_metrics("classification", data, data, leave_one_out=True)
+    assert found["baseline"].endswith("on 25 of the 60 samples drawn at random")
+    # the same 25 each time, and their accuracy is scikit-learn's 1-NN without themselves
+    again = evaluation.baseline_metrics("classification", data, data, leave_one_out=True)
+    assert again == found
+    z = zscore(x, axis=1)
+    right = []
+    for i in range(60):
+        others = np.delete(np.arange(60), i)
+        knn = KNeighborsClassifier(1).fit(z[others], y[others])
+        right.append(knn.predict(z[i:i + 1])[0] == y[i])
+    drawn = torch.randperm(60, generator=torch.Generator().manual_seed(0))[:25].tolist()
+    assert found["baseline_accuracy"] == pytest.approx(np.mean([right[i] for i in drawn]))
+    small = evaluation.baseline_metrics("classification", data, data.subset(range(20)))
+    assert "drawn" not in small["baseline"]
 
 
 # --- own files through the CLI -------------------------------------------------------------

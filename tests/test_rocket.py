@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import torch.distributed as dist
 from sklearn.linear_model import RidgeCV
 from torch import Tensor
 
@@ -22,8 +24,9 @@ from timedist.models import (
     RocketModel,
     kernels,
 )
+from timedist.models import rocket as rocket_module
 from timedist.models.random_conv import POOLINGS, dilation_schedule, minirocket_kernels
-from timedist.models.ridge import fit_temperature, ridge_cv
+from timedist.models.ridge import ALPHAS, RidgeStats, fit_temperature, ridge_cv
 
 
 def response_loop(series: Tensor, kernel: Tensor, dilation: int) -> list[float]:
@@ -266,6 +269,103 @@ def test_leave_one_out_is_a_refit_without_the_sample() -> None:
         keep = torch.arange(15) != i
         refit = ridge_cv(x[keep], y[keep], (3.0,))
         torch.testing.assert_close(x[i] @ refit.weight + refit.bias, fit.loo[i])
+
+
+def test_ridge_statistics_of_shards_add_up_to_one_pass() -> None:
+    torch.manual_seed(7)
+    x = torch.randn(300, 5) * 3 + 50  # far from zero: the shift keeps the centring exact
+    y = x[:, :2] @ torch.randn(2, 3) + torch.randn(300, 3)
+    keep = torch.tensor([3, 150, 151, 299])
+    whole = RidgeStats(x[:50].mean(0), 3, keep)
+    whole.add(x, y, 0)
+    shards = [RidgeStats(x[:50].mean(0), 3, keep) for _ in range(2)]
+    for shard, start in zip(shards, (0, 120), strict=True):  # uneven shards, batches of 60
+        for first in range(start, start + (120 if start == 0 else 180), 60):
+            shard.add(x[first:first + 60], y[first:first + 60], first)
+    for total, other in zip(shards[0].tensors(), shards[1].tensors(), strict=True):
+        total += other
+    shards[0].n += shards[1].n
+    for a, b in zip(shards[0].tensors(), whole.tensors(), strict=True):
+        torch.testing.assert_close(a, b)
+    reference = ridge_cv(x.double(), y.double())
+    fit = shards[0].solve()
+    assert fit.alpha in ALPHAS
+    refit = ridge_cv(x.double(), y.double(), (fit.alpha,))
+    torch.testing.assert_close(fit.weight, refit.weight)
+    torch.testing.assert_close(fit.loo, refit.loo[keep])
+    assert reference.loo.shape == (300, 3)
+    torch.testing.assert_close(whole.std, x.double().std(0, unbiased=False))
+
+
+def test_a_streamed_fit_equals_the_fit_on_the_whole_feature_matrix(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """More samples than features: features stream in batches through RidgeStats and only a
+    random subset's leave-one-out scores choose the penalty; the head must still be the ridge
+    fit on every sample's standardized features (computed here whole, as a reference)."""
+    monkeypatch.setattr(rocket_module, "KEEP", 150)
+    monkeypatch.setattr(rocket_module, "FEATURE_BATCH", 40 * 600)  # ~40 rows per batch
+    torch.manual_seed(8)
+    x, y = torch.randn(800, 60, 2), torch.randint(0, 3, (800,))
+    x[y == 1, :30] += 1.0
+    lengths = torch.randint(30, 61, (800,))
+    model = RocketModel(2, 60, 3, members=1, num_features=168, seed=2)
+    calls: list[tuple[int, int]] = []
+    model.fit(x, y, lengths, progress=lambda done, total: calls.append((done, total)))
+    member = model.members[0]
+    features = member.raw(x, lengths)
+    assert features.shape[1] < 800 and len(calls) > 5 and calls[-1] == (800, 800)
+    rows = model.report["rows"]
+    assert len(rows) == 150 and rows.unique().numel() == 150
+    torch.testing.assert_close(member.mean, features.mean(0))
+    std = features.std(0, unbiased=False)
+    # each family the same total weight: family size x its features' weight^2 is one value
+    weight = torch.cat([torch.full((n,), (sum(member.sizes) / 2 / n) ** 0.5)
+                        for n in member.sizes])
+    torch.testing.assert_close(member.scale * std, torch.where(std > 1e-6, weight, 0.0),
+                               rtol=1e-4, atol=1e-6)
+    targets = torch.full((800, 3), -1.0)
+    targets[torch.arange(800), y] = 1.0
+    z = ((features - member.mean) * member.scale).double()
+    alpha = model.report["alphas"][0]
+    reference = ridge_cv(z, targets.double(), (alpha,))
+    torch.testing.assert_close(member.head.weight.double(), reference.weight.T,
+                               rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(model.report["loo"].exp(),
+                               (reference.loo[rows] * member.temperature).softmax(-1).float(),
+                               rtol=1e-4, atol=1e-5)
+    errors = {a: float((ridge_cv(z, targets.double(), (a,)).loo[rows] - targets[rows]).pow(2)
+                       .mean()) for a in ALPHAS}
+    assert errors[alpha] <= min(errors.values()) + 1e-9
+
+
+def _fit_in_a_group(rank: int, world: int, init: str, data: tuple[Tensor, ...],
+                    folder: Path) -> None:
+    """One process of a gloo group: fit on all the data (each transforms its share)."""
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
+    try:
+        x, y, lengths = data
+        model = RocketModel(2, 50, 3, members=2, num_features=168, seed=5).fit(x, y, lengths)
+        torch.save({"state": model.state_dict(), "report": model.report}, folder / f"{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_a_fit_in_two_processes_equals_the_fit_in_one(tmp_path: Path) -> None:
+    torch.manual_seed(9)
+    x, y = torch.randn(701, 50, 2), torch.randint(0, 3, (701,))
+    x[y == 2, 10:20] -= 1.0
+    lengths = torch.randint(25, 51, (701,))
+    torch.multiprocessing.spawn(_fit_in_a_group, nprocs=2, args=(
+        2, f"file://{tmp_path / 'group'}", (x, y, lengths), tmp_path))
+    one = RocketModel(2, 50, 3, members=2, num_features=168, seed=5).fit(x, y, lengths)
+    assert len(one.members[0].mean) < 701  # more samples than features: the streamed path
+    found = [torch.load(tmp_path / f"{rank}.pt") for rank in (0, 1)]
+    for name, value in one.state_dict().items():
+        assert torch.equal(found[0]["state"][name], found[1]["state"][name]), name
+        torch.testing.assert_close(found[0]["state"][name], value, rtol=1e-4, atol=1e-5)
+    assert found[0]["report"]["alphas"] == one.report["alphas"]
+    torch.testing.assert_close(found[0]["report"]["loo"], one.report["loo"], rtol=1e-4,
+                               atol=1e-5)
 
 
 def test_temperature_calibrates_and_stays_bounded() -> None:

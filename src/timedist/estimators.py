@@ -223,7 +223,8 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
                             weight_decay=config.weight_decay, seed=config.seed)
         if prepared.config.model in CLOSED_FORM:
             assert isinstance(prepared.train, SequenceDataset)
-            fit_closed_form(task, prepared.train, resolve_device(config.accelerator))
+            fit_closed_form(task, prepared.train, resolve_device(config.accelerator),
+                            verbose=self.verbose)
         else:
             with tempfile.TemporaryDirectory(prefix="timedist-") as scratch:
                 run = RunDir(Path(scratch))

@@ -12,21 +12,24 @@ on a CPU.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._checks import check_choice, shape_error, value_error
 from .random_conv import HydraFeatures, MultiRocketFeatures, _resolved
-from .ridge import fit_temperature, ridge_cv
+from .ridge import RidgeStats, fit_temperature, ridge_cv
 
 __all__ = ["FEATURES", "RocketModel"]
 
 FEATURES = ("minirocket+hydra", "minirocket", "multirocket", "hydra", "multirocket+hydra")
 TASKS = ("classification", "regression")
+KEEP = 4_096  # samples whose leave-one-out scores choose the penalty when there are more
+FEATURE_BATCH = 2**24  # feature elements computed at once while fitting (64 MB in float32)
 
 
 def _blocks(kind: str, channels: int, length: int, num_features: int, seed: int) -> list[nn.Module]:
@@ -41,6 +44,17 @@ def _blocks(kind: str, channels: int, length: int, num_features: int, seed: int)
         groups = max(8, min(64, 2 * round(32 * num_features / 10_000)))
         blocks.append(HydraFeatures(channels, length, groups=groups, seed=seed))
     return blocks
+
+
+def _shard(n: int) -> range:
+    """The samples this process transforms: all N, or its contiguous share when
+    ``torch.distributed`` is initialized with several processes (each holding all N)."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return range(n)
+    rank, world = dist.get_rank(), dist.get_world_size()
+    if n < world:
+        raise value_error("RocketModel.fit", f"at least one sample per process ({world})", n)
+    return range(n * rank // world, n * (rank + 1) // world)
 
 
 class _Member(nn.Module):
@@ -72,30 +86,70 @@ class _Member(nn.Module):
         scores = F.linear(z.double(), self.head.weight.double(), self.head.bias.double())
         return (scores * self.temperature.double()).to(z.dtype)
 
+    def _scale(self, std: Tensor) -> Tensor:
+        """(F,) standardizing factors: each family the same total weight (a family of 1,000
+        features counts as much as one of 10,000; otherwise the larger drowns the other in the
+        ridge penalty), features constant on the training data weighted 0."""
+        balance = torch.cat([torch.full((n,), (sum(self.sizes) / len(self.sizes) / n) ** 0.5)
+                             for n in self.sizes]).to(std)
+        return torch.where(std < 1e-6, 0.0, balance / std.clamp_min(1e-6))
+
+    def _batches(self, x: Tensor, lengths: Tensor, rows: range,
+                 progress: Callable[[int], None]) -> Iterator[tuple[int, Tensor]]:
+        """(first row, raw features (B, F)) of x's ``rows`` in batches of about
+        ``FEATURE_BATCH`` elements; ``progress(rows done)`` after each."""
+        step = max(64, FEATURE_BATCH // sum(self.sizes))
+        for start in range(rows.start, rows.stop, step):
+            stop = min(rows.stop, start + step)
+            yield start, self.raw(x[start:stop], lengths[start:stop])
+            progress(stop - rows.start)
+
     @torch.no_grad()
-    def fit(self, x: Tensor, lengths: Tensor, targets: Tensor, labels: Tensor | None
-            ) -> dict[str, Any]:
+    def fit(self, x: Tensor, lengths: Tensor, targets: Tensor, labels: Tensor | None,
+            keep: Tensor, rows: range, progress: Callable[[int], None]) -> dict[str, Any]:
+        """Fit on x (N, T, C), lengths (N,), targets (N, K) (labels (N,) for a classifier);
+        report the penalty and the leave-one-out scores (M, K) of the rows ``keep`` (M,).
+
+        Up to as many samples as features, the features are held and the ridge solved in its
+        kernel form; beyond, they stream through :class:`RidgeStats` batch by batch and never
+        exist whole (memory: F x F statistics, however many samples). ``rows``: the samples
+        this process transforms (:func:`_shard`); with several processes each sums its own
+        statistics and ``all_reduce`` adds them up, so every process solves the same system."""
         for block in self.blocks:
             if isinstance(block, MultiRocketFeatures):
-                block.fit(x, lengths)
-        features = self.raw(x, lengths)
-        mean, std = features.mean(0), features.std(0, unbiased=False)
-        # Each family the same total weight: a family of 1,000 features counts as much as one
-        # of 10,000 (otherwise the larger drowns the other in the ridge penalty).
-        balance = torch.cat([torch.full((n,), (sum(self.sizes) / len(self.sizes) / n) ** 0.5)
-                             for n in self.sizes]).to(features)
-        scale = balance / std.clamp_min(1e-6)
-        scale[std < 1e-6] = 0.0  # constant on the training data: carries nothing
-        fit = ridge_cv((features - mean) * scale, targets)
+                block.fit(x, lengths)  # seeded: the same biases in every process
+        shared = len(rows) < len(x)
+        if not shared and len(x) <= sum(self.sizes):
+            features = torch.cat([f for _, f in self._batches(x, lengths, rows, progress)])
+            mean = features.mean(0)
+            scale = self._scale(features.std(0, unbiased=False))
+            fit = ridge_cv((features - mean) * scale, targets)
+            loo, weight, bias = fit.loo[keep], fit.weight, fit.bias
+        else:
+            stats: RidgeStats | None = None
+            for start, features in self._batches(x, lengths, rows, progress):
+                if stats is None:
+                    shift = features.mean(0)
+                    if shared:  # one shift for all: the sums must be of the same values
+                        dist.broadcast(shift, 0)
+                    stats = RidgeStats(shift, targets.shape[1], keep)
+                stats.add(features, targets[start:start + len(features)], start)
+            assert stats is not None
+            if shared:
+                for tensor in stats.tensors():
+                    dist.all_reduce(tensor)
+                stats.n = len(x)
+            mean, scale = stats.mean, self._scale(stats.std)
+            fit = stats.solve(scale)
+            loo, weight, bias = fit.loo.to(x.dtype), fit.weight, fit.bias
         self.mean.copy_(mean)
         self.scale.copy_(scale)
-        self.head.weight.copy_(fit.weight.T)
-        self.head.bias.copy_(fit.bias)
-        report: dict[str, Any] = {"alpha": fit.alpha, "loo": fit.loo}
+        self.head.weight.copy_(weight.T)
+        self.head.bias.copy_(bias)
         if labels is not None:
-            self.temperature.fill_(fit_temperature(fit.loo, labels))
-            report["loo"] = fit.loo * self.temperature
-        return report
+            self.temperature.fill_(fit_temperature(loo, labels[keep]))
+            loo = loo * self.temperature
+        return {"alpha": fit.alpha, "loo": loo}
 
 
 class RocketModel(nn.Module):
@@ -140,6 +194,7 @@ class RocketModel(nn.Module):
                 raise value_error("RocketModel", f"{name} >= 1", value)
         self.in_channels, self.length, self.num_outputs = in_channels, length, num_outputs
         self.task, self.features, self.num_features = task, features, num_features
+        self.seed = seed
         self.members = nn.ModuleList(_Member(features, in_channels, length, num_outputs,
                                              num_features, seed + i) for i in range(members))
         self.report: dict[str, Any] = {}
@@ -168,28 +223,45 @@ class RocketModel(nn.Module):
             progress: Callable[[int, int], None] | None = None) -> RocketModel:
         """Fit every member on training data: x (N, T, C) zero-padded, y (N,) class indices
         (classification) or (N,)/(N, num_outputs) floats, lengths (N,) or None (all T).
-        ``progress(done, total)`` is called after each member.
+        ``progress(done, total)`` is called as the samples' features are computed (``total``:
+        N x members).
+
+        Distributed: called in every process of an initialized ``torch.distributed`` group
+        (gloo on CPUs, nccl on GPUs), each with all of x and y, every process transforms its
+        share of the samples, the ridge statistics are summed with ``all_reduce`` and every
+        process ends with the same model (``progress`` counts this process's share).
 
         Afterwards ``self.report`` holds each member's penalty and the ensemble's
-        leave-one-out predictions (``loo``: (N, num_outputs), log-probabilities or values)."""
+        leave-one-out predictions (``loo``: (M, num_outputs), log-probabilities or values) of
+        the samples ``rows`` (M,): every sample up to ``KEEP`` of them, else ``KEEP`` drawn at
+        random (seeded), an unbiased estimate of the whole set's."""
         lengths = self._lengths(x, lengths, None)
-        if len(x) != len(y):
-            raise shape_error("RocketModel.fit", f"one target per sample (N={len(x)})", y.shape)
+        n = len(x)
+        if n != len(y):
+            raise shape_error("RocketModel.fit", f"one target per sample (N={n})", y.shape)
         if self.task == "classification":
             labels = y.long()
-            targets = -torch.ones(len(y), self.num_outputs, device=x.device, dtype=x.dtype)
-            targets[torch.arange(len(y)), labels] = 1.0
+            targets = -torch.ones(n, self.num_outputs, device=x.device, dtype=x.dtype)
+            targets[torch.arange(n), labels] = 1.0
         else:
-            labels, targets = None, y.to(x.dtype).reshape(len(y), -1)
+            labels, targets = None, y.to(x.dtype).reshape(n, -1)
+        keep = torch.arange(n)
+        if n > KEEP:
+            draw = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
+            keep = draw[:KEEP].sort().values
+        keep = keep.to(x.device)
+        rows = _shard(n)
         reports = []
         for i, member in enumerate(self.members):
-            reports.append(member.fit(x, lengths, targets, labels))  # type: ignore[operator]
-            if progress is not None:
-                progress(i + 1, len(self.members))
+            def done(count: int, before: int = i * len(rows)) -> None:
+                if progress is not None:
+                    progress(before + count, len(rows) * len(self.members))
+            reports.append(member.fit(x, lengths, targets, labels, keep,  # type: ignore[operator]
+                                      rows, done))
         loo = [r["loo"] for r in reports]
         if self.task == "classification":
             loo = [s.log_softmax(-1) for s in loo]
         self.report = {"alphas": [r["alpha"] for r in reports],
-                       "loo": torch.stack(loo).mean(0)}
+                       "loo": torch.stack(loo).mean(0), "rows": keep}
         self.eval()
         return self

@@ -24,6 +24,7 @@ import dataclasses
 import math
 
 from ..data import Samples
+from ..models.rocket import KEEP
 from .config import CLOSED_FORM, ConfigError, RunConfig
 
 __all__ = ["MIN_SELECTION", "STEPS", "choose_defaults", "rocket_size"]
@@ -86,8 +87,9 @@ def choose_defaults(config: RunConfig, train: Samples) -> tuple[RunConfig, list[
     if model in CLOSED_FORM:
         if config.val_split is None:
             changes["val_split"] = 0.0
+            which = f"all {n}" if n <= KEEP else f"{KEEP:,} of the {n:,}"
             reasons.append(f"no validation split (the ridge penalty is chosen by leave-one-out "
-                           f"on all {n} samples)")
+                           f"on {which} samples)")
         if config.members is None:
             channels = train.step_shape[0] if len(train) else 1
             members, features = rocket_size(n, steps, config.num_features, channels)
