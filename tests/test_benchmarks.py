@@ -61,3 +61,16 @@ def test_own_data_benchmark_smoke() -> None:
         assert "aeon is not installed" in result.stderr
     else:
         assert "| timedist | MiniRocket | MultiRocket-Hydra | 1-NN DTW |" in result.stdout
+
+
+def test_scale_benchmark_smoke(tmp_path: Path) -> None:
+    """Each (method, N) in its own process, a table row and the plot (timedist only here)."""
+    png = tmp_path / "scale.png"
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "scale.py"), "--quick", "--methods", "timedist",
+         "--png", str(png)], capture_output=True, text=True, timeout=600, check=True,
+    )
+    row = next(line for line in result.stdout.splitlines() if line.startswith("| 300 |"))
+    accuracy = float(row.split("|")[5])
+    assert 0.4 < accuracy <= 1.0  # four classes: well above chance on 300 series
+    assert png.stat().st_size > 0
