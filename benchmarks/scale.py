@@ -11,7 +11,8 @@ documented pipeline. aeon stops being run past ``--aeon-max`` series (default 50
 feature matrix is N x 10,000 float32 and scikit-learn's ridge copies it to float64) or after
 an hour; a run that dies (out of memory) is reported as such.
 
-Run: ``python benchmarks/scale.py [--sizes 1000,5000,...] [--png scale.png]``
+Run: ``python benchmarks/scale.py [--sizes 1000,5000,...] [--png scale.png]
+[--results scale.jsonl]``
 (``--quick``: N = 300, 500 to predict, for a smoke run).
 """
 
@@ -33,19 +34,22 @@ SIZES = (1_000, 5_000, 20_000, 50_000, 100_000, 200_000)
 
 
 def series(n: int, seed: int, steps: int = STEPS) -> tuple[np.ndarray, np.ndarray]:
-    """(x (n, steps) float32, y (n,) int): smoothed random walks plus a class's bump."""
+    """(x (n, steps) float32, y (n,) int): smoothed random walks plus a class's bump, made in
+    blocks so the generator's peak memory stays near the result's own size."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, CLASSES, n)
-    walk = np.cumsum(rng.normal(size=(n, steps)).astype(np.float32), axis=1) * 0.1
+    x = np.empty((n, steps), dtype=np.float32)
     t = np.arange(steps, dtype=np.float32)
-    start = rng.integers(0, steps - 60, n)[:, None]
-    u = (t[None, :] - start) / 60  # the bump's own time, 0..1
-    inside = (u >= 0) & (u < 1)
-    shapes = np.stack([np.sin(np.pi * u), np.sign(np.sin(2 * np.pi * u)),
-                       np.sin(np.pi * u) ** 4, u])  # (classes, n, steps)
-    bump = np.take_along_axis(shapes, y[None, :, None], 0)[0] * inside * 1.5
-    x = walk + bump + rng.normal(scale=0.3, size=(n, steps)).astype(np.float32)
-    return x.astype(np.float32), y
+    for first in range(0, n, 10_000):
+        rows = slice(first, min(n, first + 10_000))
+        count = rows.stop - rows.start
+        walk = np.cumsum(rng.normal(size=(count, steps)).astype(np.float32), axis=1) * 0.1
+        u = (t[None, :] - rng.integers(0, steps - 60, count)[:, None]) / 60  # bump's time
+        shapes = (np.sin(np.pi * u), np.sign(np.sin(2 * np.pi * u)), np.sin(np.pi * u) ** 4, u)
+        bump = np.select([y[rows, None] == k for k in range(CLASSES)], shapes)
+        noise = rng.normal(scale=0.3, size=(count, steps)).astype(np.float32)
+        x[rows] = walk + bump * ((u >= 0) & (u < 1)) * 1.5 + noise
+    return x, y
 
 
 def one(method: str, n: int) -> dict[str, object]:
@@ -110,6 +114,9 @@ def main() -> None:
     parser.add_argument("--methods", default="timedist,aeon")
     parser.add_argument("--aeon-max", type=int, default=50_000)
     parser.add_argument("--png", type=Path, default=None)
+    parser.add_argument("--results", type=Path, default=None,
+                        help="JSON lines: earlier results read from it (and shown), new ones "
+                             "appended (a long run done in parts)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--one", nargs=2, metavar=("METHOD", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -120,6 +127,8 @@ def main() -> None:
     methods = args.methods.split(",")
     print(f"machine: {machine_line()}", flush=True)
     results: list[dict[str, object]] = []
+    if args.results and args.results.exists():
+        results = [json.loads(line) for line in args.results.read_text().splitlines() if line]
     for n in sizes:
         for method in methods:
             if method == "aeon" and n > args.aeon_max:
@@ -138,12 +147,15 @@ def main() -> None:
                     print(f"  {method} N={n}: {line}")
             result = json.loads(lines[-1][len("RESULT "):])
             results.append(result)
+            if args.results:
+                with args.results.open("a") as handle:
+                    handle.write(json.dumps(result) + "\n")
             print(f"{method} N={n}: fit {result['fit_s']:.1f} s, predict {PREDICT_TEXT} "
                   f"{result['predict_s']:.1f} s, accuracy {result['accuracy']:.3f}, "
                   f"peak RSS {result['rss_gb']:.2f} GB", flush=True)
     print(f"\n| N | method | fit s | predict {PREDICT_TEXT} s | accuracy | peak RSS GB |")
     print("|---:|---|---:|---:|---:|---:|")
-    for r in results:
+    for r in sorted(results, key=lambda r: (int(r["n"]), str(r["method"]))):  # type: ignore[call-overload]
         if "failed" in r:
             print(f"| {r['n']:,} | {r['method']} | failed: {r['failed']} | | | |")
         else:
