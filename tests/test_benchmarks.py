@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,18 @@ def test_scale_benchmark_smoke(tmp_path: Path) -> None:
     accuracy = float(row.split("|")[5])
     assert 0.4 < accuracy <= 1.0  # four classes: well above chance on 300 series
     assert png.stat().st_size > 0
+
+
+def test_convergence_benchmark_smoke(tmp_path: Path) -> None:
+    """A recorded trajectory (one epoch row per epoch) and the rule's table from it."""
+    record = tmp_path / "trajectories.jsonl"
+    subprocess.run([sys.executable, str(BENCHMARKS / "convergence.py"), "--quick",
+                    "--tasks", "basic-motions", "--record", str(record)],
+                   capture_output=True, text=True, timeout=600, check=True)
+    entry = json.loads(record.read_text())
+    assert entry["task"] == "basic-motions" and len(entry["rows"]) == entry["epochs"]
+    assert all(0.0 <= row["test"] <= 1.0 for row in entry["rows"])
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "convergence.py"), "--analyse",
+                             str(record)], capture_output=True, text=True, timeout=120,
+                            check=True)
+    assert result.stdout.count("| basic-motions |") == 1

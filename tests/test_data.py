@@ -22,6 +22,7 @@ from timedist.data import (
     read_ts,
     save_npz,
 )
+from timedist.data.dataset import channel_blocks, moments
 
 FILES = Path(timedist.__file__).parent / "data" / "files"
 
@@ -178,6 +179,58 @@ def test_npz_round_trips_in_both_layouts(tmp_path: Path) -> None:
     assert ints.classes == ["0", "2"] and ints.targets.tolist() == [1, 0]
     np.savez(tmp_path / "huge.npz", X=x, y=np.array([100_000_000, -3]))
     assert load_npz(tmp_path / "huge.npz").classes == ["-3", "100000000"]  # not 1e8 classes
+
+
+@pytest.mark.parametrize("layout", ["padded", "ragged", "float64", "fortran", "zip64"])
+def test_an_uncompressed_npz_is_memory_mapped_and_never_written(tmp_path: Path,
+                                                                 layout: str) -> None:
+    """np.savez's X is read through a copy-on-write map of the file (the samples are views
+    of it), np.savez_compressed's is loaded: the same dataset either way."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 25, 3)).astype("float64" if layout == "float64" else "float32")
+    arrays: dict[str, np.ndarray] = {"X": x, "y": np.arange(40) % 3}
+    if layout == "ragged":
+        arrays = {"X": x.reshape(-1, 3), "y": np.arange(40) % 3, "lengths": np.full(40, 25)}
+    if layout == "fortran":
+        arrays["X"] = np.asfortranarray(x)
+    mapped, loaded = tmp_path / "mapped.npz", tmp_path / "loaded.npz"
+    np.savez(mapped, **arrays)
+    if layout == "zip64":  # a member with a zip64 extra field in its local header
+        import zipfile
+        with zipfile.ZipFile(mapped, "w", zipfile.ZIP_STORED) as archive:
+            for key, value in arrays.items():
+                with archive.open(f"{key}.npy", "w", force_zip64=True) as handle:
+                    np.lib.format.write_array(handle, value)
+    np.savez_compressed(loaded, **arrays)
+    before = mapped.read_bytes()
+    a, b = load_npz(mapped), load_npz(loaded)
+    assert torch.equal(a.targets, b.targets) and a.classes == b.classes
+    for p, q in zip(a.sequences, b.sequences, strict=True):
+        assert torch.equal(p, q)
+    assert torch.equal(a.fit_standardization().mean, b.fit_standardization().mean)
+    spans = [[int(v, 16) for v in line.split()[0].split("-")]
+             for line in Path("/proc/self/maps").read_text().splitlines()
+             if line.endswith(str(mapped))]  # where this process maps the file (Linux)
+    inside = any(lo <= a.sequences[-1].data_ptr() < hi for lo, hi in spans)
+    assert inside
+    a.sequences[0][0, 0] = 1e6  # copy-on-write: the file keeps its bytes
+    assert mapped.read_bytes() == before
+
+
+def test_statistics_in_blocks_equal_the_whole() -> None:
+    """moments over blocks (data that never exists whole) = numpy over the whole."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(3.0, 2.0, size=(1000, 4)) * np.array([1.0, 1e-30, 1e300, 1.0])
+    x[rng.random(x.shape) < 0.1] = np.nan
+    x[:, 3] = np.nan
+    sequences = [torch.tensor(x[i:i + 37]) for i in range(0, 1000, 37)]
+    mean, std = moments(lambda: channel_blocks(sequences, values=100), 1)
+    whole_mean, whole_std = moments(torch.tensor(x), 0)
+    torch.testing.assert_close(mean, whole_mean, rtol=1e-12, atol=0)
+    torch.testing.assert_close(std, whole_std, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(mean[:2].numpy(), np.nanmean(x[:, :2], 0), rtol=1e-12)
+    np.testing.assert_allclose(std[:2].numpy(), np.nanstd(x[:, :2], 0), rtol=1e-12)
+    assert (mean[3], std[3]) == (0.0, 1.0)  # no values: mean 0, std 1
 
 
 @pytest.mark.parametrize(("arrays", "message"), [

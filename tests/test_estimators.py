@@ -20,7 +20,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from timedist.cli import main
 from timedist.data import SequenceDataset, save_npz
-from timedist.estimators import TimeSeriesClassifier, TimeSeriesRegressor
+from timedist.estimators import TimeSeriesClassifier, TimeSeriesRegressor, _Series
 from timedist.train.config import ConfigError
 from timedist.train.record import RunRecord
 
@@ -64,6 +64,27 @@ def test_layouts_agree_and_predictions_are_the_labels() -> None:
         univariate.predict(X[30:, :, 0]),
         TimeSeriesClassifier(**SMALL, random_state=0).fit(X[:30, :, :1], y[:30]).predict(
             X[30:, :, :1]))
+
+
+def test_a_memory_mapped_x_is_read_in_place_and_never_written(tmp_path: Path) -> None:
+    """np.load(..., mmap_mode="r") of float32 X: the series are views of the file (no
+    float64 copy of the data), the results those of the same X in memory, the file unchanged."""
+    X, y = shapes()
+    path = tmp_path / "X.npy"
+    np.save(path, X.astype(np.float32))
+    before = path.read_bytes()
+    mapped = np.load(path, mmap_mode="r")
+    clf = TimeSeriesClassifier(**SMALL, random_state=0)
+    series = _Series(mapped, False, "clf")
+    spans = [[int(v, 16) for v in line.split()[0].split("-")]
+             for line in Path("/proc/self/maps").read_text().splitlines()
+             if line.endswith(str(path))]  # where this process maps the file (Linux)
+    assert all(any(lo <= s.data_ptr() < hi for lo, hi in spans) for s in series.sequences)
+    expected = TimeSeriesClassifier(**SMALL, random_state=0).fit(
+        X[:30].astype(np.float32), y[:30]).predict_proba(X[30:].astype(np.float32))
+    np.testing.assert_array_equal(clf.fit(mapped[:30], y[:30]).predict_proba(mapped[30:]),
+                                  expected)
+    assert path.read_bytes() == before
 
 
 def test_series_of_unequal_lengths_as_a_list() -> None:

@@ -60,7 +60,8 @@ __all__ = ["TimeSeriesClassifier", "TimeSeriesRegressor"]
 
 # The estimators' hyper-parameters that are RunConfig settings under the same name.
 _SETTINGS = ("model", "features", "num_features", "members", "normalize", "val_split",
-             "epochs", "steps", "batch_size", "lr", "weight_decay", "hidden_size", "num_layers",
+             "epochs", "steps", "converge", "batch_size", "lr", "weight_decay", "hidden_size",
+             "num_layers",
              "bidirectional", "cell", "dropout", "subsequences", "accelerator")
 
 
@@ -78,7 +79,8 @@ def _seed(random_state: Any) -> int:
 
 class _Series:
     """X as a list of (T_i, C) float64 tensors (raw values keep their precision until they
-    are standardized), and what kind of input it was."""
+    are standardized; float32 input stays float32, sharing its memory), and what kind of
+    input it was."""
 
     def __init__(self, X: Any, channels_first: bool, who: str) -> None:
         self.array: tuple[int, ...] | None = None  # shape[1:] of an array input
@@ -102,7 +104,7 @@ class _Series:
                 array = array[:, :, None]
             elif channels_first:
                 array = array.transpose(0, 2, 1)
-            self.sequences = list(torch.from_numpy(np.require(array, requirements=["C", "W"])))
+            self.sequences = list(_shared(array))
         if not self.sequences:
             raise ValueError(f"{who}: expected at least one series in X; got none")
 
@@ -120,11 +122,20 @@ class _Series:
         if a.shape[0] < 1:
             raise ValueError(f"{who}: expected X[{index}] of at least one step; got shape "
                              f"{a.shape}")
-        return torch.from_numpy(np.require(a, requirements=["C", "W"]))
+        return _shared(a)
 
     @property
     def channels(self) -> int:
         return int(self.sequences[0].shape[1])
+
+
+def _shared(array: np.ndarray) -> Tensor:
+    """``array`` as a tensor sharing its memory where it is C-contiguous — a read-only
+    memory map (``np.load(..., mmap_mode="r")``) too: timedist never writes into X, so data
+    larger than memory is read from the file as it is used."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+        return torch.from_numpy(np.ascontiguousarray(array))
 
 
 def _numbers(x: Any, name: str, who: str, **kwargs: Any) -> np.ndarray:
@@ -132,8 +143,10 @@ def _numbers(x: Any, name: str, who: str, **kwargs: Any) -> np.ndarray:
     not), its failures (ValueError or TypeError, as scikit-learn raises them) as one line
     naming ``name`` — never the array itself."""
     try:
-        array: np.ndarray = check_array(x, dtype=np.float64, ensure_all_finite="allow-nan",
-                                        input_name=name, **kwargs)
+        # float32 stays float32 (no copy: it has no more digits to keep); others -> float64
+        array: np.ndarray = check_array(x, dtype=[np.float64, np.float32],
+                                        ensure_all_finite="allow-nan", input_name=name,
+                                        **kwargs)
         return array
     except (ValueError, TypeError) as error:
         lines = [line.strip() for line in str(error).strip().splitlines()]
@@ -157,7 +170,8 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
     def __init__(self, model: str | None = None, *, features: str = "minirocket+hydra",
                  num_features: int = 10_000, members: int | None = None,
                  normalize: str = "channel", val_split: float | None = None,
-                 epochs: int | None = None, steps: int | None = None, batch_size: int = 32,
+                 epochs: int | None = None, steps: int | None = None,
+                 converge: bool | None = None, batch_size: int = 32,
                  lr: float = 3e-3, weight_decay: float = 0.0, hidden_size: int = 64,
                  num_layers: int = 1, bidirectional: bool = False, cell: str = "lstm",
                  dropout: float = 0.0, subsequences: int = 4, accelerator: str = "auto",
@@ -171,6 +185,7 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         self.val_split = val_split
         self.epochs = epochs
         self.steps = steps
+        self.converge = converge
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -426,6 +441,8 @@ _PARAMETERS_DOC = """
         normalize: ``"channel"`` (training statistics per channel), ``"series"``, ``"none"``.
         val_split, epochs, steps, batch_size, lr, weight_decay: networks' training (budget in
             optimizer ``steps`` unless ``epochs`` is given).
+        converge: stop a network once training has converged (None: on for the ``steps``
+            budget, off with ``epochs``; the rule: :mod:`timedist.train.convergence`).
         hidden_size, num_layers, bidirectional, cell, dropout, subsequences: recurrent models.
         accelerator: ``"auto"`` (a GPU when there is one), ``"cpu"``, ``"gpu"``.
         random_state: None (seed 0), an int, or a numpy RandomState.
@@ -491,7 +508,8 @@ class TimeSeriesRegressor(RegressorMixin, _TimeSeriesEstimator):  # type: ignore
     def __init__(self, model: str | None = None, *, features: str = "minirocket+hydra",
                  num_features: int = 10_000, members: int | None = None,
                  normalize: str = "channel", val_split: float | None = None,
-                 epochs: int | None = None, steps: int | None = None, batch_size: int = 32,
+                 epochs: int | None = None, steps: int | None = None,
+                 converge: bool | None = None, batch_size: int = 32,
                  lr: float = 3e-3, weight_decay: float = 0.0, hidden_size: int = 64,
                  num_layers: int = 1, bidirectional: bool = False, cell: str = "lstm",
                  dropout: float = 0.0, subsequences: int = 4, relative: bool = False,
@@ -500,7 +518,8 @@ class TimeSeriesRegressor(RegressorMixin, _TimeSeriesEstimator):  # type: ignore
         super().__init__(
             model, features=features, num_features=num_features, members=members,
             normalize=normalize, val_split=val_split, epochs=epochs, steps=steps,
-            batch_size=batch_size, lr=lr, weight_decay=weight_decay, hidden_size=hidden_size,
+            converge=converge, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+            hidden_size=hidden_size,
             num_layers=num_layers, bidirectional=bidirectional, cell=cell, dropout=dropout,
             subsequences=subsequences, accelerator=accelerator, random_state=random_state,
             channels_first=channels_first, verbose=verbose)

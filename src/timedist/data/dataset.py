@@ -7,7 +7,7 @@ that timedist's recurrent layers and masked ``TimeDistributed`` use to skip the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 import torch
@@ -16,8 +16,9 @@ from torch.utils.data import Dataset
 
 from .._checks import shape_error
 
-__all__ = ["FLOAT32_MAX", "Batch", "SequenceDataset", "Standardization", "moments",
-           "pad_collate", "safe_std", "split_indices", "without_values", "without_values_text"]
+__all__ = ["FLOAT32_MAX", "Batch", "SequenceDataset", "Standardization", "channel_blocks",
+           "moments", "pad_collate", "safe_std", "split_indices", "without_values",
+           "without_values_text"]
 
 FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
@@ -30,24 +31,50 @@ def safe_std(std: Tensor, mean: Tensor) -> Tensor:
     return torch.where(constant, torch.ones_like(std), std)
 
 
-def moments(values: Tensor, dim: int | tuple[int, ...], *, ddof: int = 0,
-            keepdim: bool = False) -> tuple[Tensor, Tensor]:
+def moments(values: Tensor | Callable[[], Iterable[Tensor]], dim: int | tuple[int, ...], *,
+            ddof: int = 0, keepdim: bool = False) -> tuple[Tensor, Tensor]:
     """(mean, std) of ``values`` over ``dim`` in float64, ignoring NaN (missing values), for
     numbers of any float64 size: they are divided by their largest magnitude first, so
     squaring 1e300 never overflows. A channel with no values has mean 0; constant ones std 1
-    (:func:`safe_std`)."""
-    values = values.double()
-    top = torch.nan_to_num(values.abs(), nan=0.0, posinf=0.0).amax(dim, keepdim=True)
+    (:func:`safe_std`).
+
+    ``values``: a tensor, or a function returning the blocks of one, split along a reduced
+    dim (each block is read three times; the whole never exists): data larger than memory.
+    """
+    blocks = values if callable(values) else lambda: (values,)  # type: ignore[return-value]
+    top: Tensor | None = None
+    for block in blocks():
+        largest = torch.nan_to_num(block.double().abs(), nan=0.0, posinf=0.0).amax(
+            dim, keepdim=True)
+        top = largest if top is None else torch.maximum(top, largest)
+    assert top is not None, "moments of no blocks"
     top = torch.where((top > 0) & torch.isfinite(top), top, torch.ones_like(top))
-    unit = values / top
-    present = (~torch.isnan(unit)).sum(dim, keepdim=True)
-    mean = torch.nan_to_num(torch.nanmean(unit, dim, keepdim=True), nan=0.0)
-    square = torch.nansum((unit - mean) ** 2, dim, keepdim=True)
+    present = total = square = torch.zeros_like(top)
+    for block in blocks():
+        unit = block.double() / top
+        present = present + (~torch.isnan(unit)).sum(dim, keepdim=True)
+        total = total + torch.nansum(unit, dim, keepdim=True)
+    mean = total / present.clamp_min(1)  # 0 where a channel has no values
+    for block in blocks():
+        square = square + torch.nansum((block.double() / top - mean) ** 2, dim, keepdim=True)
     spread = (square / (present - ddof).clamp_min(1)).sqrt()
     mean, std = mean * top, safe_std(spread * top, mean * top)
     if not keepdim:
         mean, std = mean.squeeze(dim), std.squeeze(dim)
     return mean, std
+
+
+def channel_blocks(sequences: Sequence[Tensor], values: int = 2**22) -> Iterator[Tensor]:
+    """The values of ``sequences`` (each (T_i, C, ...)) per channel, as float64 blocks
+    (C, n) of about ``values`` values each: statistics over data that never exists whole."""
+    group: list[Tensor] = []
+    size = 0
+    for index, sequence in enumerate(sequences):
+        group.append(sequence)
+        size += sequence.numel()
+        if size >= values or index == len(sequences) - 1:
+            yield torch.cat([g.double() for g in group]).transpose(0, 1).flatten(1)
+            group, size = [], 0
 
 
 class Standardization(NamedTuple):
@@ -154,8 +181,7 @@ class SequenceDataset(Dataset[tuple[Tensor, Tensor]]):
     def fit_standardization(self) -> Standardization:
         """Per-channel mean/std (float64) over every valid, non-missing value of this
         (training) split; a channel with no values or one value gets mean 0 / std 1."""
-        values = torch.cat([s.double() for s in self.sequences]).transpose(0, 1).flatten(1)
-        mean, std = moments(values, 1)  # over (C, everything else)
+        mean, std = moments(lambda: channel_blocks(self.sequences), 1)  # over (C, the rest)
         shape = (-1, *([1] * (self.sequences[0].dim() - 2)))
         return Standardization(mean.view(shape), std.view(shape))
 

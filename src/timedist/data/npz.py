@@ -5,10 +5,16 @@ concatenation (sum of lengths, C) of all samples — with ``lengths`` (N,) integ
 integer, boolean or string labels (classification: the classes are the distinct labels,
 sorted, or the order of an optional ``classes`` array) or float targets (regression). NaN in X
 is a missing value; infinities, and NaN targets, are errors. Other arrays are ignored.
+
+An ``X`` stored uncompressed (``np.savez``, not ``np.savez_compressed``) is memory-mapped:
+its samples are views of the file, read when used, so data larger than memory trains
+(rocket reads it batch by batch); the file is never written.
 """
 
 from __future__ import annotations
 
+import math
+import struct
 import zipfile
 from pathlib import Path
 
@@ -52,7 +58,8 @@ def load_npz(path: str | Path, *, require_targets: bool = True) -> SequenceDatas
                              f"optional 'lengths'); missing {missing}, found "
                              f"{sorted(arrays.files)}")
         try:
-            x = arrays["X"]
+            x = _mapped(Path(path), arrays.zip.getinfo(_member(arrays, "X")))
+            x = arrays["X"] if x is None else x
             if x.ndim == 0:
                 raise ValueError(f"{name}: expected X (N, T, C) or ragged (sum of lengths, C); "
                                  "got a single number (shape ())")
@@ -145,6 +152,40 @@ def load_npz(path: str | Path, *, require_targets: bool = True) -> SequenceDatas
     return SequenceDataset(sequences, torch.as_tensor(y, dtype=torch.float64), name=name)
 
 
+def _member(arrays: np.lib.npyio.NpzFile, key: str) -> str:
+    """The archive member that holds array ``key``."""
+    return key if key in arrays.zip.namelist() else key + ".npy"
+
+
+def _mapped(path: Path, member: zipfile.ZipInfo) -> np.ndarray | None:
+    """The member's array mapped from the file, copy-on-write (pages are read when used, the
+    file is never written), where it is stored uncompressed (``np.savez``) with a header
+    numpy's public readers take and a plain dtype; else None (it is loaded whole)."""
+    if member.compress_type != zipfile.ZIP_STORED:
+        return None
+    with open(path, "rb") as handle:
+        handle.seek(member.header_offset)
+        local = handle.read(30)  # the member's local header: its name and extra field follow
+        if len(local) < 30 or local[:4] != b"PK\x03\x04":
+            return None
+        name, extra = struct.unpack("<HH", local[26:30])
+        handle.seek(member.header_offset + 30 + name + extra)
+        try:
+            version = np.lib.format.read_magic(handle)  # type: ignore[no-untyped-call]
+            read = {(1, 0): np.lib.format.read_array_header_1_0,
+                    (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read is None:
+                return None
+            shape, fortran, dtype = read(handle)  # type: ignore[no-untyped-call]
+        except ValueError:
+            return None
+        offset = handle.tell()
+    if dtype.hasobject or not shape or math.prod(shape) == 0:
+        return None
+    return np.memmap(path, dtype=dtype, mode="c", offset=offset, shape=shape,
+                     order="F" if fortran else "C")
+
+
 def _native(name: str, key: str, array: np.ndarray) -> np.ndarray:
     """``array`` as numbers torch reads: real (complex, dates, raw bytes are errors), in this
     machine's byte order, extended floats as float64 (an error where one does not fit), wide
@@ -177,10 +218,14 @@ def _check_values(name: str, x: np.ndarray, y: np.ndarray) -> None:
     targets are errors naming the first sample that has one."""
     if x.dtype.kind not in "fiub":
         raise ValueError(f"{name}: expected numbers in X; got dtype {x.dtype}")
-    if x.dtype.kind == "f" and np.isinf(x).any():
-        where = np.argwhere(np.isinf(x))[0].tolist()
-        raise ValueError(f"{name}: expected finite values in X (NaN for a missing value); got "
-                         f"{x[tuple(where)]} at X{where}")
+    rows = max(1, 2**24 // max(1, math.prod(x.shape[1:])))  # a block of X at a time
+    for start in range(0, len(x), rows) if x.dtype.kind == "f" else ():
+        infinite = np.isinf(x[start:start + rows])
+        if infinite.any():
+            where = np.argwhere(infinite)[0]
+            where[0] += start
+            raise ValueError(f"{name}: expected finite values in X (NaN for a missing value); "
+                             f"got {x[tuple(where)]} at X{where.tolist()}")
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         sample = int(np.argwhere(~np.isfinite(y))[0][0])
         raise ValueError(f"{name}: expected finite targets y; got {y[sample]} for sample "

@@ -16,6 +16,7 @@ there whatever the data.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -27,12 +28,12 @@ __all__ = ["mean_predictor_rmse", "nearest_neighbour_predictions", "same_samples
            "zscored_series"]
 
 
-def zscored_series(dataset: SequenceDataset, length: int) -> Tensor:
-    """(N, length * F): every series z-normalized per channel (an image sequence as a whole;
-    missing values -> 0, constant channels -> 0) and resampled linearly to ``length`` steps,
-    flattened."""
+def zscored_series(sequences: Sequence[Tensor], length: int) -> Tensor:
+    """(N, length * F): every series (T_i, C, ...) z-normalized per channel (an image sequence
+    as a whole; missing values -> 0, constant channels -> 0) and resampled linearly to
+    ``length`` steps, flattened."""
     rows = []
-    for s in dataset.sequences:
+    for s in sequences:
         whole = s.dim() > 2  # (T_i, C, H, W): one scale for the clip, not one per pixel
         s = s.flatten(1)  # (T_i, F)
         axes = (0, 1) if whole else 0
@@ -61,17 +62,25 @@ def nearest_neighbour_predictions(train: SequenceDataset, test: SequenceDataset,
     """(N_test,) the class index of each test series' nearest training series (1-NN, Euclidean
     on z-normalized series; ties -> the first training series). ``leave_one_out``: a training
     sample identical to the test series (the same sample, when testing on training data) is
-    never its neighbour."""
+    never its neighbour. ``chunk``: training series z-normalized and compared at a time."""
     length = int(train.lengths.max())
-    reference, queries = zscored_series(train, length), zscored_series(test, length)
+    queries = zscored_series(test.sequences, length).double()
     train_ids, test_ids = same_samples(train, test) if leave_one_out else (None, None)
-    nearest = []
-    for i in range(0, len(queries), chunk):
-        distances = torch.cdist(queries[i : i + chunk].double(), reference.double())
+    best = torch.full((len(queries),), math.inf, dtype=torch.float64)
+    nearest = torch.zeros(len(queries), dtype=torch.long)
+    # The training series are z-normalized a block at a time: memory holds one block of them
+    # (and its distances to every query), however many there are.
+    for start in range(0, len(train), chunk):
+        block = zscored_series(train.sequences[start : start + chunk], length).double()
+        distances = torch.cdist(queries, block)  # (N_test, block)
         if train_ids is not None and test_ids is not None:
-            distances[test_ids[i : i + chunk, None] == train_ids[None, :]] = math.inf
-        nearest.append(distances.argmin(1))
-    return train.targets[torch.cat(nearest)]
+            same = test_ids[:, None] == train_ids[None, start : start + chunk]
+            distances[same] = math.inf
+        low, where = distances.min(1)  # the first of equal distances
+        closer = low < best  # strictly: a tie keeps the earlier training series
+        best = torch.where(closer, low, best)
+        nearest = torch.where(closer, where + start, nearest)
+    return train.targets[nearest]
 
 
 def rms(errors: Tensor) -> float:

@@ -133,6 +133,9 @@ class RunConfig:
                                   "(default: from --steps)", only="networks")
     steps: int | None = _setting(None, "training", "networks: optimizer steps when --epochs "
                                  "is not given (default 1500)", only="networks")
+    converge: bool | None = _setting(None, "training", "networks: stop once training has "
+                                     "converged (default: on when the length comes from "
+                                     "--steps, off with --epochs)", only="networks")
     batch_size: int = _setting(32, "training", "networks: global batch size, split across "
                                "devices (default 32)", only="networks")
     lr: float = _setting(3e-3, "training", "peak learning rate of the one-cycle schedule "

@@ -14,6 +14,8 @@ training data's shape, each with the reason, which ``fit`` prints and ``config.y
   weights (a checkpoint picked on a handful of samples is mostly noise).
 - **epochs**: networks train for a budget of ``STEPS`` optimizer steps (``--steps``), so a
   small file gets as many updates as a large one; the epochs follow from it.
+- **converge**: a run on that budget stops once training has converged (the rule in
+  :mod:`timedist.train.convergence`); with ``--epochs`` it runs them all unless ``--converge``.
 
 Explicit values (flags, a config file, a dataset's defaults) are never changed.
 """
@@ -117,9 +119,14 @@ def choose_defaults(config: RunConfig, train: Samples) -> tuple[RunConfig, list[
                           "here; --steps would be ignored): give one (either one, given on "
                           "the command line, replaces the other from a config file)")
     if config.epochs is None:
+        converge = config.converge is not False
+        if config.converge is None:
+            changes["converge"] = True
         budget = config.steps or STEPS
         changes["epochs"] = max(1, math.ceil(budget / per_epoch))
         changes["steps"] = budget
-        reasons.append(f"{changes['epochs']} epochs ({budget} optimizer steps of batch "
-                       f"{config.batch_size}, {per_epoch} per epoch)")
+        reasons.append(f"{'at most ' * converge}{changes['epochs']} epochs ({budget} optimizer "
+                       f"steps of batch {config.batch_size}, {per_epoch} per epoch"
+                       + ("; stops once training has converged, --no-converge runs them all)"
+                          if converge else ")"))
     return dataclasses.replace(config, **changes), reasons  # type: ignore[arg-type]

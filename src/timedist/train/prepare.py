@@ -29,7 +29,7 @@ from ..data import (
     read_ts,
     sample_keys,
 )
-from ..data.dataset import split_indices
+from ..data.dataset import channel_blocks, split_indices
 from ..models import (
     CNNLSTM,
     FCN,
@@ -367,7 +367,7 @@ def _coarse_channels(train: SequenceDataset) -> list[str]:
     """A note for channels whose values sit so far from zero, for their spread, that float32
     (what the model computes in) keeps less than ~3 digits of their variation: without
     normalization (done in float64) the model sees them coarsely."""
-    mean, std = moments(torch.cat(train.sequences).double(), 0)
+    mean, std = moments(lambda: channel_blocks(train.sequences), 1)
     ratio = mean.abs() / std
     coarse = [int(c) for c in (ratio > 1e4).nonzero().flatten()]
     if not coarse:

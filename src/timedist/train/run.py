@@ -57,6 +57,7 @@ from .callbacks import (
 from .clip_source import evaluation_clips, input_clips, is_clip_run, is_clip_source, thumbnails
 from .closed_form import fit_closed_form, save_checkpoint
 from .config import ARRAYS, CLOSED_FORM, ConfigError, RunConfig, absolute_paths
+from .convergence import Converged, window_steps
 from .defaults import MIN_SELECTION
 from .evaluation import baseline_metrics, collect, last_values, metrics_for, unscale
 from .marker import MARKER, Marker, Source
@@ -523,6 +524,11 @@ def train_network(task: SequenceTask, prepared: Prepared, run: RunDir,
     train_loader, val_loader = _loaders(prepared, config, first_epoch)
     show = sys.stderr.isatty() if progress is None else progress
     extra = [*(callbacks or []), *([ClipEpoch()] if prepared.streamed else [])]
+    converged = None
+    if config.converge:
+        per_epoch = len(train_loader)
+        converged = Converged(window_steps((config.epochs or 1) * per_epoch, per_epoch))
+        extra.append(converged)
     trainer = _trainer(config, run, session, has_val=val_loader is not None,
                        selects=_selects(prepared), progress=show, verbose=verbose, extra=extra)
     world = config.devices * config.num_nodes
@@ -558,7 +564,11 @@ def train_network(task: SequenceTask, prepared: Prepared, run: RunDir,
         if signal.getsignal(signal.SIGINT) is not sigint and sigint is not None:
             signal.signal(signal.SIGINT, sigint)
     stopper = trainer.early_stopping_callback
-    if stopper is not None and stopper.stopped_epoch and trainer.current_epoch < (
+    if converged is not None and converged.reason is not None:
+        _say(verbose, f"stop   after epoch {trainer.current_epoch} of {config.epochs} "
+                      f"({trainer.global_step} optimizer steps): converged, "
+                      f"{converged.reason} (--no-converge runs every epoch)")
+    elif stopper is not None and stopper.stopped_epoch and trainer.current_epoch < (
             config.epochs or 0):  # say why it ended before --epochs
         _note(verbose, f"stopped early after epoch {trainer.current_epoch} of "
                        f"{config.epochs}: {stopper.monitor} did not improve for --patience "
