@@ -553,7 +553,8 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r"expected patience >= 0 \(0: off\); got -1"),
     ("flag: an unknown accelerator", fit_with("--accelerator", "tpu"), 1,
      r"--accelerator: expected auto, cpu or gpu; got 'tpu'"),
-    ("flag: batch not divisible by devices", fit_with("--devices", "2", "--batch-size", "33"),
+    ("flag: batch not divisible by devices", fit_with(
+        "--model", "fcn", "--devices", "2", "--batch-size", "33"),
      1, r"expected batch_size divisible by devices x num_nodes = 2 .*; got 33"),
     ("flag: an unknown flag", fit_with("--epohcs", "3"), 2, r"unrecognized arguments: --epohcs"),
     ("flag: subset leaves one to train", fit_with("--subset", "3", "--val-split", "0.5"), 1,
@@ -1136,13 +1137,11 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r"argument --input-size: expected shapes of positive sizes"),
     ("flag: summary with a negative depth", lambda w: ["summary", "td-dense", "--depth", "-5"],
      2, r"argument --depth: expected an integer >= 0; got '-5'"),
-    ("settings: --devices for rocket", fit_with("--devices", "2", "--strategy", "ddp"), 1,
-     r"--devices 2: applies to networks \(not rocket\); this run is classification of "
-     r"signals with rocket: drop it"),
-    ("settings: --strategy for rocket", fit_with("--strategy", "ddp"), 1,
-     r"--strategy 'ddp': applies to networks \(not rocket\)"),
-    ("settings: --ddp-timeout for rocket", fit_with("--ddp-timeout", "30"), 1,
-     r"--ddp-timeout 30: applies to networks \(not rocket\)"),
+    ("settings: a Lightning strategy for rocket", fit_with("--devices", "2", "--strategy",
+                                                           "fsdp"), 1,
+     r"--strategy fsdp: rocket starts its own processes; expected auto or ddp"),
+    ("settings: a Lightning strategy for a chosen rocket", fit_with("--strategy", "deepspeed"),
+     1, r"--strategy deepspeed: rocket starts its own processes; expected auto or ddp"),
     ("settings: --workers for signals", fit_with("--model", "fcn", "--workers", "2"), 1,
      r"--workers 2: applies to own videos \(a folder or manifest of clips\); this run is "
      r"classification of signals with fcn"),

@@ -368,6 +368,28 @@ def test_a_fit_in_two_processes_equals_the_fit_in_one(tmp_path: Path) -> None:
                                atol=1e-5)
 
 
+def test_timedist_fit_on_two_processes_is_the_fit_on_one(tmp_path: Path) -> None:
+    """`timedist fit --devices 2` with rocket: a spawned second process transforms half of
+    the series, the statistics are summed; the run holds the one-process model."""
+    from test_trust import signals, write_ts
+
+    from timedist.cli import main
+
+    x, y = signals(n=240, t=60, seed=5)
+    data = write_ts(tmp_path / "t.ts", x, y)
+    for devices in (1, 2):
+        assert main(["fit", "--data", str(data), "--model", "rocket", "--members", "1",
+                     "--num-features", "168", "--accelerator", "cpu", "--devices",
+                     str(devices), "--out", str(tmp_path / f"run{devices}"), "--quiet"]) == 0
+    rows = [(tmp_path / f"run{d}" / "metrics.csv").read_text() for d in (1, 2)]
+    assert "transformed" not in rows[0] and ",0:120," in rows[1]  # rank 0 did half
+    one, two = (torch.load(tmp_path / f"run{d}" / "checkpoints" / "best.ckpt")["state_dict"]
+                for d in (1, 2))
+    assert one.keys() == two.keys()
+    for name, value in one.items():
+        torch.testing.assert_close(two[name], value, rtol=1e-4, atol=1e-5)
+
+
 def test_temperature_calibrates_and_stays_bounded() -> None:
     torch.manual_seed(5)
     labels = torch.randint(0, 3, (200,))

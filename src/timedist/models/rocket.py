@@ -234,7 +234,8 @@ class RocketModel(nn.Module):
         Afterwards ``self.report`` holds each member's penalty and the ensemble's
         leave-one-out predictions (``loo``: (M, num_outputs), log-probabilities or values) of
         the samples ``rows`` (M,): every sample up to ``KEEP`` of them, else ``KEEP`` drawn at
-        random (seeded), an unbiased estimate of the whole set's."""
+        random (seeded), an unbiased estimate of the whole set's; ``share``: (start, stop) of
+        the samples this process transformed."""
         lengths = self._lengths(x, lengths, None)
         n = len(x)
         if n != len(y):
@@ -262,6 +263,7 @@ class RocketModel(nn.Module):
         if self.task == "classification":
             loo = [s.log_softmax(-1) for s in loo]
         self.report = {"alphas": [r["alpha"] for r in reports],
-                       "loo": torch.stack(loo).mean(0), "rows": keep}
+                       "loo": torch.stack(loo).mean(0), "rows": keep,
+                       "share": (rows.start, rows.stop)}
         self.eval()
         return self

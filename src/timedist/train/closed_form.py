@@ -29,7 +29,8 @@ def fit_closed_form(task: SequenceTask, train: SequenceDataset, device: torch.de
     Returns a ``metrics.csv`` row: epoch 0, the leave-one-out loss and accuracy (or mean
     absolute error, in standardized units like every training row; on 4,096 samples drawn at
     random when there are more, ``RocketModel.fit``), the penalties chosen and the seconds
-    taken.
+    taken; in one process of several, ``transformed``: the samples it transformed
+    (``start:stop``).
     """
     batch = pad_collate([train[i] for i in range(len(train))])
     x, lengths, y = (t.to(device) for t in batch)
@@ -50,6 +51,9 @@ def fit_closed_form(task: SequenceTask, train: SequenceDataset, device: torch.de
         row["train_loss"] = f"{float(F.mse_loss(loo, target)):.6g}"
         row["train_mae"] = f"{float(F.l1_loss(loo, target)):.6g}"
     row["alphas"] = " ".join(f"{a:.3g}" for a in model.report["alphas"])  # type: ignore[index]
+    start, stop = model.report["share"]  # type: ignore[index]
+    if stop - start < len(train):  # one process of several
+        row["transformed"] = f"{start}:{stop}"
     row["seconds"] = f"{seconds:.1f}"
     return row
 

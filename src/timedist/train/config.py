@@ -146,17 +146,17 @@ class RunConfig:
                              "improvement (default 0: off)", only="networks")
     seed: int = _setting(0, "training", "seeds the split, order, initialization, dropout and "
                          "rocket's kernels (default 0)")
-    devices: int = _setting(1, "placement", "networks: processes/GPUs per node (default 1)",
-                            only="networks")
-    num_nodes: int = _setting(1, "placement", "networks: machines (default 1)",
-                              only="networks")
-    strategy: str = _setting("auto", "placement", "networks: Lightning's strategy: auto, ddp, "
-                             "ddp_spawn, ... (default auto)", only="networks")
+    devices: int = _setting(1, "placement", "processes/GPUs per node (default 1; networks: "
+                            "Lightning's DDP; rocket: each transforms a share, the ridge "
+                            "statistics are summed)")
+    num_nodes: int = _setting(1, "placement", "machines (default 1)")
+    strategy: str = _setting("auto", "placement", "Lightning's strategy for networks: auto, "
+                             "ddp, ddp_spawn, ... (default auto; rocket: auto or ddp)")
     accelerator: str = _setting("auto", "placement", "auto (a GPU when there is one; "
                                 "default), cpu or gpu")
     ddp_timeout: int = _setting(600, "placement", "seconds DDP waits for every process of "
                                 "--devices x --num-nodes to join, and for each collective "
-                                "(default 600)", only="networks")
+                                "(default 600)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -218,11 +218,22 @@ class RunConfig:
             raise ConfigError(f"expected 0 <= dropout < 1; got {self.dropout}")
         if not self.lr > 0:
             raise ConfigError(f"expected lr > 0; got {self.lr}")
-        world = self.devices * self.num_nodes
-        if self.batch_size % world:
-            raise ConfigError(f"expected batch_size divisible by devices x num_nodes = {world} "
-                              f"(it is the global batch); got {self.batch_size}")
+        if self.model is not None:
+            check_placement(self, self.model)
         return self
+
+
+def check_placement(config: RunConfig, model: str) -> None:
+    """The processes suit ``model``: a network's batch is split across them (it must divide
+    evenly); rocket starts them itself (Lightning's strategies do not apply)."""
+    world = config.devices * config.num_nodes
+    if model in CLOSED_FORM:
+        if config.strategy not in ("auto", "ddp", "ddp_spawn"):
+            raise ConfigError(f"--strategy {config.strategy}: rocket starts its own processes; "
+                              "expected auto or ddp")
+    elif config.batch_size % world:
+        raise ConfigError(f"expected batch_size divisible by devices x num_nodes = {world} "
+                          f"(it is the global batch); got {config.batch_size}")
 
 
 # Chosen per dataset so that `timedist fit --data NAME` trains well with nothing else given.

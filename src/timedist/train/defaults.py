@@ -27,7 +27,7 @@ import math
 
 from ..data import Samples
 from ..models.rocket import KEEP
-from .config import CLOSED_FORM, ConfigError, RunConfig
+from .config import CLOSED_FORM, ConfigError, RunConfig, check_placement
 
 __all__ = ["MIN_SELECTION", "STEPS", "choose_defaults", "rocket_size"]
 
@@ -86,6 +86,7 @@ def choose_defaults(config: RunConfig, train: Samples) -> tuple[RunConfig, list[
         model, why = _signal_model(train)
         changes["model"] = model
         reasons.append(f"model {model} ({why})")
+    check_placement(config, model)  # the model is known now
     if model in CLOSED_FORM:
         if config.val_split is None:
             changes["val_split"] = 0.0

@@ -8,6 +8,7 @@ metrics) and PNG plots.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -18,7 +19,7 @@ import os
 import signal
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -44,6 +45,7 @@ from ..data import (
     without_values,
     without_values_text,
 )
+from ..runs.distributed import ProcessGroupError, process_group
 from . import plots
 from .callbacks import (
     AtomicCheckpointIO,
@@ -442,6 +444,11 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, overwrite: bool, verbos
     if resume:
         read_checkpoint(run.last)  # a broken one is one line, before any write
     if _worker(config):  # a DDP worker: rank 0 holds the directory and writes every file
+        if config.model in CLOSED_FORM:  # rank 0 of another machine: its share, no files
+            assert isinstance(prepared.train, SequenceDataset)
+            with _closed_form_group(config, device):
+                fit_closed_form(task, prepared.train, device)
+            return None
         train_network(task, prepared, run, None, resume=resume, verbose=False,
                       progress=progress, callbacks=callbacks)
         return None
@@ -494,7 +501,8 @@ def _train_and_finish(task: SequenceTask, prepared: Prepared, session: RunSessio
             return _finish(session, config, prepared, task, float(fitted[0]["seconds"]),
                            verbose)
         assert isinstance(prepared.train, SequenceDataset)  # rocket takes signals, not clips
-        row = fit_closed_form(task, prepared.train, device, verbose=verbose)
+        with _closed_form_group(config, device):
+            row = fit_closed_form(task, prepared.train, device, verbose=verbose)
         session.write("metrics.csv", metrics_text([row]))
         for name in ("checkpoints/best.ckpt", "checkpoints/last.ckpt"):
             save_checkpoint(task, session, name)
@@ -506,6 +514,38 @@ def _train_and_finish(task: SequenceTask, prepared: Prepared, session: RunSessio
     # The epochs' seconds, summed: metrics.csv keeps the rows of the runs a --resume continues.
     seconds = sum(float(r.get("seconds") or 0) for r in read_metrics(run.metrics_csv))
     return _finish(session, config, prepared, task, seconds, verbose)
+
+
+@contextlib.contextmanager
+def _closed_form_group(config: RunConfig, device: torch.device) -> Iterator[None]:
+    """Nothing for one process; for ``--devices`` x ``--num-nodes`` processes, a
+    torch.distributed group whose other processes on this machine run
+    :func:`_closed_form_share` (RocketModel.fit sums the statistics over the group)."""
+    world = config.devices * config.num_nodes
+    if world == 1:
+        yield
+        return
+    try:
+        with process_group(config.devices, config.num_nodes, _closed_form_share, (config,),
+                           timeout=config.ddp_timeout,
+                           backend="nccl" if device.type == "cuda" else "gloo"):
+            yield
+    except (ProcessGroupError, torch.distributed.DistError) as error:
+        raise TrainingError(f"rocket on {world} processes: "
+                            f"{' '.join(str(error).split())[:300]}") from None
+
+
+def _closed_form_share(local: int, config: RunConfig) -> None:
+    """One spawned process of a distributed rocket fit: the same data and model as local rank
+    0 (``config`` holds every choice made), its share of the samples; it writes nothing."""
+    pl.seed_everything(config.seed, verbose=False)
+    prepared = prepare_data(config)
+    device = resolve_device(config.accelerator, config.devices)
+    if device.type == "cuda":
+        device = torch.device("cuda", local)
+    task = SequenceTask(build_model(config, prepared.spec), prepared.task, seed=config.seed)
+    assert isinstance(prepared.train, SequenceDataset)
+    fit_closed_form(task, prepared.train, device)
 
 
 def train_network(task: SequenceTask, prepared: Prepared, run: RunDir,
