@@ -390,6 +390,28 @@ def test_timedist_fit_on_two_processes_is_the_fit_on_one(tmp_path: Path) -> None
         torch.testing.assert_close(two[name], value, rtol=1e-4, atol=1e-5)
 
 
+def test_float32_batches_as_on_a_gpu_give_the_float64_fit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a GPU each batch's products are float32 (summed in float64): the same model as the
+    CPU's float64 batches, to the rounding of float32 (forced here on the CPU)."""
+    torch.manual_seed(3)
+    x, y = torch.randn(1500, 60, 1), torch.randint(0, 3, (1500,))
+    x[y == 1, 20:30] += 0.8
+    x[y == 2] *= 1.5
+    exact = RocketModel(1, 60, 3, members=1, num_features=840, seed=2).fit(x, y)
+    asked: list[torch.device] = []
+    monkeypatch.setattr(rocket_module, "batch_dtype",
+                        lambda device: asked.append(device) or torch.float32)
+    fast = RocketModel(1, 60, 3, members=1, num_features=840, seed=2).fit(x, y)
+    assert asked  # the streamed path ran, in float32 batches
+    assert fast.report["alphas"] == exact.report["alphas"]
+    test = torch.randn(200, 60, 1)
+    with torch.no_grad():
+        p, q = exact(test).softmax(-1), fast(test).softmax(-1)
+    torch.testing.assert_close(q, p, rtol=0, atol=2e-3)
+    assert float((p.argmax(-1) == q.argmax(-1)).float().mean()) >= 0.99
+
+
 def test_temperature_calibrates_and_stays_bounded() -> None:
     torch.manual_seed(5)
     labels = torch.randint(0, 3, (200,))

@@ -46,6 +46,12 @@ def _blocks(kind: str, channels: int, length: int, num_features: int, seed: int)
     return blocks
 
 
+def batch_dtype(device: torch.device) -> torch.dtype:
+    """The ridge statistics' per-batch products: float32 on a GPU (its float64 is slow; the
+    totals stay float64), float64 on the CPU."""
+    return torch.float32 if device.type == "cuda" else torch.float64
+
+
 def _shard(n: int) -> range:
     """The samples this process transforms: all N, or its contiguous share when
     ``torch.distributed`` is initialized with several processes (each holding all N)."""
@@ -132,7 +138,8 @@ class _Member(nn.Module):
                     shift = features.mean(0)
                     if shared:  # one shift for all: the sums must be of the same values
                         dist.broadcast(shift, 0)
-                    stats = RidgeStats(shift, targets.shape[1], keep)
+                    stats = RidgeStats(shift, targets.shape[1], keep,
+                                       batch_dtype=batch_dtype(x.device))
                 stats.add(features, targets[start:start + len(features)], start)
             assert stats is not None
             if shared:

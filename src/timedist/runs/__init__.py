@@ -1,5 +1,5 @@
-"""Runs without Lightning: what a closed-form fit needs to show its progress (more of the run
-machinery moves here with the layout work, see docs/architecture.md)."""
+"""Runs without Lightning: what a closed-form fit needs to show its progress and to run on
+several processes (more of the run machinery moves here as the layout is reorganized)."""
 
 from .progress import Progress
 
