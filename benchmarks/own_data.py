@@ -142,7 +142,7 @@ def measure(fit: Fit, seeds: tuple[int, ...], task: str, data: tuple[Any, ...]
 def cell(scores: list[float], seconds: float, digits: int) -> str:
     mean = statistics.fmean(scores)
     spread = f" ({min(scores):.{digits}f}-{max(scores):.{digits}f})" if len(scores) > 1 else ""
-    return f"{mean:.{digits}f}{spread} · {seconds:.1f} s"
+    return f"{mean:.{digits}f}{spread} · {seconds:.{2 if seconds < 1 else 1}f} s"
 
 
 def table(task: str, names: list[str], quick: bool, data_dir: Path, seeds: tuple[int, ...],
