@@ -412,6 +412,35 @@ def test_float32_batches_as_on_a_gpu_give_the_float64_fit(
     assert float((p.argmax(-1) == q.argmax(-1)).float().mean()) >= 0.99
 
 
+@pytest.mark.parametrize(("features", "channels", "samples"), [
+    ("minirocket+hydra", 1, 150), ("minirocket+hydra", 1, 1500), ("multirocket", 3, 800),
+    ("multirocket+hydra", 2, 700)])  # F = 1184, 1184, 672, 1184
+def test_a_dataset_read_a_batch_at_a_time_gives_the_padded_tensors_fit(
+        features: str, channels: int, samples: int) -> None:
+    """RocketModel.fit on a SequenceDataset (Rows: each batch padded to its own longest
+    series, never the whole set) = the fit on the whole set padded into one tensor: the same
+    biases (MultiRocket's from series picked at random), penalty and weights, for unequal
+    lengths, with the features held (N <= F) and streamed (N > F)."""
+    from timedist.data import SequenceDataset, pad_collate
+
+    torch.manual_seed(4)
+    lengths = torch.randint(20, 81, (samples,))
+    series = [torch.randn(int(n), channels) for n in lengths]
+    y = torch.randint(0, 3, (samples,))
+    for s, label in zip(series, y.tolist(), strict=True):
+        s[: len(s) // 2] += 0.5 * label
+    data = SequenceDataset(series, y, classes=["a", "b", "c"])
+    x, padded_lengths, _ = pad_collate([data[i] for i in range(samples)])
+    settings = dict(members=1, num_features=672, features=features, seed=3)
+    whole = RocketModel(channels, 80, 3, **settings).fit(x, y, padded_lengths)
+    read = RocketModel(channels, 80, 3, **settings).fit(data, y)
+    assert read.report["alphas"] == whole.report["alphas"]
+    for name, value in whole.state_dict().items():
+        torch.testing.assert_close(read.state_dict()[name], value, rtol=1e-5, atol=1e-6,
+                                   msg=name)
+    torch.testing.assert_close(read.report["loo"], whole.report["loo"], rtol=1e-5, atol=1e-6)
+
+
 def test_temperature_calibrates_and_stays_bounded() -> None:
     torch.manual_seed(5)
     labels = torch.randint(0, 3, (200,))

@@ -154,6 +154,13 @@ class SequenceDataset(Dataset[tuple[Tensor, Tensor]]):
         x = self.standardization.apply(x) if self.standardization is not None else x.float()
         return x, self.targets[index]
 
+    def rows(self, index: Tensor) -> tuple[Tensor, Tensor]:
+        """(x (B, T_b, C, ...) float32 zero-padded to the longest of them, lengths (B,)): the
+        samples at ``index`` (B,) as :func:`pad_collate` batches them — how a model reads a
+        dataset a batch at a time (``RocketModel.fit``), so it is never padded whole."""
+        batch = pad_collate([self[i] for i in index.tolist()])
+        return batch.x, batch.lengths
+
     @property
     def lengths(self) -> Tensor:
         """(N,) int64: T_i of every sample."""

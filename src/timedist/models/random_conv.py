@@ -219,24 +219,45 @@ class MultiRocketFeatures(nn.Module):
         """Set the biases from training data x (N, T, C): for each (kernel, dilation), the
         response to one random training sample at low-discrepancy quantiles."""
         x, lengths = _checked_input("MultiRocketFeatures", x, lengths, self.in_channels)
+        whole = self._inputs(x, lengths)
+        return self._fit_biases(lambda r, picks: (whole[r][0][picks], whole[r][1][picks]),
+                                len(x))
+
+    @torch.no_grad()
+    def fit_rows(self, rows: Callable[[Tensor], tuple[Tensor, Tensor]], count: int
+                 ) -> MultiRocketFeatures:
+        """:meth:`fit` on ``count`` training series read a few at a time: ``rows(index)`` ->
+        (x (B, T_b, C) zero-padded, lengths (B,)) of the series at ``index`` — the same biases
+        as ``fit`` on them all, which never have to be in memory together."""
+        def picked(r: int, picks: Tensor) -> tuple[Tensor, Tensor]:
+            x, lengths = _checked_input("MultiRocketFeatures", *rows(picks), self.in_channels)
+            return self._inputs(x, lengths)[r]
+        return self._fit_biases(picked, count)
+
+    def _fit_biases(self, picked: Callable[[int, Tensor], tuple[Tensor, Tensor]], count: int
+                    ) -> MultiRocketFeatures:
+        """The biases, each (kernel, dilation) from the training series ``picks`` drawn for it:
+        ``picked(representation, picks)`` -> those series (84, C, T') and their lengths."""
         g = torch.Generator().manual_seed(self.seed + 1)
-        for r, (series, valid_lengths) in enumerate(self._inputs(x, lengths)):
+        for r in range(len(self.dilations)):
             biases = []
             quantile = 1
-            for i, (d, count) in enumerate(zip(self.dilations[r], self.counts[r], strict=True)):
-                picks = torch.randint(len(series), (84,), generator=g)
+            for i, (d, count_d) in enumerate(zip(self.dilations[r], self.counts[r],
+                                                 strict=True)):
+                picks = torch.randint(count, (84,), generator=g)
+                series, valid_lengths = picked(r, picks)
                 # Kernel k's response to series picks[k]: its channels' sum (mixed as in
                 # forward: float64, rounded once), then the kernel, as in forward.
                 chosen = getattr(self, f"channels{r}")[i]  # (84, C)
-                mixed = torch.einsum("kct,kc->kt", series[picks].double(),
+                mixed = torch.einsum("kct,kc->kt", series.double(),
                                      chosen.double()).to(series.dtype)  # (84, T)
                 taps, total = shifted(mixed.unsqueeze(0), d)
-                rows = torch.arange(84, device=x.device)
+                rows = torch.arange(84, device=series.device)
                 response = minirocket_response(taps, total, rows, tap_index(rows))[0]
-                valid = lengths_to_mask(valid_lengths[picks], series.shape[-1])
-                q = (torch.arange(quantile, quantile + 84 * count, dtype=torch.float64)
-                     * _GOLDEN % 1).view(84, count).to(series.dtype)
-                quantile += 84 * count
+                valid = lengths_to_mask(valid_lengths, series.shape[-1])
+                q = (torch.arange(quantile, quantile + 84 * count_d, dtype=torch.float64)
+                     * _GOLDEN % 1).view(84, count_d).to(series.dtype)
+                quantile += 84 * count_d
                 biases.append(_quantiles(response, valid, q).flatten())
             getattr(self, f"bias{r}").copy_(torch.cat(biases))
         return self

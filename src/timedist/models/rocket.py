@@ -13,7 +13,7 @@ on a CPU.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 import torch.distributed as dist
@@ -24,7 +24,7 @@ from .._checks import check_choice, shape_error, value_error
 from .random_conv import HydraFeatures, MultiRocketFeatures, _resolved
 from .ridge import RidgeStats, fit_temperature, ridge_cv
 
-__all__ = ["FEATURES", "RocketModel"]
+__all__ = ["FEATURES", "RocketModel", "Rows"]
 
 FEATURES = ("minirocket+hydra", "minirocket", "multirocket", "hydra", "multirocket+hydra")
 TASKS = ("classification", "regression")
@@ -44,6 +44,44 @@ def _blocks(kind: str, channels: int, length: int, num_features: int, seed: int)
         groups = max(8, min(64, 2 * round(32 * num_features / 10_000)))
         blocks.append(HydraFeatures(channels, length, groups=groups, seed=seed))
     return blocks
+
+
+class Rows(Protocol):
+    """N training series read a batch at a time (a dataset, possibly larger than memory):
+    ``rows(index)`` -> (x (B, T_b, C) float32, zero-padded to the batch's longest, lengths
+    (B,)) on the CPU. :class:`~timedist.data.SequenceDataset` is one."""
+
+    @property
+    def channels(self) -> int: ...
+
+    def __len__(self) -> int: ...
+
+    def rows(self, index: Tensor) -> tuple[Tensor, Tensor]: ...
+
+
+class _Padded:
+    """Padded tensors x (N, T, C), lengths (N,) as :class:`Rows` (a slice is a view)."""
+
+    def __init__(self, x: Tensor, lengths: Tensor) -> None:
+        self.x, self.lengths = x, lengths
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def rows(self, index: Tensor) -> tuple[Tensor, Tensor]:
+        return self.x[index], self.lengths[index]
+
+    def span(self, start: int, stop: int) -> tuple[Tensor, Tensor]:
+        return self.x[start:stop], self.lengths[start:stop]
+
+
+def _span(source: Rows | _Padded, start: int, stop: int, device: torch.device
+          ) -> tuple[Tensor, Tensor]:
+    """Series ``start .. stop`` of ``source`` on ``device``."""
+    if isinstance(source, _Padded):
+        return source.span(start, stop)
+    x, lengths = source.rows(torch.arange(start, stop))
+    return x.to(device), lengths.to(device)
 
 
 def batch_dtype(device: torch.device) -> torch.dtype:
@@ -100,20 +138,21 @@ class _Member(nn.Module):
                              for n in self.sizes]).to(std)
         return torch.where(std < 1e-6, 0.0, balance / std.clamp_min(1e-6))
 
-    def _batches(self, x: Tensor, lengths: Tensor, rows: range,
-                 progress: Callable[[int], None]) -> Iterator[tuple[int, Tensor]]:
-        """(first row, raw features (B, F)) of x's ``rows`` in batches of about
-        ``FEATURE_BATCH`` elements; ``progress(rows done)`` after each."""
+    def _batches(self, source: Rows | _Padded, rows: range, progress: Callable[[int], None]
+                 ) -> Iterator[tuple[int, Tensor]]:
+        """(first row, raw features (B, F)) of the series ``rows`` of ``source`` in batches
+        of about ``FEATURE_BATCH`` elements; ``progress(rows done)`` after each."""
         step = max(64, FEATURE_BATCH // sum(self.sizes))
+        device = self.mean.device
         for start in range(rows.start, rows.stop, step):
             stop = min(rows.stop, start + step)
-            yield start, self.raw(x[start:stop], lengths[start:stop])
+            yield start, self.raw(*_span(source, start, stop, device))
             progress(stop - rows.start)
 
     @torch.no_grad()
-    def fit(self, x: Tensor, lengths: Tensor, targets: Tensor, labels: Tensor | None,
+    def fit(self, source: Rows | _Padded, targets: Tensor, labels: Tensor | None,
             keep: Tensor, rows: range, progress: Callable[[int], None]) -> dict[str, Any]:
-        """Fit on x (N, T, C), lengths (N,), targets (N, K) (labels (N,) for a classifier);
+        """Fit on the N series of ``source``, targets (N, K) (labels (N,) for a classifier);
         report the penalty and the leave-one-out scores (M, K) of the rows ``keep`` (M,).
 
         Up to as many samples as features, the features are held and the ridge solved in its
@@ -121,34 +160,39 @@ class _Member(nn.Module):
         exist whole (memory: F x F statistics, however many samples). ``rows``: the samples
         this process transforms (:func:`_shard`); with several processes each sums its own
         statistics and ``all_reduce`` adds them up, so every process solves the same system."""
+        device = self.mean.device
         for block in self.blocks:
-            if isinstance(block, MultiRocketFeatures):
-                block.fit(x, lengths)  # seeded: the same biases in every process
-        shared = len(rows) < len(x)
-        if not shared and len(x) <= sum(self.sizes):
-            features = torch.cat([f for _, f in self._batches(x, lengths, rows, progress)])
+            if isinstance(block, MultiRocketFeatures):  # seeded: the same in every process
+                if isinstance(source, _Padded):
+                    block.fit(source.x, source.lengths)
+                else:
+                    block.fit_rows(lambda index: tuple(  # type: ignore[arg-type, return-value]
+                        t.to(device) for t in source.rows(index)), len(source))
+        shared = len(rows) < len(source)
+        if not shared and len(source) <= sum(self.sizes):
+            features = torch.cat([f for _, f in self._batches(source, rows, progress)])
             mean = features.mean(0)
             scale = self._scale(features.std(0, unbiased=False))
             fit = ridge_cv((features - mean) * scale, targets)
             loo, weight, bias = fit.loo[keep], fit.weight, fit.bias
         else:
             stats: RidgeStats | None = None
-            for start, features in self._batches(x, lengths, rows, progress):
+            for start, features in self._batches(source, rows, progress):
                 if stats is None:
                     shift = features.mean(0)
                     if shared:  # one shift for all: the sums must be of the same values
                         dist.broadcast(shift, 0)
                     stats = RidgeStats(shift, targets.shape[1], keep,
-                                       batch_dtype=batch_dtype(x.device))
+                                       batch_dtype=batch_dtype(device))
                 stats.add(features, targets[start:start + len(features)], start)
             assert stats is not None
             if shared:
                 for tensor in stats.tensors():
                     dist.all_reduce(tensor)
-                stats.n = len(x)
+                stats.n = len(source)
             mean, scale = stats.mean, self._scale(stats.std)
             fit = stats.solve(scale)
-            loo, weight, bias = fit.loo.to(x.dtype), fit.weight, fit.bias
+            loo, weight, bias = fit.loo.to(targets.dtype), fit.weight, fit.bias
         self.mean.copy_(mean)
         self.scale.copy_(scale)
         self.head.weight.copy_(weight.T)
@@ -226,12 +270,13 @@ class RocketModel(nn.Module):
         return torch.stack(outputs).mean(0)
 
     @torch.no_grad()
-    def fit(self, x: Tensor, y: Tensor, lengths: Tensor | None = None, *,
+    def fit(self, x: Tensor | Rows, y: Tensor, lengths: Tensor | None = None, *,
             progress: Callable[[int, int], None] | None = None) -> RocketModel:
-        """Fit every member on training data: x (N, T, C) zero-padded, y (N,) class indices
-        (classification) or (N,)/(N, num_outputs) floats, lengths (N,) or None (all T).
-        ``progress(done, total)`` is called as the samples' features are computed (``total``:
-        N x members).
+        """Fit every member on training data: x (N, T, C) zero-padded, or :class:`Rows` (N
+        series read a batch at a time: the data never has to be in memory at once), y (N,)
+        class indices (classification) or (N,)/(N, num_outputs) floats, on the model's
+        device; lengths (N,) or None (all T; tensors only). ``progress(done, total)`` is
+        called as the samples' features are computed (``total``: N x members).
 
         Distributed: called in every process of an initialized ``torch.distributed`` group
         (gloo on CPUs, nccl on GPUs), each with all of x and y, every process transforms its
@@ -243,28 +288,35 @@ class RocketModel(nn.Module):
         the samples ``rows`` (M,): every sample up to ``KEEP`` of them, else ``KEEP`` drawn at
         random (seeded), an unbiased estimate of the whole set's; ``share``: (start, stop) of
         the samples this process transformed."""
-        lengths = self._lengths(x, lengths, None)
-        n = len(x)
+        if isinstance(x, Tensor):
+            source: Rows | _Padded = _Padded(x, self._lengths(x, lengths, None))
+            dtype = x.dtype
+        elif x.channels != self.in_channels:
+            raise value_error("RocketModel.fit", f"series of C={self.in_channels} channels",
+                              f"{x.channels} channels")
+        else:
+            source, dtype = x, torch.float32
+        n = len(source)
         if n != len(y):
             raise shape_error("RocketModel.fit", f"one target per sample (N={n})", y.shape)
         if self.task == "classification":
             labels = y.long()
-            targets = -torch.ones(n, self.num_outputs, device=x.device, dtype=x.dtype)
+            targets = -torch.ones(n, self.num_outputs, device=y.device, dtype=dtype)
             targets[torch.arange(n), labels] = 1.0
         else:
-            labels, targets = None, y.to(x.dtype).reshape(n, -1)
+            labels, targets = None, y.to(dtype).reshape(n, -1)
         keep = torch.arange(n)
         if n > KEEP:
             draw = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
             keep = draw[:KEEP].sort().values
-        keep = keep.to(x.device)
+        keep = keep.to(y.device)
         rows = _shard(n)
         reports = []
         for i, member in enumerate(self.members):
             def done(count: int, before: int = i * len(rows)) -> None:
                 if progress is not None:
                     progress(before + count, len(rows) * len(self.members))
-            reports.append(member.fit(x, lengths, targets, labels, keep,  # type: ignore[operator]
+            reports.append(member.fit(source, targets, labels, keep,  # type: ignore[operator]
                                       rows, done))
         loo = [r["loo"] for r in reports]
         if self.task == "classification":

@@ -1,8 +1,9 @@
 """Models fitted in one pass, without optimizer steps (``rocket``): fit, report, checkpoint.
 
-The model gets the whole training split as one padded batch on ``device`` and fits itself
-(:meth:`~timedist.models.RocketModel.fit`); its leave-one-out predictions give the training
-metrics an honest meaning (each sample predicted by a fit that did not see it).
+The model reads the training split a batch at a time (never padded whole: a memory-mapped
+file stays on disk) and fits itself on ``device`` (:meth:`~timedist.models.RocketModel.fit`);
+its leave-one-out predictions give the training metrics an honest meaning (each sample
+predicted by a fit that did not see it).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..data import SequenceDataset, pad_collate
+from ..data import SequenceDataset
 from ..runs import Progress
 from .module import SequenceTask
 from .rundir import RunSession
@@ -32,11 +33,10 @@ def fit_closed_form(task: SequenceTask, train: SequenceDataset, device: torch.de
     taken; in one process of several, ``transformed``: the samples it transformed
     (``start:stop``).
     """
-    batch = pad_collate([train[i] for i in range(len(train))])
-    x, lengths, y = (t.to(device) for t in batch)
+    y = train.targets.to(device)
     started = time.perf_counter()
     model = task.model.to(device)
-    model.fit(x, y, lengths,  # type: ignore[operator]
+    model.fit(train, y,  # type: ignore[operator]  # read a batch at a time, never padded whole
               progress=Progress("features", "series") if verbose else None)
     seconds = time.perf_counter() - started
     task.model.cpu()
