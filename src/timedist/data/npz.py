@@ -7,7 +7,7 @@ sorted, or the order of an optional ``classes`` array) or float targets (regress
 is a missing value; infinities, and NaN targets, are errors. Other arrays are ignored.
 
 An ``X`` stored uncompressed (``np.savez``, not ``np.savez_compressed``) is memory-mapped:
-its samples are views of the file, read when used, so data larger than memory trains
+its samples are views of the file, read when used, so the data need not fit in memory
 (rocket reads it batch by batch); the file is never written.
 """
 
