@@ -439,6 +439,12 @@ def test_a_dataset_read_a_batch_at_a_time_gives_the_padded_tensors_fit(
         torch.testing.assert_close(read.state_dict()[name], value, rtol=1e-5, atol=1e-6,
                                    msg=name)
     torch.testing.assert_close(read.report["loo"], whole.report["loo"], rtol=1e-5, atol=1e-6)
+    if "multirocket" in features:  # fit on the tensor = fit reading only the drawn series
+        block = MultiRocketFeatures(channels, 80, num_features=84, seed=3)
+        rows = MultiRocketFeatures(channels, 80, num_features=84, seed=3).fit_rows(
+            lambda index: data.rows(index), samples)
+        assert torch.equal(block.fit(x, padded_lengths).bias0, rows.bias0)
+        assert torch.equal(block.bias1, rows.bias1)
 
 
 def test_temperature_calibrates_and_stays_bounded() -> None:

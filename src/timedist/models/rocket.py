@@ -163,11 +163,8 @@ class _Member(nn.Module):
         device = self.mean.device
         for block in self.blocks:
             if isinstance(block, MultiRocketFeatures):  # seeded: the same in every process
-                if isinstance(source, _Padded):
-                    block.fit(source.x, source.lengths)
-                else:
-                    block.fit_rows(lambda index: tuple(  # type: ignore[arg-type, return-value]
-                        t.to(device) for t in source.rows(index)), len(source))
+                block.fit_rows(lambda index: tuple(  # type: ignore[arg-type, return-value]
+                    t.to(device) for t in source.rows(index)), len(source))
         shared = len(rows) < len(source)
         if not shared and len(source) <= sum(self.sizes):
             features = torch.cat([f for _, f in self._batches(source, rows, progress)])

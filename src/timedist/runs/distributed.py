@@ -59,8 +59,9 @@ def process_group(devices: int, num_nodes: int, work: Callable[..., None],
     a launcher, as the rank it was given. On leaving, the group is closed and the processes
     are waited for (at most ``timeout`` seconds).
 
-    Raises ProcessGroupError when one of them ended with an error (after the block's own
-    exception, if any), or ``MASTER_PORT`` is missing for several machines."""
+    Raises ProcessGroupError when the group does not form within ``timeout``, when one of
+    the started processes ended with an error (checked once the block ended without one of
+    its own), or when ``MASTER_PORT`` is missing for several machines."""
     node = int(os.environ.get("NODE_RANK", "0") or 0)
     world = devices * num_nodes
     rank = node * devices
