@@ -58,6 +58,17 @@ def test_layouts_agree_and_predictions_are_the_labels() -> None:
         first.fit(X[:30].transpose(0, 2, 1), y[:30]).predict(X[30:].transpose(0, 2, 1)), expected)
     proba = clf.predict_proba(X[30:])
     np.testing.assert_allclose(proba.sum(1), 1.0)
+    # a list of (T, C) series: the same model as the array; ints are checked and converted
+    listed = TimeSeriesClassifier(**SMALL, random_state=0).fit(list(X[:30]), y[:30])
+    np.testing.assert_array_equal(listed.predict_proba(list(X[30:])), proba)
+    np.testing.assert_array_equal(listed.predict_proba(list(X[30:].astype(np.float32))),
+                                  clf.predict_proba(X[30:].astype(np.float32)))
+    integers = np.round(X * 10).astype(np.int64)
+    np.testing.assert_array_equal(
+        TimeSeriesClassifier(**SMALL, random_state=0).fit(list(integers[:30]), y[:30])
+        .predict_proba(list(integers[30:])),
+        TimeSeriesClassifier(**SMALL, random_state=0).fit(integers[:30] / 1.0, y[:30])
+        .predict_proba(integers[30:] / 1.0))
     np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], expected)
     univariate = TimeSeriesClassifier(**SMALL, random_state=0).fit(X[:30, :, 0], y[:30])
     np.testing.assert_array_equal(
@@ -173,6 +184,13 @@ def test_regression_in_the_targets_units() -> None:
      r"got a missing value \(NaT.* at index 1"),
     ([np.zeros((3, 2)), np.zeros((4, 3))], [0, 1],
      r"got shape \(4, 3\)|expected every sequence"),
+    # a list of series: each checked (a float series without infinities is taken as it is)
+    ([np.zeros((3, 2)), np.array([[0.0, np.nan], [np.inf, 2.0]])], [0, 1],
+     r"Input X\[1\] contains infinity"),
+    ([np.zeros(3, np.float32), np.array([0.0, -np.inf, 1.0, 2.0], np.float32)], [0, 1],
+     r"Input X\[1\] contains infinity .*float32"),
+    ([np.zeros((3, 0)), np.zeros((4, 0))], [0, 1], r"0 feature\(s\) \(shape=\(3, 0\)\)"),
+    ([np.zeros((3, 1)), np.zeros((4, 1), complex)], [0, 1], r"complex values"),
 ])
 def test_bad_input_gets_one_clear_error(X: Any, y: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -141,7 +141,12 @@ def _shared(array: np.ndarray) -> Tensor:
 def _numbers(x: Any, name: str, who: str, **kwargs: Any) -> np.ndarray:
     """``x`` as a float64 array (scikit-learn's ``check_array``: NaN allowed, infinities
     not), its failures (ValueError or TypeError, as scikit-learn raises them) as one line
-    naming ``name`` — never the array itself."""
+    naming ``name`` — never the array itself. A finite-or-NaN float (T, C) array, the
+    common case for each series of a list, passes as it is without scikit-learn's checks
+    (~0.15 ms each: a third of a small fit's time)."""
+    if (not kwargs and type(x) is np.ndarray and x.ndim == 2 and min(x.shape) > 0
+            and x.dtype in (np.float64, np.float32) and not np.isinf(x).any()):
+        return x
     try:
         # float32 stays float32 (no copy: it has no more digits to keep); others -> float64
         array: np.ndarray = check_array(x, dtype=[np.float64, np.float32],

@@ -196,13 +196,12 @@ class MultiRocketFeatures(nn.Module):
     def _channel_masks(self, dilations: int, g: torch.Generator) -> Tensor:
         """(dilations, 84, C) 0/1: the channels each (dilation, kernel) sums."""
         channels = self.in_channels
-        masks = torch.zeros(dilations, 84, channels)
         most = min(channels, 9)
         sizes = (2 ** (torch.rand(dilations, 84, generator=g) * math.log2(most + 1))).long()
-        for d, k in itertools.product(range(dilations), range(84)):
-            chosen = torch.randperm(channels, generator=g)[: int(sizes[d, k].clamp(1, most))]
-            masks[d, k, chosen] = 1.0
-        return masks
+        # A random order of the channels per (dilation, kernel), its first `size` chosen: one
+        # draw for all (a randperm per pair cost 40 ms of a 0.4 s fit).
+        rank = torch.rand(dilations, 84, channels, generator=g).argsort(-1).argsort(-1)
+        return (rank < sizes.clamp(1, most).unsqueeze(-1)).float()
 
     def extra_repr(self) -> str:
         return (f"in_channels={self.in_channels}, length={self.length}, "
