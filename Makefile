@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit core bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ demo: $(VENV)/.stamp-train
 	$(VENV)/bin/timedist fit --data moving-digits --out runs/demo --overwrite
 
 lint: $(VENV)/.stamp-dev
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks .ci
 
 typecheck: $(VENV)/.stamp-dev
 	$(VENV)/bin/mypy src
@@ -34,7 +34,18 @@ typecheck: $(VENV)/.stamp-dev
 unit: $(VENV)/.stamp-dev
 	$(VENV)/bin/pytest -n 2
 
-test: lint typecheck unit
+test: lint typecheck unit core
+
+# The core install alone (no extras) in a virtual environment of its own: the estimators fit,
+# save, load and predict without Lightning or matplotlib installed (~1 min the first time).
+CORE_VENV ?= .venv-core
+$(CORE_VENV)/.stamp: pyproject.toml constraints.txt
+	test -x $(CORE_VENV)/bin/python || $(PYTHON) -m venv $(CORE_VENV)
+	$(CORE_VENV)/bin/python -m pip install --disable-pip-version-check -q -c constraints.txt -e .
+	touch $@
+
+core: $(CORE_VENV)/.stamp
+	TIMEDIST_COMPILE=0 $(CORE_VENV)/bin/python .ci/core_install.py
 
 # The peers (aeon) are a bench-only extra.
 $(VENV)/.stamp-bench: pyproject.toml constraints.txt | $(PY)
@@ -52,4 +63,4 @@ bench: $(VENV)/.stamp-dev $(VENV)/.stamp-bench
 	$(PY) benchmarks/own_data.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CORE_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

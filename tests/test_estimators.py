@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import json
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -296,3 +298,28 @@ def _labels(y: np.ndarray) -> Any:
     import torch
 
     return torch.as_tensor((y == 7).astype(np.int64))
+
+
+LIGHT_RUN = """
+import sys
+import numpy as np
+import timedist.estimators as e
+imported = {m for m in ("lightning", "matplotlib", "sklearn") if m in sys.modules}
+assert not imported, f"imported with the estimators: {imported}"
+X = np.random.default_rng(0).normal(size=(20, 30)); X[10:] += np.linspace(0, 2, 30)
+y = np.repeat(["a", "b"], 10)
+clf = e.TimeSeriesClassifier(members=1, num_features=168, random_state=0).fit(X, y)
+again = e.TimeSeriesClassifier.load(clf.save(sys.argv[1]))
+assert (again.predict(X) == clf.predict(X)).all() and (clf.predict(X) == y).mean() >= 0.9
+imported = {m for m in ("lightning", "matplotlib") if m in sys.modules}
+assert not imported, f"a rocket fit, save, load and predict imported {imported}"
+"""
+
+
+def test_the_estimators_import_and_fit_rocket_without_lightning(tmp_path: Path) -> None:
+    """A fresh interpreter: importing the estimators loads neither Lightning, matplotlib nor
+    scikit-learn; a rocket fit, save, load and predict still without Lightning or
+    matplotlib (scikit-learn checks the labels, as in fit)."""
+    result = subprocess.run([sys.executable, "-c", LIGHT_RUN, str(tmp_path / "saved")],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]

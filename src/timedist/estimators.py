@@ -26,13 +26,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils import check_array
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch import Tensor
 
 from ._checks import shorten, shorten_text
+from ._estimator_api import Estimator, not_fitted
 from .data import (
     SequenceDataset,
     label_names,
@@ -40,20 +37,21 @@ from .data import (
     without_values,
     without_values_text,
 )
+from .runs.device import resolve_device
+from .runs.task import TaskModel
 from .train.closed_form import fit_closed_form, save_checkpoint
 from .train.config import ARRAYS, CLOSED_FORM, RunConfig, resolve_config
 from .train.evaluation import collect
-from .train.module import SequenceTask
 from .train.prepare import build_model, prepare
 from .train.record import (
     apply_record,
     load_best,
     make_record,
+    stored_run,
     trained_samples,
     write_record,
     write_samples,
 )
-from .train.run import resolve_device, stored_run, train_network
 from .train.rundir import RunDir
 
 __all__ = ["TimeSeriesClassifier", "TimeSeriesRegressor"]
@@ -141,12 +139,16 @@ def _shared(array: np.ndarray) -> Tensor:
 def _numbers(x: Any, name: str, who: str, **kwargs: Any) -> np.ndarray:
     """``x`` as a float64 array (scikit-learn's ``check_array``: NaN allowed, infinities
     not), its failures (ValueError or TypeError, as scikit-learn raises them) as one line
-    naming ``name`` — never the array itself. A finite-or-NaN float (T, C) array, the
-    common case for each series of a list, passes as it is without scikit-learn's checks
-    (~0.15 ms each: a third of a small fit's time)."""
-    if (not kwargs and type(x) is np.ndarray and x.ndim == 2 and min(x.shape) > 0
-            and x.dtype in (np.float64, np.float32) and not np.isinf(x).any()):
+    naming ``name`` — never the array itself. A float array without infinities (2-D, or
+    more with ``allow_nd``), the common case, passes as it is: scikit-learn's checks cost
+    ~0.15 ms per series of a list (a third of a small fit's time), and importing scikit-learn
+    ~1 s."""
+    if (type(x) is np.ndarray and x.dtype in (np.float64, np.float32) and x.size > 0
+            and (x.ndim == 2 or (x.ndim > 2 and kwargs.get("allow_nd")))
+            and set(kwargs) <= {"allow_nd"} and not np.isinf(x).any()):
         return x
+    from sklearn.utils import check_array
+
     try:
         # float32 stays float32 (no copy: it has no more digits to keep); others -> float64
         array: np.ndarray = check_array(x, dtype=[np.float64, np.float32],
@@ -167,10 +169,11 @@ def _numbers(x: Any, name: str, who: str, **kwargs: Any) -> np.ndarray:
         raise type(error)(f"{who}: {shorten_text(text or type(error).__name__)}") from None
 
 
-class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
+class _TimeSeriesEstimator(Estimator):
     """What both estimators share: settings -> RunConfig, fit, outputs, save and load."""
 
     _task = "classification"
+    classes_: np.ndarray  # a classifier's labels, set by fit and load
 
     def __init__(self, model: str | None = None, *, features: str = "minirocket+hydra",
                  num_features: int = 10_000, members: int | None = None,
@@ -239,13 +242,17 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         if self.verbose:
             print("\n".join(f"chose  {why}" for why in prepared.choices), flush=True)
         model = build_model(prepared.config, prepared.spec)
-        task = SequenceTask(model, prepared.task, lr=config.lr,
-                            weight_decay=config.weight_decay, seed=config.seed)
         if prepared.config.model in CLOSED_FORM:
             assert isinstance(prepared.train, SequenceDataset)
+            task = TaskModel(model, prepared.task)
             fit_closed_form(task, prepared.train, resolve_device(config.accelerator),
                             verbose=self.verbose)
-        else:
+        else:  # a network: Lightning is imported only now
+            from .train.module import SequenceTask
+            from .train.run import train_network
+
+            task = SequenceTask(model, prepared.task, lr=config.lr,
+                                weight_decay=config.weight_decay, seed=config.seed)
             with tempfile.TemporaryDirectory(prefix="timedist-") as scratch:
                 run = RunDir(Path(scratch))
                 with run.session(create=True) as session:
@@ -264,7 +271,7 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
 
     def _outputs(self, X: Any) -> Tensor:
         """(N, outputs) of the fitted model for X (logits or standardized values)."""
-        check_is_fitted(self, "model_")
+        not_fitted(self, "model_")
         who = type(self).__name__
         series = self._series(X)
         if series.channels != self.n_channels_:
@@ -290,7 +297,7 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         placeholder = torch.zeros(len(series.sequences), dtype=torch.long)
         data = SequenceDataset(series.sequences, placeholder, name="X")
         data = apply_record(data, self.record_, labelled=False)
-        outputs, _ = collect(SequenceTask(self.model_, self.record_.task), data)
+        outputs, _ = collect(TaskModel(self.model_, self.record_.task), data)
         return outputs
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
@@ -300,7 +307,7 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         non-empty folder unless ``overwrite`` and it is a run timedist can prove it wrote,
         holding only timedist's files as it wrote them (FileExistsError naming the others
         otherwise); the check is repeated once the folder is locked."""
-        check_is_fitted(self, "model_")
+        not_fitted(self, "model_")
         if not str(path).strip():  # Path("") is the current folder
             raise ValueError(f"{type(self).__name__}.save: expected a folder path; got "
                              f"{str(path)!r}")
@@ -328,7 +335,7 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
             write_record(session, self.config_, record)
             if getattr(self, "training_keys_", None):  # (pickles of earlier versions lack it)
                 write_samples(session, self.training_keys_)
-            task = SequenceTask(self.model_, self.record_.task)
+            task = TaskModel(self.model_, self.record_.task)
             for name in ("checkpoints/best.ckpt", "checkpoints/last.ckpt"):
                 save_checkpoint(task, session, name)
             metrics = {"data": ARRAYS, "model": self.config_.model,
@@ -358,7 +365,7 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
             if len(spec.step_shape) != 1:
                 raise ValueError(f"{run_dir}: expected a run on signals, steps (C,); got steps "
                                  f"{spec.step_shape}")
-            task = SequenceTask(build_model(config, spec), spec.task)
+            task = TaskModel(build_model(config, spec), spec.task)
             load_best(task.model, run_dir)
         settings = {name: getattr(config, name) for name in _SETTINGS}
         if cls._task == "regression":
@@ -368,8 +375,9 @@ class _TimeSeriesEstimator(BaseEstimator):  # type: ignore[misc]
         estimator.record_, estimator.choices_, estimator.training_keys_ = record, [], samples
         estimator.n_channels_ = spec.step_shape[0]
         estimator.n_features_in_, estimator.input_shape_ = estimator.n_channels_, None
-        if cls._task == "classification":
-            estimator.classes_ = record.original_labels()
+        labels = record.original_labels()
+        if labels is not None:  # a classification run
+            estimator.classes_ = labels
         return estimator
 
 
@@ -377,6 +385,8 @@ def _labels(y: Any, who: str) -> np.ndarray:
     """Labels y (N,) as one numpy array, refused when one is missing (None, NaN, NaT), when
     they are of mixed kinds (numpy would turn ``["1", 1]`` into two ``"1"``, ``[True, 1]`` into
     two 1) or Python integers beyond 64 bits."""
+    from sklearn.utils.validation import column_or_1d
+
     array: np.ndarray = column_or_1d(np.asarray(y), warn=True)
     missing = (np.isnat(array) if array.dtype.kind in "Mm" else np.isnan(array)
                if array.dtype.kind in "fc" else None)
@@ -414,6 +424,8 @@ def _labels(y: Any, who: str) -> np.ndarray:
 
 def _targets(y: Any, who: str) -> np.ndarray:
     """Regression targets y (N,) as float64: finite numbers, one line naming y otherwise."""
+    from sklearn.utils.validation import column_or_1d
+
     try:
         y = column_or_1d(np.asarray(y), warn=True)
     except ValueError as error:
@@ -463,17 +475,19 @@ _PARAMETERS_DOC = """
 """
 
 
-class TimeSeriesClassifier(ClassifierMixin, _TimeSeriesEstimator):  # type: ignore[misc]
+class TimeSeriesClassifier(_TimeSeriesEstimator):
     __doc__ = """Classify time series with timedist's defaults (random convolution features and
     a ridge ensemble for signals), scikit-learn style: ``fit``, ``predict``,
     ``predict_proba``, ``score``; ``classes_`` holds the labels in column order.
     """ + _PARAMETERS_DOC
 
-    _task = "classification"
+    _task, _estimator_type = "classification", "classifier"
 
     def fit(self, X: Any, y: Any) -> TimeSeriesClassifier:
         """Fit on X (see the module) and labels y (N,)."""
         self._series(X)  # X's errors first (empty, wrong shape), as scikit-learn reports them
+        from sklearn.utils.multiclass import check_classification_targets
+
         y = _labels(y, type(self).__name__)
         check_classification_targets(y)
         classes, index = np.unique(y, return_inverse=True)
@@ -494,7 +508,7 @@ class TimeSeriesClassifier(ClassifierMixin, _TimeSeriesEstimator):  # type: igno
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Mean accuracy of ``predict(X)`` against labels y (N,), checked as ``fit`` checks
         them (a missing label is an error naming its index)."""
-        return float(super().score(X, _labels(y, type(self).__name__), sample_weight))
+        return self._score(X, _labels(y, type(self).__name__), sample_weight)
 
     def predict(self, X: Any) -> np.ndarray:
         """(N,) the most probable label of each series."""
@@ -502,13 +516,13 @@ class TimeSeriesClassifier(ClassifierMixin, _TimeSeriesEstimator):  # type: igno
         return self.classes_[index]  # type: ignore[no-any-return]
 
 
-class TimeSeriesRegressor(RegressorMixin, _TimeSeriesEstimator):  # type: ignore[misc]
+class TimeSeriesRegressor(_TimeSeriesEstimator):
     __doc__ = """Regress a float target from time series with timedist's defaults,
     scikit-learn style: ``fit``, ``predict``, ``score`` (R^2). ``relative``: recurrent
     forecasting models predict the change from the last value of channel 0.
     """ + _PARAMETERS_DOC
 
-    _task = "regression"
+    _task, _estimator_type = "regression", "regressor"
 
     def __init__(self, model: str | None = None, *, features: str = "minirocket+hydra",
                  num_features: int = 10_000, members: int | None = None,
@@ -537,7 +551,7 @@ class TimeSeriesRegressor(RegressorMixin, _TimeSeriesEstimator):  # type: ignore
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """R^2 of ``predict(X)`` against targets y (N,), checked as ``fit`` checks them."""
-        return float(super().score(X, _targets(y, type(self).__name__), sample_weight))
+        return self._score(X, _targets(y, type(self).__name__), sample_weight)
 
     def predict(self, X: Any) -> np.ndarray:
         """(N,) predicted targets, in y's units."""

@@ -1,5 +1,6 @@
-"""Runs without Lightning: what a closed-form fit needs to show its progress and to run on
-several processes (more of the run machinery moves here as the layout is reorganized)."""
+"""Runs without Lightning: a model with its task kind (``task``), the device a run uses
+(``device``), progress lines, and rocket on several processes (``distributed``); more of the
+run machinery moves here as the layout is reorganized (issue 22)."""
 
 from .progress import Progress
 

@@ -16,13 +16,13 @@ import torch.nn.functional as F
 
 from ..data import SequenceDataset
 from ..runs import Progress
-from .module import SequenceTask
+from ..runs.task import TaskModel
 from .rundir import RunSession
 
 __all__ = ["fit_closed_form", "save_checkpoint"]
 
 
-def fit_closed_form(task: SequenceTask, train: SequenceDataset, device: torch.device, *,
+def fit_closed_form(task: TaskModel, train: SequenceDataset, device: torch.device, *,
                     verbose: bool = False) -> dict[str, Any]:
     """Fit ``task.model`` on all of ``train`` (on ``device``; the model returns to the CPU);
     ``verbose`` shows the features' progress with the time left (:class:`~timedist.runs.Progress`).
@@ -58,7 +58,7 @@ def fit_closed_form(task: SequenceTask, train: SequenceDataset, device: torch.de
     return row
 
 
-def save_checkpoint(task: SequenceTask, session: RunSession, name: str) -> None:
+def save_checkpoint(task: TaskModel, session: RunSession, name: str) -> None:
     """A checkpoint that ``load_run``/``evaluate``/``predict`` read: ``{"state_dict": ...}``
     with Lightning's ``model.`` prefix, written atomically into the held run at ``name``
     (``checkpoints/best.ckpt``)."""

@@ -18,8 +18,8 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from ..data import Samples, SequenceDataset, pad_collate
+from ..runs.task import TaskModel
 from .baselines import mean_predictor_rmse, nearest_neighbour_predictions, rms, same_samples
-from .module import SequenceTask
 
 __all__ = ["baseline_metrics", "collect", "last_values", "metrics_for", "unscale"]
 
@@ -27,7 +27,7 @@ BASELINE_QUERIES = 2_000  # 1-NN baseline: at most this many samples are classif
 
 
 @torch.no_grad()
-def collect(task: SequenceTask, dataset: Samples, batch_size: int = 256, *, workers: int = 0
+def collect(task: TaskModel, dataset: Samples, batch_size: int = 256, *, workers: int = 0
             ) -> tuple[Tensor, Tensor]:
     """(outputs (N, ...), targets (N, ...)) of ``task.model`` over ``dataset`` (read by
     ``workers`` processes) in eval mode, computed on the model's device, returned on the

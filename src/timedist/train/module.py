@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import lightning.pytorch as pl
@@ -11,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..data import Batch
-from .prepare import as_input
+from ..runs.task import TaskModel
 
 __all__ = ["NonFiniteLossError", "SequenceTask"]
 
@@ -25,8 +24,9 @@ class NonFiniteLossError(RuntimeError):
         self.epoch, self.batch = epoch, batch
 
 
-class SequenceTask(pl.LightningModule):
-    """Loss, metrics and optimizer around ``model`` for one task.
+class SequenceTask(TaskModel, pl.LightningModule):
+    """Loss, metrics and optimizer around ``model`` for one task (a :class:`TaskModel`: the
+    same forward and the same checkpoint keys).
 
     ``classification``: cross-entropy on logits (B, K), metric accuracy. ``regression`` and
     ``frames``: mean squared error on (B, ...) targets, metric mean absolute error. Batches are
@@ -41,15 +41,8 @@ class SequenceTask(pl.LightningModule):
 
     def __init__(self, model: nn.Module, task: str, *, lr: float = 3e-3,
                  weight_decay: float = 0.0, seed: int = 0) -> None:
-        super().__init__()
-        self.model, self.task = model, task
+        super().__init__(model, task)
         self.lr, self.weight_decay, self.seed = lr, weight_decay, seed
-        self.takes_lengths = "lengths" in inspect.signature(model.forward).parameters
-
-    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
-        x, maybe = as_input(x, lengths)
-        out: Tensor = self.model(x, lengths=maybe) if self.takes_lengths else self.model(x)
-        return out
 
     def _step(self, batch: Batch, stage: str) -> Tensor:
         x, lengths, y = batch

@@ -497,8 +497,3 @@ def build_model(config: RunConfig, spec: ModelSpec) -> nn.Module:
         return CNNLSTM(subsequence_encoder(step[0]), 64, outputs,
                        subsequences=config.subsequences, **rnn)  # type: ignore[arg-type]
     raise ConfigError(f"model 'cnn-lstm' expects steps (C,) or (C, H, W); got {step}")
-
-
-def as_input(x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor | None]:
-    """Drop ``lengths`` when every sample is full length (the layers' fastest path)."""
-    return x, (None if bool((lengths == x.shape[1]).all()) else lengths)

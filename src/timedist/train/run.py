@@ -45,6 +45,7 @@ from ..data import (
     without_values,
     without_values_text,
 )
+from ..runs.device import resolve_device
 from ..runs.distributed import ProcessGroupError, process_group
 from . import plots
 from .callbacks import (
@@ -138,33 +139,6 @@ def _quiet_lightning() -> None:
                  "`isinstance\\(treespec, LeafSpec\\)` is deprecated",
                  "You defined a `validation_step` but have no `val_dataloader`"):
         warnings.filterwarnings("ignore", message=f".*{text}")
-
-
-def resolve_device(accelerator: str, devices: int = 1) -> torch.device:
-    """The device ``accelerator`` names on this machine: ``auto`` -> a CUDA GPU when there
-    is one, else the CPU; ``gpu``/``cuda`` -> the GPU (a ConfigError when there is none).
-    ``devices`` (processes on this machine) must be at most its GPUs, or its CPU cores."""
-    gpu = torch.cuda.is_available()
-    if accelerator in ("gpu", "cuda"):
-        if not gpu:
-            raise ConfigError(f"--accelerator {accelerator}: expected a CUDA GPU; this machine "
-                              "has none (use --accelerator auto or cpu)")
-        device = torch.device("cuda")
-    elif accelerator in ("auto", "cpu"):
-        device = torch.device("cuda" if gpu and accelerator == "auto" else "cpu")
-    else:
-        raise ConfigError(f"--accelerator: expected auto, cpu or gpu; got {accelerator!r}")
-    if device.type == "cuda":
-        have, unit = torch.cuda.device_count(), "GPUs"
-    elif hasattr(os, "sched_getaffinity"):  # the cores this process may run on
-        have, unit = len(os.sched_getaffinity(0)), "CPU cores"
-    else:
-        have, unit = os.cpu_count() or 1, "CPU cores"
-    if devices > have:
-        raise ConfigError(f"--devices {devices}: this machine has {have} {unit} for "
-                          f"--accelerator {accelerator}; expected at most {have} (one process "
-                          "each)")
-    return device
 
 
 def _default_run_dir(config: RunConfig) -> Path:
