@@ -124,6 +124,27 @@ def test_minirocket_biases_are_quantiles_of_training_responses() -> None:
     assert layer.bias0.unique().numel() > len(layer.bias0) // 2  # distinct thresholds
 
 
+@pytest.mark.parametrize("values", ["integers", "normal"])
+def test_hydra_counts_traced_form_equals_the_fused_form_bit_for_bit(values: str) -> None:
+    """Hydra's counts written for eager runs and traces (kernels as one dimension: a small
+    graph to export) equal the loop the compiler fuses, both run eagerly: the same products
+    added in the same order, the same first of equals (integers make many ties)."""
+    torch.manual_seed(5)
+    for batch, rows, steps, groups, per_group in ((3, 2, 40, 4, 8), (1, 1, 9, 2, 3)):
+        if values == "integers":
+            taps = torch.randint(-2, 3, (batch, rows, 9, steps)).double()
+            weight = torch.randint(-1, 2, (groups, per_group, 9)).double()
+        else:
+            taps, weight = torch.randn(batch, rows, 9, steps), torch.randn(groups, per_group, 9)
+        chosen = torch.randint(0, rows, (groups,))
+        lengths = torch.randint(1, steps + 1, (batch,))
+        valid = (torch.arange(steps) < lengths[:, None]).to(taps.dtype)
+        loop = kernels._hydra_counts(taps, chosen, weight, valid)
+        traced = kernels._hydra_counts_eager(taps, chosen, weight, valid)
+        for a, b in zip(loop, traced, strict=True):
+            assert a.shape == (batch, groups, per_group) and torch.equal(a, b)
+
+
 def test_hydra_counts_equal_the_definitions() -> None:
     torch.manual_seed(2)
     layer = HydraFeatures(2, 30, groups=4, kernels=3, seed=1)
