@@ -18,14 +18,13 @@ except FileNotFoundError:
     raise SystemExit(1) from None
 
 from . import data, models, reference
+from ._version import __version__
 from .conv_recurrent import ConvLSTM1d, ConvLSTM2d, ConvLSTM3d
 from .export import export  # the function; its module is timedist.export's home too
 from .inspect import explain, summary
 from .masking import last_valid, lengths_to_mask, mask_to_lengths, reverse_valid
 from .recurrent import GRU, LSTM, RNN, Bidirectional
 from .time_distributed import TimeDistributed
-
-__version__ = "0.1.0"
 
 __all__ = [
     "GRU",

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from . import __version__
+from ._version import __version__
 from .recurrent import LSTM
 from .time_distributed import TimeDistributed
 

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from . import __version__
+from ._version import __version__
 
 __all__ = ["build_parser", "main"]
 

@@ -26,6 +26,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils import _pytree as pytree
 
+from .train.deployed import weights_hash  # (its home: checking a run's ONNX file)
+
 __all__ = ["FORMATS", "ExportError", "ExportReport", "export", "export_run", "weights_hash"]
 
 FORMATS = {".onnx": "onnx", ".pt2": "pt2"}
@@ -321,22 +323,6 @@ def _export_graph(module: nn.Module, args: tuple[Tensor, ...], dynamic: tuple[An
     run.inputs = names  # type: ignore[attr-defined]
     run.outputs = [o.name for o in session.get_outputs()]  # type: ignore[attr-defined]
     return (lambda handle: handle.write(data)), run
-
-
-def weights_hash(proto: Any) -> str:
-    """The SHA-256 (32 hex digits) of an ONNX model's weights (every initializer: name, type,
-    shape, values), stored in the file's metadata as ``timedist.weights`` so that a file whose
-    weights were edited afterwards is recognised."""
-    import hashlib
-
-    from onnx import numpy_helper
-
-    digest = hashlib.sha256()
-    for tensor in sorted(proto.graph.initializer, key=lambda t: t.name):
-        values = numpy_helper.to_array(tensor)
-        digest.update(f"{tensor.name}|{values.dtype}|{values.shape}|".encode())
-        digest.update(values.tobytes())
-    return digest.hexdigest()[:32]
 
 
 def _names(run: Any, kind: str, default: list[str]) -> list[str]:

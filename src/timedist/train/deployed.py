@@ -20,7 +20,7 @@ from ..masking import lengths_to_mask
 from .record import RunRecord, load_best, run_fingerprint, stored_run
 from .rundir import RunDir, read_checkpoint
 
-__all__ = ["Deployed", "deployed_run", "onnx_predictions", "run_metadata"]
+__all__ = ["Deployed", "deployed_run", "onnx_predictions", "run_metadata", "weights_hash"]
 
 
 class Deployed(nn.Module):
@@ -167,8 +167,6 @@ def onnx_predictions(path: str | Path, data: Samples, record: RunRecord, run_dir
             raise ValueError(f"{path}: {why}")
     import onnx
 
-    from ..export import weights_hash
-
     if weights_hash(onnx.load(str(path))) != meta.get("timedist.weights"):
         raise ValueError(f"{path}: its weights were changed after timedist export wrote it "
                          "(they no longer match the hash in its metadata): export it again")
@@ -194,3 +192,19 @@ def _raw(data: Samples, index: int) -> tuple[Tensor, Tensor]:
     if hasattr(data, "sequences") and data.standardization is None:
         return data.sequences[index], data.targets[index]
     return data[index]
+
+
+def weights_hash(proto: Any) -> str:
+    """The SHA-256 (32 hex digits) of an ONNX model's weights (every initializer: name, type,
+    shape, values), stored in the file's metadata as ``timedist.weights`` so that a file whose
+    weights were edited afterwards is recognised."""
+    import hashlib
+
+    from onnx import numpy_helper
+
+    digest = hashlib.sha256()
+    for tensor in sorted(proto.graph.initializer, key=lambda t: t.name):
+        values = numpy_helper.to_array(tensor)
+        digest.update(f"{tensor.name}|{values.dtype}|{values.shape}|".encode())
+        digest.update(values.tobytes())
+    return digest.hexdigest()[:32]

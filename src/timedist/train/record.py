@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from .._checks import shorten
+from .._version import __version__
 from ..data import SequenceDataset, Standardization
 from .config import NORMALIZATIONS, ConfigError, RunConfig, identity
 from .marker import MARKER, Marker, file_sha256
@@ -253,8 +254,6 @@ def make_record(prepared: Prepared, naive_scale: float | None = None) -> RunReco
 
 def _provenance() -> dict[str, Any]:
     """Where a run came from: versions, the command, when."""
-    from .. import __version__
-
     return {"timedist": __version__, "torch": torch.__version__,
             "python": platform.python_version(), "command": " ".join(sys.argv),
             "written": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
