@@ -19,6 +19,7 @@ import torch
 import yaml
 
 from timedist.data import load_dataset, pad_collate, save_npz
+from timedist.runs.metrics import read_metrics
 from timedist.train import (
     ConfigError,
     ModelSpec,
@@ -31,7 +32,6 @@ from timedist.train import (
     prepare_data,
     resolve_config,
 )
-from timedist.train.callbacks import read_metrics
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -52,6 +52,7 @@ from .train.record import (
     write_record,
     write_samples,
 )
+from .train.run import network, task_for
 from .train.rundir import RunDir
 
 __all__ = ["TimeSeriesClassifier", "TimeSeriesRegressor"]
@@ -241,24 +242,18 @@ class _TimeSeriesEstimator(Estimator):
         keys = sample_keys(data)  # a saved run recognizes its training samples by them
         if self.verbose:
             print("\n".join(f"chose  {why}" for why in prepared.choices), flush=True)
-        model = build_model(prepared.config, prepared.spec)
+        task = task_for(build_model(prepared.config, prepared.spec), prepared)
         if prepared.config.model in CLOSED_FORM:
             assert isinstance(prepared.train, SequenceDataset)
-            task = TaskModel(model, prepared.task)
             fit_closed_form(task, prepared.train, resolve_device(config.accelerator),
                             verbose=self.verbose)
-        else:  # a network: Lightning is imported only now
-            from .train.module import SequenceTask
-            from .train.run import train_network
-
-            task = SequenceTask(model, prepared.task, lr=config.lr,
-                                weight_decay=config.weight_decay, seed=config.seed)
+        else:  # a network: Lightning is imported only now (the train extra)
             with tempfile.TemporaryDirectory(prefix="timedist-") as scratch:
                 run = RunDir(Path(scratch))
                 with run.session(create=True) as session:
                     session.start({}, prepared.train.classes)
-                    train_network(task, prepared, run, session, verbose=self.verbose,
-                                  progress=self.verbose)
+                    network().train_network(task, prepared, run, session,
+                                            verbose=self.verbose, progress=self.verbose)
                     load_best(task.model, run.path)
         self.model_ = task.model.eval()
         self.config_ = prepared.config

@@ -168,11 +168,6 @@ def _export(args: argparse.Namespace) -> int:
 def run_training_command(args: argparse.Namespace) -> int:
     """Run ``fit``/``evaluate``/``predict``/``export``; errors reach :func:`timedist.cli.main`,
     which prints them as one line."""
-    try:
-        import lightning  # noqa: F401
-    except ImportError as error:  # the train extra is missing
-        raise ImportError(f"needs the training extra: pip install 'timedist[train]' ({error})"
-                          ) from None
     if args.command == "fit":
         return _fit(args)
     if args.command == "export":

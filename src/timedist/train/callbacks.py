@@ -16,8 +16,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,10 +27,10 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.utils.data import Sampler
 
+from ..runs.metrics import metrics_text, read_metrics
 from .rundir import RunSession
 
-__all__ = ["AtomicCheckpointIO", "ClipEpoch", "EpochLog", "EpochShuffle", "RunCheckpoint",
-           "metrics_text", "read_metrics"]
+__all__ = ["AtomicCheckpointIO", "ClipEpoch", "EpochLog", "EpochShuffle", "RunCheckpoint"]
 
 
 class RunCheckpoint(ModelCheckpoint):
@@ -108,25 +106,6 @@ class ClipEpoch(pl.Callback):
         loader = trainer.train_dataloader
         if loader is not None and hasattr(loader.dataset, "epoch"):
             loader.dataset.epoch = trainer.current_epoch
-
-
-def read_metrics(path: Path) -> list[dict[str, str]]:
-    """The rows of a ``metrics.csv`` (empty if there is none yet)."""
-    if not path.is_file():
-        return []
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def metrics_text(rows: list[dict[str, Any]]) -> str:
-    """``rows`` (one per epoch) as the text of ``metrics.csv``; columns in order of first
-    appearance."""
-    columns = list(dict.fromkeys(k for r in rows for k in r))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, columns, restval="")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
 
 
 class EpochLog(pl.Callback):

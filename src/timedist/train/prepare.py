@@ -43,12 +43,12 @@ from ..models import (
 from ..models.cnn_lstm import frame_blocks, frame_encoder, subsequence_encoder
 from .clip_source import is_clip_source, load_clip_splits
 from .config import ARRAYS, MODELS, ConfigError, RunConfig, check_applicable
-from .defaults import choose_defaults
+from .defaults import MIN_SELECTION, choose_defaults
 from .marker import Source
 
 __all__ = ["ModelSpec", "Prepared", "build_model", "conform", "fitted_indices", "legacy_model",
-           "load_splits", "normalized", "prepare", "prepare_data", "read_sequences", "repeats",
-           "seen_by_run", "task_of"]
+           "load_splits", "loader_workers", "normalized", "prepare", "prepare_data",
+           "read_sequences", "repeats", "seen_by_run", "task_of"]
 
 CONV_NETS: dict[str, type[FCN | ResNet | InceptionTime]] = {
     "inception": InceptionTime, "resnet": ResNet, "fcn": FCN}
@@ -91,6 +91,12 @@ class Prepared:
     sources: dict[str, Source] = dataclasses.field(default_factory=dict)
     test_is: str = "test"
     train_keys: list[bytes] | None = None
+
+    @property
+    def selects(self) -> bool:
+        """Whether a network's best checkpoint is chosen on the validation split (else: the
+        final one)."""
+        return self.val is not None and len(self.val) >= MIN_SELECTION
 
     @property
     def streamed(self) -> bool:
@@ -497,3 +503,9 @@ def build_model(config: RunConfig, spec: ModelSpec) -> nn.Module:
         return CNNLSTM(subsequence_encoder(step[0]), 64, outputs,
                        subsequences=config.subsequences, **rnn)  # type: ignore[arg-type]
     raise ConfigError(f"model 'cnn-lstm' expects steps (C,) or (C, H, W); got {step}")
+
+
+def loader_workers(config: RunConfig, dataset: Samples) -> int:
+    """DataLoader processes for ``dataset``: clips are decoded by ``config.workers``; data in
+    memory gains nothing from them."""
+    return (config.workers or 0) if isinstance(dataset, ClipDataset) else 0

@@ -13,24 +13,16 @@ import csv
 import dataclasses
 import io
 import json
-import logging
 import math
 import os
-import signal
-import sys
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightning.pytorch as pl
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import EarlyStopping
 from torch import Tensor
-from torch.utils.data import DataLoader
 
 from .._atomic import atomic_write, atomic_write_text, check_output
 from .._checks import shorten, shorten_text
@@ -45,32 +37,27 @@ from ..data import (
     without_values,
     without_values_text,
 )
+from ..runs.console import note as _note
+from ..runs.console import quiet_libraries
+from ..runs.console import say as _say
 from ..runs.device import resolve_device
 from ..runs.distributed import ProcessGroupError, process_group
-from . import plots
-from .callbacks import (
-    AtomicCheckpointIO,
-    ClipEpoch,
-    EpochLog,
-    EpochShuffle,
-    RunCheckpoint,
-    metrics_text,
-    read_metrics,
-)
+from ..runs.errors import TrainingError
+from ..runs.metrics import metrics_text, read_metrics
+from ..runs.seed import seed_everything
+from ..runs.task import TaskModel
 from .clip_source import evaluation_clips, input_clips, is_clip_run, is_clip_source, thumbnails
 from .closed_form import fit_closed_form, save_checkpoint
 from .config import ARRAYS, CLOSED_FORM, ConfigError, RunConfig, absolute_paths
-from .convergence import Converged, window_steps
-from .defaults import MIN_SELECTION
 from .evaluation import baseline_metrics, collect, last_values, metrics_for, unscale
 from .marker import MARKER, Marker, Source
-from .module import NonFiniteLossError, SequenceTask
 from .prepare import (
     ModelSpec,
     Prepared,
     build_model,
     conform,
     load_splits,
+    loader_workers,
     prepare_data,
     read_sequences,
     repeats,
@@ -101,14 +88,24 @@ from .rundir import (
     run_file_reason,
 )
 
-__all__ = ["ARRAYS", "RunResult", "TrainingError", "evaluate", "fit", "load_run", "predict",
-           "resolve_device", "stored_run", "train_network"]
+if TYPE_CHECKING:
+    import lightning.pytorch as pl
+
+__all__ = [
+    "ARRAYS",
+    "RunResult",
+    "TrainingError",
+    "evaluate",
+    "fit",
+    "load_run",
+    "network",
+    "predict",
+    "resolve_device",
+    "stored_run",
+    "task_for",
+]
 
 RUN_DIR_ENV = "TIMEDIST_RUN_DIR"  # set by rank 0 so DDP workers use the same run directory
-
-
-class TrainingError(RuntimeError):
-    """A run that could not go on (a diverged loss, a missing checkpoint)."""
 
 
 @dataclass
@@ -129,16 +126,6 @@ def _worker(config: RunConfig) -> bool:
         return False
     return max(int(os.environ.get(k, "0") or 0)
                for k in ("RANK", "LOCAL_RANK", "NODE_RANK")) > 0
-
-
-def _quiet_lightning() -> None:
-    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    for text in ("does not have many workers", "The number of training batches",
-                 "Checkpoint directory .* exists and is not empty", "GPU available",
-                 "`isinstance\\(treespec, LeafSpec\\)` is deprecated",
-                 "You defined a `validation_step` but have no `val_dataloader`"):
-        warnings.filterwarnings("ignore", message=f".*{text}")
 
 
 def _default_run_dir(config: RunConfig) -> Path:
@@ -249,83 +236,6 @@ def _naive_scale(prepared: Prepared, config: RunConfig) -> float | None:
     return float((true - last_values(train).unsqueeze(-1)).abs().mean())
 
 
-def _workers(config: RunConfig, dataset: Samples) -> int:
-    """DataLoader processes for ``dataset``: clips are decoded by ``config.workers``; data in
-    memory gains nothing from them."""
-    return (config.workers or 0) if isinstance(dataset, ClipDataset) else 0
-
-
-def _loaders(prepared: Prepared, config: RunConfig, first_epoch: int = 0
-             ) -> tuple[DataLoader[Any], DataLoader[Any] | None]:
-    world = config.devices * config.num_nodes
-    per_device = config.batch_size // world
-    workers = _workers(config, prepared.train)
-    if isinstance(prepared.train, ClipDataset):  # the random crops of the first epoch run
-        prepared.train.epoch = first_epoch
-    if world == 1:  # our sampler: the order of epoch e depends on (seed, e) only
-        train = DataLoader(prepared.train, batch_size=per_device, collate_fn=pad_collate,
-                           sampler=EpochShuffle(len(prepared.train), config.seed, first_epoch),
-                           num_workers=workers)
-    else:  # Lightning swaps in a DistributedSampler (seeded, set_epoch per epoch)
-        train = DataLoader(prepared.train, batch_size=per_device, collate_fn=pad_collate,
-                           shuffle=True, num_workers=workers)
-    val = (DataLoader(prepared.val, batch_size=max(per_device, 64), collate_fn=pad_collate,
-                      num_workers=workers)
-           if prepared.val is not None else None)
-    return train, val
-
-
-def _selects(prepared: Prepared) -> bool:
-    """Whether the best checkpoint is chosen on the validation split (else: the final one)."""
-    return prepared.val is not None and len(prepared.val) >= MIN_SELECTION
-
-
-def _strategy(config: RunConfig) -> Any:
-    """Lightning's strategy: for DDP on more than one process, with ``ddp_timeout`` for the
-    rendezvous and every collective (Lightning's default waits 30 minutes, silently)."""
-    world = config.devices * config.num_nodes
-    if world == 1 or config.strategy not in ("auto", "ddp", "ddp_spawn"):
-        return config.strategy
-    from lightning.pytorch.strategies import DDPStrategy
-
-    return DDPStrategy(timeout=timedelta(seconds=config.ddp_timeout),
-                       start_method="spawn" if config.strategy == "ddp_spawn" else "popen")
-
-
-def _trainer(config: RunConfig, run: RunDir, session: RunSession | None, *, has_val: bool,
-             selects: bool, progress: bool, verbose: bool, extra: list[pl.Callback]
-             ) -> pl.Trainer:
-    monitor = "val_loss" if has_val else "train_loss"
-    callbacks: list[pl.Callback] = [*extra,
-        EpochLog(session, verbose=verbose),
-        RunCheckpoint(dirpath=run.checkpoints, filename="best",
-                        monitor="val_loss" if selects else None, mode="min", save_top_k=1,
-                        save_last=True, auto_insert_metric_name=False,
-                        enable_version_counter=False),
-    ]
-    if config.patience:
-        callbacks.append(EarlyStopping(monitor=monitor, patience=config.patience))
-    resolve_device(config.accelerator, config.devices)  # a clear error for a GPU that is not
-    # there, or more processes than the machine has GPUs or cores
-    return pl.Trainer(
-        accelerator=config.accelerator, devices=config.devices, num_nodes=config.num_nodes,
-        strategy=_strategy(config), max_epochs=config.epochs, callbacks=callbacks,
-        plugins=[AtomicCheckpointIO(session)], logger=False, enable_model_summary=False,
-        enable_progress_bar=progress, num_sanity_val_steps=0, default_root_dir=run.path,
-        log_every_n_steps=1)
-
-
-def _say(verbose: bool, text: str) -> None:
-    if verbose:
-        print(text, flush=True)
-
-
-def _note(verbose: bool, note: str) -> None:
-    """A note (what the numbers are, what was not done) is said even when quiet: on stdout
-    with the rest, else alone on stderr."""
-    print(f"note   {note}", file=sys.stdout if verbose else sys.stderr, flush=True)
-
-
 def _describe(prepared: Prepared, model: torch.nn.Module, run_dir: Path, device: str) -> str:
     config = prepared.config
     sizes = [f"{len(prepared.train)} train"]
@@ -346,7 +256,7 @@ def _describe(prepared: Prepared, model: torch.nn.Module, run_dir: Path, device:
                f" of {count:,} features (kernels come in whole groups), fitted in closed form")
     else:
         how = (f"{config.epochs} epochs, batch {config.batch_size}, lr {config.lr}"
-               + ("" if _selects(prepared) else ", final weights kept"))
+               + ("" if prepared.selects else ", final weights kept"))
     lines = [f"data   {config.data}: {prepared.task}, {', '.join(sizes)} samples, {span}, step "
              f"{prepared.spec.step_shape}",
              f"model  {type(model).__name__} ({config.model}, {parameters:,} parameters), {how}",
@@ -368,7 +278,7 @@ def fit(config: RunConfig, *, out: str | Path | None = None, overwrite: bool = F
     started with. ``progress``: Lightning's progress bar (default: when stderr is a terminal).
     ``callbacks``: extra Lightning callbacks.
     """
-    _quiet_lightning()
+    quiet_libraries()
     verbose = verbose and not _worker(config)
     if resume is not None:
         run = RunDir(Path(resume))
@@ -405,15 +315,14 @@ def fit(config: RunConfig, *, out: str | Path | None = None, overwrite: bool = F
 
 def _fit(config: RunConfig, run_dir: Path, resume: bool, overwrite: bool, verbose: bool,
          progress: bool | None, callbacks: list[pl.Callback]) -> RunResult | None:
-    pl.seed_everything(config.seed, verbose=False)
+    seed_everything(config.seed)
     # Everything that can be wrong with the data, the model or the device fails here, before
     # anything in the run directory is touched.
     prepared = prepare_data(config)
     config = prepared.config  # with the choices made from the data
     device = resolve_device(config.accelerator, config.devices)
     model = build_model(config, prepared.spec)
-    task = SequenceTask(model, prepared.task, lr=config.lr, weight_decay=config.weight_decay,
-                        seed=config.seed)
+    task = task_for(model, prepared)
     run = RunDir(run_dir)
     if resume:
         read_checkpoint(run.last)  # a broken one is one line, before any write
@@ -423,7 +332,7 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, overwrite: bool, verbos
             with _closed_form_group(config, device):
                 fit_closed_form(task, prepared.train, device)
             return None
-        train_network(task, prepared, run, None, resume=resume, verbose=False,
+        network().train_network(task, prepared, run, None, resume=resume, verbose=False,
                       progress=progress, callbacks=callbacks)
         return None
     created = not run.path.exists()
@@ -459,7 +368,7 @@ def _fit(config: RunConfig, run_dir: Path, resume: bool, overwrite: bool, verbos
         return result
 
 
-def _train_and_finish(task: SequenceTask, prepared: Prepared, session: RunSession,
+def _train_and_finish(task: TaskModel, prepared: Prepared, session: RunSession,
                       resume: bool, device: torch.device, verbose: bool,
                       progress: bool | None, callbacks: list[pl.Callback]) -> RunResult:
     config, run = prepared.config, session.run
@@ -483,11 +392,33 @@ def _train_and_finish(task: SequenceTask, prepared: Prepared, session: RunSessio
         _say(verbose, f"fitted in {row['seconds']} s; leave-one-out on the training data: "
              + ", ".join(f"{k[6:]} {v}" for k, v in row.items() if k.startswith("train_")))
         return _finish(session, config, prepared, task, float(row["seconds"]), verbose)
-    train_network(task, prepared, run, session, resume=resume, verbose=verbose,
+    network().train_network(task, prepared, run, session, resume=resume, verbose=verbose,
                   progress=progress, callbacks=callbacks)
     # The epochs' seconds, summed: metrics.csv keeps the rows of the runs a --resume continues.
     seconds = sum(float(r.get("seconds") or 0) for r in read_metrics(run.metrics_csv))
     return _finish(session, config, prepared, task, seconds, verbose)
+
+
+def network() -> Any:
+    """:mod:`timedist.train.network` (Lightning), or one ImportError naming the extra."""
+    try:
+        from . import network
+    except ImportError as error:
+        raise ImportError(f"training a network needs the train extra: pip install "
+                          f"'timedist[train]' ({error}); the rocket model (--model rocket) "
+                          "does not") from None
+    return network
+
+
+def task_for(model: torch.nn.Module, prepared: Prepared) -> TaskModel:
+    """``model`` with its task: fitted in one step (rocket) as it is, a network inside
+    Lightning's SequenceTask (loss, optimizer, per-step seeding)."""
+    config = prepared.config
+    if config.model in CLOSED_FORM:
+        return TaskModel(model, prepared.task)
+    task: TaskModel = network().SequenceTask(model, prepared.task, lr=config.lr,
+                                              weight_decay=config.weight_decay, seed=config.seed)
+    return task
 
 
 @contextlib.contextmanager
@@ -512,86 +443,17 @@ def _closed_form_group(config: RunConfig, device: torch.device) -> Iterator[None
 def _closed_form_share(local: int, config: RunConfig) -> None:
     """One spawned process of a distributed rocket fit: the same data and model as local rank
     0 (``config`` holds every choice made), its share of the samples; it writes nothing."""
-    pl.seed_everything(config.seed, verbose=False)
+    seed_everything(config.seed)
     prepared = prepare_data(config)
     device = resolve_device(config.accelerator, config.devices)
     if device.type == "cuda":
         device = torch.device("cuda", local)
-    task = SequenceTask(build_model(config, prepared.spec), prepared.task, seed=config.seed)
+    task = TaskModel(build_model(config, prepared.spec), prepared.task)
     assert isinstance(prepared.train, SequenceDataset)
     fit_closed_form(task, prepared.train, device)
 
 
-def train_network(task: SequenceTask, prepared: Prepared, run: RunDir,
-                  session: RunSession | None, *, resume: bool = False, verbose: bool = False,
-                  progress: bool | None = False, callbacks: list[pl.Callback] | None = None
-                  ) -> None:
-    """Train ``task`` with Lightning on ``prepared`` (checkpoints and metrics.csv written into
-    ``run`` through ``session``, which DDP workers other than rank 0 do not have; each epoch's
-    seconds are in metrics.csv)."""
-    _quiet_lightning()
-    config = prepared.config
-    first_epoch = int(read_checkpoint(run.last).get("epoch", -1)) + 1 if resume else 0
-    if resume and first_epoch >= (config.epochs or 0):
-        _note(verbose, f"nothing left to train: the run has its {config.epochs} epochs (the "
-              f"last checkpoint is of epoch {first_epoch}); it is tested again")
-    train_loader, val_loader = _loaders(prepared, config, first_epoch)
-    show = sys.stderr.isatty() if progress is None else progress
-    extra = [*(callbacks or []), *([ClipEpoch()] if prepared.streamed else [])]
-    converged = None
-    if config.converge:
-        per_epoch = len(train_loader)
-        converged = Converged(window_steps((config.epochs or 1) * per_epoch, per_epoch))
-        extra.append(converged)
-    trainer = _trainer(config, run, session, has_val=val_loader is not None,
-                       selects=_selects(prepared), progress=show, verbose=verbose, extra=extra)
-    world = config.devices * config.num_nodes
-    if config.num_nodes > 1:
-        _say(verbose, f"ddp    waiting up to {config.ddp_timeout} s for the {world} processes "
-             f"of --num-nodes {config.num_nodes} x --devices {config.devices} to join at "
-             f"{os.environ.get('MASTER_ADDR', '127.0.0.1')}:"
-             f"{os.environ.get('MASTER_PORT', '(MASTER_PORT unset)')}: start this command on "
-             "every node with its NODE_RANK (--ddp-timeout to wait longer)")
-    sigint = signal.getsignal(signal.SIGINT)
-    try:
-        trainer.fit(task, train_loader, val_loader,
-                    ckpt_path=str(run.last) if resume else None, weights_only=True)
-    except SystemExit:  # Lightning's answer to Ctrl-C: graceful shutdown, then exit(1)
-        if not trainer.interrupted:
-            raise
-        raise KeyboardInterrupt(f"interrupted; continue with: timedist fit --resume {run.path}"
-                                ) from None
-    except NonFiniteLossError as error:
-        last = run.last
-        kept = (f"the last good checkpoint is {last} (epoch {error.epoch})" if last.is_file()
-                else "no checkpoint was written (it diverged in the first epoch)")
-        raise TrainingError(f"{error}; training stopped, {kept}. Try a lower --lr "
-                            f"(now {config.lr})") from error
-    except torch.distributed.DistError as error:
-        if world == 1:
-            raise
-        raise TrainingError(f"DDP: not every process of --devices {config.devices} x "
-                            f"--num-nodes {config.num_nodes} joined within --ddp-timeout "
-                            f"{config.ddp_timeout} s ({' '.join(str(error).split())[:200]})"
-                            ) from error
-    finally:  # Lightning ignores SIGINT after a Ctrl-C; give it back to the caller
-        if signal.getsignal(signal.SIGINT) is not sigint and sigint is not None:
-            signal.signal(signal.SIGINT, sigint)
-    stopper = trainer.early_stopping_callback
-    if converged is not None and converged.reason is not None:
-        _say(verbose, f"stop   after epoch {trainer.current_epoch} of {config.epochs} "
-                      f"({trainer.global_step} optimizer steps): converged, "
-                      f"{converged.reason} (--no-converge runs every epoch)")
-    elif stopper is not None and stopper.stopped_epoch and trainer.current_epoch < (
-            config.epochs or 0):  # say why it ended before --epochs
-        _note(verbose, f"stopped early after epoch {trainer.current_epoch} of "
-                       f"{config.epochs}: {stopper.monitor} did not improve for --patience "
-                       f"{config.patience} epochs"
-                       + ("" if val_loader is not None else " (no validation split: patience "
-                          "watches the training loss)"))
-
-
-def _finish(session: RunSession, config: RunConfig, prepared: Prepared, task: SequenceTask,
+def _finish(session: RunSession, config: RunConfig, prepared: Prepared, task: TaskModel,
             seconds: float, verbose: bool) -> RunResult:
     """Test the best checkpoint beside the baseline; write metrics.json and the plots."""
     run = session.run
@@ -605,7 +467,7 @@ def _finish(session: RunSession, config: RunConfig, prepared: Prepared, task: Se
         evaluated_on, dataset = "training", prepared.train
     if isinstance(dataset, ClipDataset):  # no random crops when measuring
         dataset = dataset.evaluation()
-    workers = _workers(config, dataset)
+    workers = loader_workers(config, dataset)
     result = _evaluate(session, "", prepared.task, dataset, task, rows=rows,
                        naive_scale=_naive_scale(prepared, config), workers=workers)
     if isinstance(prepared.train, ClipDataset):  # the baseline on thumbnails of the clips
@@ -623,7 +485,7 @@ def _finish(session: RunSession, config: RunConfig, prepared: Prepared, task: Se
         result.metrics.update(loo)
     if config.model in CLOSED_FORM or not rows:
         best = None
-    elif _selects(prepared):
+    elif prepared.selects:
         best = min(rows, key=lambda r: float(r["val_loss"]))
     else:
         best = rows[-1]
@@ -753,13 +615,19 @@ def _report(result: RunResult, session: RunSession, name: str, verbose: bool, ti
 
 
 def _evaluate(session: RunSession, folder: str, kind: str, dataset: Samples,
-              task: SequenceTask, *, rows: list[dict[str, str]] | None = None,
+              task: TaskModel, *, rows: list[dict[str, str]] | None = None,
               naive_scale: float | None = None, workers: int = 0, overwrite: bool = False
               ) -> RunResult:
     """Metrics of ``task`` on ``dataset`` (read by ``workers`` processes); plots written into
     the run's ``folder`` ("" or "evaluation/")."""
     outputs, targets = collect(task, dataset, workers=workers)
     metrics = metrics_for(kind, outputs, targets, dataset, naive_scale=naive_scale)
+    try:
+        from . import plots
+    except ImportError as error:  # matplotlib comes with the train extra
+        return RunResult(session.path / folder, metrics, [], [
+            f"plots skipped: {error.name or error} is not installed (pip install "
+            "'timedist[train]' draws them)"])
     pictures: list[tuple[str, Callable[[], bytes]]] = []
     if rows and len(rows) > 1 and not folder:  # a closed-form fit has one row: no curve
         pictures.append(("learning_curves.png", lambda: plots.learning_curves(rows)))
@@ -794,8 +662,8 @@ def _evaluate(session: RunSession, folder: str, kind: str, dataset: Samples,
     return RunResult(session.path / folder, metrics, made, notes)
 
 
-def _restore(run_dir: Path, config: RunConfig, spec: ModelSpec) -> SequenceTask:
-    task = SequenceTask(build_model(config, spec), spec.task)
+def _restore(run_dir: Path, config: RunConfig, spec: ModelSpec) -> TaskModel:
+    task = TaskModel(build_model(config, spec), spec.task)
     load_best(task.model, run_dir)
     return task
 
@@ -808,7 +676,7 @@ def evaluate(run_dir: str | Path, *, data: str | None = None, overwrite: bool = 
     that timedist did not write only with ``overwrite``). The run's own data must be the data
     it was trained on (by fingerprint); ``unfinished`` allows a run that has not finished.
     ``evaluated_on`` says what the metrics are on: test, validation or training data."""
-    _quiet_lightning()
+    quiet_libraries()
     run = RunDir(Path(run_dir))
     with run.session() as session:
         config, stored = stored_run(run.path, unfinished=unfinished)
@@ -869,7 +737,7 @@ def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, dat
         notes += [n for n in (unknown, note) if n]
     task = _restore(run.path, config, stored.spec)
     result = _evaluate(session, "evaluation/", stored.task, dataset, task, naive_scale=naive,
-                       workers=_workers(config, dataset), overwrite=overwrite)
+                       workers=loader_workers(config, dataset), overwrite=overwrite)
     _name_by_data(result.metrics, evaluated_on)
     result.metrics["evaluated_on"] = evaluated_on
     notes += _report(result, session, "evaluation/evaluation.json", verbose,
@@ -1008,9 +876,9 @@ def _predictions(run: RunDir, config: RunConfig, stored: RunRecord, input_path: 
 
         outputs = onnx_predictions(model, dataset, stored, run.path)
     else:
-        _quiet_lightning()
+        quiet_libraries()
         outputs, _ = collect(_restore(run.path, config, stored.spec), dataset,
-                             workers=_workers(config, dataset))
+                             workers=loader_workers(config, dataset))
         if kind == "classification":
             outputs = outputs.double().softmax(-1)
         elif kind == "regression":
