@@ -1,6 +1,7 @@
 """The core install alone (``pip install timedist``, no extras): the estimators fit, save,
 load and predict with the rocket model; ``timedist fit/evaluate/predict`` run it on ``.ts``
-files (no plots: matplotlib is not there); the CLI names the extra a network needs.
+files (no plots: matplotlib is not there); the CLI names the extra a network or an ONNX
+export needs.
 Run by ``make core`` in a virtual environment of its own (``.venv-core``)."""
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ def main() -> None:
                 assert "plots skipped: matplotlib is not installed" in said, said
         predicted = (folder / "predicted.csv").read_text().splitlines()
         assert len(predicted) == 1 + 20, predicted[:3]
+        onnx = subprocess.run([sys.executable, "-m", "timedist", "export", run],
+                              capture_output=True, text=True)
+        assert onnx.returncode != 0 and "timedist[export]" in onnx.stderr, onnx.stderr
         network = subprocess.run(
             [sys.executable, "-m", "timedist", "fit", "--data", "basic-motions", "--model",
              "fcn", "--out", str(Path(scratch) / "run")], capture_output=True, text=True)
@@ -61,7 +65,7 @@ def main() -> None:
         assert network.returncode != 0 and len(lines) == 1 and "timedist[train]" in lines[0], \
             network.stderr
     print("core install: the estimators fit, save, load and predict; timedist fit, evaluate "
-          "and predict a rocket run on .ts files; a network names the extra")
+          "and predict a rocket run on .ts files; a network and an ONNX export name their extras")
 
 
 if __name__ == "__main__":

@@ -224,3 +224,25 @@ def test_stateful_is_refused_when_traced() -> None:
     layer = timedist.GRU(3, 4, stateful=True)
     with pytest.raises(Exception, match="stateful=False when compiled or exported"):
         torch.export.export(Call(layer), (torch.randn(2, 5, 3),))
+
+
+@pytest.mark.parametrize("missing", [("onnxscript",), ("onnx", "onnxruntime")])
+def test_onnx_without_the_export_extra_names_it_and_writes_nothing(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, missing: tuple[str, ...]) -> None:
+    """A missing ONNX package is one error naming the extra and what is missing, before
+    anything is traced or written; .pt2 needs none of them."""
+    import importlib.util
+
+    from timedist.export import ExportError
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in missing else find_spec(name, *a))
+    layer, x = timedist.GRU(3, 4), torch.randn(2, 5, 3)
+    with pytest.raises(ExportError, match=r"gru\.onnx: ONNX export needs the export extra: pip "
+                                          r"install 'timedist\[export\]' \(missing: "
+                                          + ", ".join(missing)):
+        timedist.export(layer, x, tmp_path / "gru.onnx")
+    assert not list(tmp_path.iterdir())
+    timedist.export(layer, x, tmp_path / "gru.pt2")
+    assert [p.name for p in tmp_path.iterdir()] == ["gru.pt2"]

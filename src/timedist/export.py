@@ -13,6 +13,7 @@ ExportError and no file is left behind.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import logging
 import time
@@ -31,6 +32,7 @@ from .train.deployed import weights_hash  # (its home: checking a run's ONNX fil
 __all__ = ["FORMATS", "ExportError", "ExportReport", "export", "export_run", "weights_hash"]
 
 FORMATS = {".onnx": "onnx", ".pt2": "pt2"}
+ONNX_PACKAGES = ("onnx", "onnxscript", "onnxruntime")  # the export extra: write, then check
 ATOL = 1e-5
 
 
@@ -250,6 +252,11 @@ def _target(path: str | Path, overwrite: bool) -> Path:
     if Path(path).suffix not in FORMATS:
         raise ExportError(f"{Path(path).name}: expected a file ending in "
                           f"{' or '.join(FORMATS)}")
+    missing = [m for m in ONNX_PACKAGES if importlib.util.find_spec(m) is None]
+    if Path(path).suffix == ".onnx" and missing:
+        raise ExportError(f"{Path(path).name}: ONNX export needs the export extra: pip install "
+                          f"'timedist[export]' (missing: {', '.join(missing)}); a .pt2 file "
+                          "(--format pt2: torch.export) needs nothing more")
     return check_output(path, overwrite=overwrite, flag="", how="overwrite=True (--overwrite)")
 
 
