@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -217,3 +218,21 @@ def test_a_later_layer_giving_the_length_one_way_replaces_the_other_way(
 
     config = resolve_config(*layers)
     assert (config.epochs, config.steps) == expected
+
+
+def test_a_network_without_lightning_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lightning missing (a core install): training a network is one ImportError naming the
+    train extra; any other failed import inside the network module is raised as it is."""
+    from timedist.train import run
+
+    lightning = importlib.import_module("lightning.pytorch")
+    monkeypatch.delitem(sys.modules, "timedist.train.network", raising=False)
+    monkeypatch.setitem(sys.modules, "lightning.pytorch", None)
+    with pytest.raises(ImportError, match=r"training a network needs the train extra: pip "
+                                          r"install 'timedist\[train\]' .*--model rocket"):
+        run.network()
+    monkeypatch.setitem(sys.modules, "lightning.pytorch", lightning)
+    monkeypatch.setitem(sys.modules, "timedist.train.convergence", None)
+    with pytest.raises(ModuleNotFoundError) as raised:
+        run.network()
+    assert raised.value.name == "timedist.train.convergence"

@@ -400,14 +400,17 @@ def _train_and_finish(task: TaskModel, prepared: Prepared, session: RunSession,
 
 
 def network() -> Any:
-    """:mod:`timedist.train.network` (Lightning), or one ImportError naming the extra."""
+    """:mod:`timedist.train.network` (Lightning), or one ImportError naming the extra when
+    Lightning is not installed (any other import failure is raised as it is)."""
     try:
-        from . import network
-    except ImportError as error:
+        from . import network as module
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] != "lightning":
+            raise
         raise ImportError(f"training a network needs the train extra: pip install "
                           f"'timedist[train]' ({error}); the rocket model (--model rocket) "
                           "does not") from None
-    return network
+    return module
 
 
 def task_for(model: torch.nn.Module, prepared: Prepared) -> TaskModel:
