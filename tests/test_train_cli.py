@@ -226,7 +226,9 @@ def test_a_network_without_lightning_names_the_extra(monkeypatch: pytest.MonkeyP
     from timedist.train import run
 
     lightning = importlib.import_module("lightning.pytorch")
-    monkeypatch.delitem(sys.modules, "timedist.train.network", raising=False)
+    importlib.import_module("timedist.train.network")  # as after any network test: then
+    monkeypatch.delattr(sys.modules["timedist.train"], "network")  # forgotten, to import again
+    monkeypatch.delitem(sys.modules, "timedist.train.network")
     monkeypatch.setitem(sys.modules, "lightning.pytorch", None)
     with pytest.raises(ImportError, match=r"training a network needs the train extra: pip "
                                           r"install 'timedist\[train\]' .*--model rocket"):
