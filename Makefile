@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: demo test lint typecheck unit core bench clean
+.PHONY: demo test lint typecheck unit core docs bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,17 @@ typecheck: $(VENV)/.stamp-dev
 unit: $(VENV)/.stamp-dev
 	$(VENV)/bin/pytest -n 2
 
-test: lint typecheck unit core
+test: lint typecheck unit core docs
+
+# The documentation site (user guide + API reference from the docstrings) into site/; --strict:
+# a broken link, anchor or cross-reference fails (missing docstrings fail in the unit tests,
+# tests/docs/test_docstrings.py).
+$(VENV)/.stamp-docs: pyproject.toml constraints.txt | $(PY)
+	$(PIP) -e ".[docs]"
+	touch $@
+
+docs: $(VENV)/.stamp-docs
+	$(VENV)/bin/mkdocs build --strict --quiet --site-dir site
 
 # The core install alone (no extras) in a virtual environment of its own: the estimators fit,
 # save, load and predict without Lightning or matplotlib installed (~1 min the first time).

@@ -34,9 +34,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from timedist.data import SequenceDataset, moving_digits, pad_collate
+from timedist.runs.prepare import prepare_data
 from timedist.train import fit, resolve_config
 from timedist.train.convergence import TOL, WINDOW, Epoch, stop_reason, window_steps
-from timedist.train.prepare import prepare_data
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import machine_line

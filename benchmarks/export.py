@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 import timedist
 from timedist import models
-from timedist.export import _Call, export
+from timedist.deploy.export import _Call, export
 from timedist.recurrent import kernel
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

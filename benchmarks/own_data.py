@@ -31,7 +31,7 @@ from _common import machine_line
 
 from timedist.data import SequenceDataset, load_dataset, read_ts
 from timedist.estimators import TimeSeriesClassifier, TimeSeriesRegressor
-from timedist.train.baselines import nearest_neighbour_predictions
+from timedist.runs.baselines import nearest_neighbour_predictions
 
 HERE = Path(__file__).resolve().parent
 SUITE = ("GunPoint", "ArrowHead", "ItalyPowerDemand", "OSULeaf", "Covid3Month_disc")

@@ -103,14 +103,14 @@ def accuracy(root: Path, quick: bool) -> None:
 
 def fewer_blocks(data: str, out: Path, **settings: Any) -> tuple[dict[str, Any], LoaderWait]:
     """``_fit`` with the frame encoder one stride-2 block shallower than the rule chooses."""
-    import timedist.train.prepare as prepare
+    import timedist.models.registry as registry
 
-    rule = prepare.frame_blocks
-    prepare.frame_blocks = lambda height, width: rule(height, width) - 1
+    rule = registry.frame_blocks
+    registry.frame_blocks = lambda height, width: rule(height, width) - 1
     try:
         return _fit(data, out, **settings)
     finally:
-        prepare.frame_blocks = rule
+        registry.frame_blocks = rule
 
 
 def loader_wait(root: Path, quick: bool) -> None:

@@ -1,5 +1,5 @@
-"""Replay the bad-input table of tests/test_bad_inputs.py and write what a user sees for each
-case into docs/reliability.md (paths shown relative to the case's folder).
+"""Replay the bad-input table of tests/guarantees/test_bad_inputs.py and write what a user sees
+for each case into docs/reliability.md (paths shown relative to the case's folder).
 
 Run: ``python benchmarks/reliability.py [--write docs/reliability.md]``. The tests assert
 every row (status, message, no traceback, the folder unchanged); this page shows them.
@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "guarantees")]  # helpers; the table
 
 import test_bad_inputs as table  # noqa: E402
 

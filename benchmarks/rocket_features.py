@@ -1,7 +1,7 @@
 """Throughput of rocket's feature families beside aeon's on identical input: microseconds per
 series per step, one member (transform only, biases fitted beforehand, not timed).
 
-What ``timedist.train.defaults.rocket_size`` rests on, and issue 21's comparison: timedist's
+What ``timedist.runs.defaults.rocket_size`` rests on, and issue 21's comparison: timedist's
 MiniRocket (10,000 PPV features) and Hydra (64 groups x 8 kernels) against aeon's numba
 ``MiniRocket`` and torch ``HydraTransformer`` (same feature counts, float32 input of the same
 (N, C, T) values; every core for both), univariate at T = 100, 500 and 1500 and with 12 and

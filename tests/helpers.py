@@ -105,6 +105,8 @@ def check_layer(
     return out
 
 
+REPO = Path(__file__).parents[1]  # the checkout
+FIXTURES = Path(__file__).parent / "fixtures"  # small real files (README there)
 GOLDEN = Path(__file__).parent / "golden"
 
 

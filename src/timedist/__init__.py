@@ -17,14 +17,15 @@ except FileNotFoundError:
                       "away); cd into an existing folder and run again\n")
     raise SystemExit(1) from None
 
-from . import data, models, reference
+from . import _moved, data, models, reference
 from ._version import __version__
-from .conv_recurrent import ConvLSTM1d, ConvLSTM2d, ConvLSTM3d
-from .export import export  # the function; its module is timedist.export's home too
+from .deploy import export  # the function; its module is timedist.deploy.export
 from .inspect import explain, summary
 from .masking import last_valid, lengths_to_mask, mask_to_lengths, reverse_valid
-from .recurrent import GRU, LSTM, RNN, Bidirectional
+from .recurrent import GRU, LSTM, RNN, Bidirectional, ConvLSTM1d, ConvLSTM2d, ConvLSTM3d
 from .time_distributed import TimeDistributed
+
+_moved.install()  # earlier versions' module paths (timedist.train.config, ...) still import
 
 __all__ = [
     "GRU",

@@ -39,7 +39,7 @@ def tracing() -> bool:
 
 
 LIMIT = 200  # characters of a value shown in an error message
-RUN_MARKER = ".timedist-run.json"  # proves a folder a timedist run (train/marker.py); never data
+RUN_MARKER = ".timedist-run.json"  # proves a folder a timedist run (runs/marker.py); never data
 
 # A decimal number as people write it in text (a .ts file, a config file): ASCII digits, an
 # optional sign, point and exponent. (float() would also take '1_000', full-width digits and

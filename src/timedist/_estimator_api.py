@@ -7,7 +7,7 @@ duck-typed — ``clone``, pipelines and searches call ``get_params``/``set_param
 ``__sklearn_tags__`` and call ``fit``/``predict``/``score`` — so it is written here, and
 scikit-learn is imported where its code runs: tags (asked only by scikit-learn itself),
 scores, and the checks of labels and of inputs that are not plain float arrays.
-``tests/test_estimators.py`` runs scikit-learn's own estimator checks against it.
+``tests/estimators/test_estimators.py`` runs scikit-learn's own estimator checks against it.
 """
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ of any type (classifier) or floats (regressor).
 from __future__ import annotations
 
 import json
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,18 +31,19 @@ from ._checks import shorten, shorten_text
 from ._estimator_api import Estimator, not_fitted
 from .data import (
     SequenceDataset,
+    Task,
     label_names,
     sample_keys,
     without_values,
     without_values_text,
 )
+from .runs.closed_form import save_checkpoint
+from .runs.config import ARRAYS, RunConfig, resolve_config
 from .runs.device import resolve_device
-from .runs.task import TaskModel
-from .train.closed_form import fit_closed_form, save_checkpoint
-from .train.config import ARRAYS, CLOSED_FORM, RunConfig, resolve_config
-from .train.evaluation import collect
-from .train.prepare import build_model, prepare
-from .train.record import (
+from .runs.evaluation import collect
+from .runs.fitting import build_task, train
+from .runs.prepare import build_model, prepare
+from .runs.record import (
     apply_record,
     load_best,
     make_record,
@@ -52,8 +52,8 @@ from .train.record import (
     write_record,
     write_samples,
 )
-from .train.run import network, task_for
-from .train.rundir import RunDir
+from .runs.rundir import RunDir
+from .runs.task import TaskModel
 
 __all__ = ["TimeSeriesClassifier", "TimeSeriesRegressor"]
 
@@ -173,7 +173,7 @@ def _numbers(x: Any, name: str, who: str, **kwargs: Any) -> np.ndarray:
 class _TimeSeriesEstimator(Estimator):
     """What both estimators share: settings -> RunConfig, fit, outputs, save and load."""
 
-    _task = "classification"
+    _task = Task.CLASSIFICATION
     classes_: np.ndarray  # a classifier's labels, set by fit and load
 
     def __init__(self, model: str | None = None, *, features: str = "minirocket+hydra",
@@ -220,7 +220,7 @@ class _TimeSeriesEstimator(Estimator):
         """The settings as a RunConfig, each checked for its type and range as a config file's
         are (``members=1.5`` is an error naming ``members``)."""
         settings = {name: getattr(self, name) for name in _SETTINGS}
-        if self._task == "regression":
+        if self._task is Task.REGRESSION:
             settings["relative"] = self.relative  # type: ignore[attr-defined]
         return resolve_config({"data": ARRAYS, "seed": _seed(self.random_state), **settings})
 
@@ -242,19 +242,9 @@ class _TimeSeriesEstimator(Estimator):
         keys = sample_keys(data)  # a saved run recognizes its training samples by them
         if self.verbose:
             print("\n".join(f"chose  {why}" for why in prepared.choices), flush=True)
-        task = task_for(build_model(prepared.config, prepared.spec), prepared)
-        if prepared.config.model in CLOSED_FORM:
-            assert isinstance(prepared.train, SequenceDataset)
-            fit_closed_form(task, prepared.train, resolve_device(config.accelerator),
-                            verbose=self.verbose)
-        else:  # a network: Lightning is imported only now (the train extra)
-            with tempfile.TemporaryDirectory(prefix="timedist-") as scratch:
-                run = RunDir(Path(scratch))
-                with run.session(create=True) as session:
-                    session.start({}, prepared.train.classes)
-                    network().train_network(task, prepared, run, session,
-                                            verbose=self.verbose, progress=self.verbose)
-                    load_best(task.model, run.path)
+        task = build_task(prepared)  # a network imports Lightning only now (the train extra)
+        train(task, prepared, resolve_device(config.accelerator, config.devices),
+              verbose=self.verbose, progress=self.verbose)
         self.model_ = task.model.eval()
         self.config_ = prepared.config
         self.record_ = make_record(prepared)
@@ -353,7 +343,7 @@ class _TimeSeriesEstimator(Estimator):
             if record.task != cls._task:
                 raise ValueError(f"{run_dir}: expected a {cls._task} run for {cls.__name__}; "
                                  f"got a {record.task} run")
-            if record.task == "regression" and spec.num_outputs != 1:
+            if record.task is Task.REGRESSION and spec.num_outputs != 1:
                 raise ValueError(f"{run_dir}: expected a run with one target per series for "
                                  f"{cls.__name__} (y of shape (N,)); this run has "
                                  f"{spec.num_outputs} (predict it with timedist predict)")
@@ -363,7 +353,7 @@ class _TimeSeriesEstimator(Estimator):
             task = TaskModel(build_model(config, spec), spec.task)
             load_best(task.model, run_dir)
         settings = {name: getattr(config, name) for name in _SETTINGS}
-        if cls._task == "regression":
+        if cls._task is Task.REGRESSION:
             settings["relative"] = config.relative
         estimator = cls(**settings, random_state=config.seed)
         estimator.model_, estimator.config_ = task.model.eval(), config
@@ -476,7 +466,7 @@ class TimeSeriesClassifier(_TimeSeriesEstimator):
     ``predict_proba``, ``score``; ``classes_`` holds the labels in column order.
     """ + _PARAMETERS_DOC
 
-    _task, _estimator_type = "classification", "classifier"
+    _task, _estimator_type = Task.CLASSIFICATION, "classifier"
 
     def fit(self, X: Any, y: Any) -> TimeSeriesClassifier:
         """Fit on X (see the module) and labels y (N,)."""
@@ -517,7 +507,7 @@ class TimeSeriesRegressor(_TimeSeriesEstimator):
     forecasting models predict the change from the last value of channel 0.
     """ + _PARAMETERS_DOC
 
-    _task, _estimator_type = "regression", "regressor"
+    _task, _estimator_type = Task.REGRESSION, "regressor"
 
     def __init__(self, model: str | None = None, *, features: str = "minirocket+hydra",
                  num_features: int = 10_000, members: int | None = None,

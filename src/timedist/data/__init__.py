@@ -28,6 +28,7 @@ from .fingerprint import clip_keys, comparable, exact_keys, fingerprint, overlap
 from .labels import label_name, label_names
 from .moving_digits import moving_digits, moving_digits_forecast
 from .npz import load_npz, save_npz
+from .task import Task
 from .ts import TsFormatError, read_ts
 
 FILE_SUFFIXES = (".ts", ".ts.gz", ".npz")  # the sample files timedist reads
@@ -44,6 +45,7 @@ __all__ = [
     "Samples",
     "SequenceDataset",
     "Standardization",
+    "Task",
     "TsFormatError",
     "clip_keys",
     "comparable",

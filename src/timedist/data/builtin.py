@@ -17,6 +17,7 @@ import torch
 
 from .dataset import SequenceDataset, Standardization
 from .moving_digits import moving_digits, moving_digits_forecast
+from .task import Task
 from .ts import read_ts
 
 __all__ = ["DATASETS", "DatasetInfo", "forecast_windows", "load_dataset"]
@@ -112,7 +113,7 @@ def load_dataset(name: str) -> tuple[SequenceDataset, SequenceDataset]:
     if name not in DATASETS:
         raise ValueError(f"load_dataset: expected one of {', '.join(DATASETS)}; got {name!r}")
     train, test = DATASETS[name].load()
-    if train.task == "classification" and DATASETS[name].standardize:
+    if train.task is Task.CLASSIFICATION and DATASETS[name].standardize:
         scale = train.fit_standardization()
         train, test = train.with_standardization(scale), test.with_standardization(scale)
     return train, test

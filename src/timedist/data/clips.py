@@ -36,6 +36,7 @@ from torch.utils.data import Dataset
 from .._checks import RUN_MARKER, shorten_text
 from .dataset import split_indices
 from .labels import label_names
+from .task import Task
 
 __all__ = [
     "FRAME_SUFFIXES",
@@ -511,6 +512,7 @@ class ClipDataset(Dataset[tuple[Tensor, Tensor]]):
 
     @property
     def channels(self) -> int:
+        """C of a frame: 1 with ``grayscale``, else 3."""
         return 1 if self.grayscale else 3
 
     @property
@@ -520,11 +522,13 @@ class ClipDataset(Dataset[tuple[Tensor, Tensor]]):
 
     @property
     def max_length(self) -> int:
+        """T of every sample: the frames taken per clip."""
         return self.frames
 
     @property
-    def task(self) -> str:
-        return "classification"
+    def task(self) -> Task:
+        """Always classification: a clip's label is its folder or manifest row."""
+        return Task.CLASSIFICATION
 
     @property
     def targets(self) -> Tensor:

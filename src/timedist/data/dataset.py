@@ -15,6 +15,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from .._checks import shape_error
+from .task import Task
 
 __all__ = ["FLOAT32_MAX", "Batch", "SequenceDataset", "Standardization", "channel_blocks",
            "moments", "pad_collate", "safe_std", "split_indices", "without_values",
@@ -182,8 +183,9 @@ class SequenceDataset(Dataset[tuple[Tensor, Tensor]]):
         return int(self.sequences[0].shape[-1]) if self.sequences else 0
 
     @property
-    def task(self) -> str:
-        return "classification" if self.classes is not None else "regression"
+    def task(self) -> Task:
+        """What the targets ask for (:meth:`Task.of`): classes, values or frames."""
+        return Task.of(self.classes, self.targets)
 
     def fit_standardization(self) -> Standardization:
         """Per-channel mean/std (float64) over every valid, non-missing value of this

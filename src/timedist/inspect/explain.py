@@ -35,6 +35,7 @@ class Explanation:
     data: dict[str, Any] = field(default_factory=dict)
 
     def add(self, label: str, statement: str) -> None:
+        """Append one verified fact: a short label and the statement."""
         self.facts.append((label, statement))
 
     def __str__(self) -> str:
@@ -47,6 +48,7 @@ class Explanation:
         return "\n".join(lines)
 
     def to_json(self) -> str:
+        """The title, the facts and the data as indented JSON."""
         facts = [{"label": label, "statement": statement} for label, statement in self.facts]
         return json.dumps({"title": self.title, "facts": facts, **self.data}, indent=2)
 

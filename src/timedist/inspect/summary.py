@@ -45,6 +45,7 @@ class ModelSummary:
 
     @property
     def non_trainable_params(self) -> int:
+        """Parameters that do not train (``requires_grad=False``)."""
         return self.total_params - self.trainable_params
 
     def __str__(self) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..conv_recurrent import ConvLSTM2d
+from ..recurrent.conv_lstm import ConvLSTM2d
 from ..time_distributed import TimeDistributed
 
 __all__ = ["ConvLSTMForecaster"]

@@ -21,13 +21,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._checks import check_choice, shape_error, value_error
+from ..data.task import Task
 from .random_conv import HydraFeatures, MultiRocketFeatures, _resolved
 from .ridge import RidgeStats, fit_temperature, ridge_cv
 
 __all__ = ["FEATURES", "RocketModel", "Rows"]
 
 FEATURES = ("minirocket+hydra", "minirocket", "multirocket", "hydra", "multirocket+hydra")
-TASKS = ("classification", "regression")
+TASKS = (Task.CLASSIFICATION, Task.REGRESSION)
 KEEP = 4_096  # samples whose leave-one-out scores choose the penalty when there are more
 FEATURE_BATCH = 2**24  # feature elements computed at once while fitting (64 MB in float32)
 
@@ -207,7 +208,7 @@ class RocketModel(nn.Module):
         in_channels: C.
         length: the longest training series (sets the dilations; any length works later).
         num_outputs: classes (logits) or regression outputs.
-        task: ``"classification"`` or ``"regression"``.
+        task: ``"classification"`` or ``"regression"`` (a :class:`~timedist.data.Task`).
         features: which families, one of ``FEATURES``: ``"minirocket+hydra"`` (default:
             MiniRocket's PPV features and Hydra's counts), ``"minirocket"``,
             ``"multirocket"`` (four poolings, series and its difference), ``"hydra"``,
@@ -230,7 +231,7 @@ class RocketModel(nn.Module):
     """
 
     def __init__(self, in_channels: int, length: int, num_outputs: int, *,
-                 task: str = "classification", features: str = "minirocket+hydra",
+                 task: Task | str = Task.CLASSIFICATION, features: str = "minirocket+hydra",
                  num_features: int = 10_000, members: int = 3, seed: int = 0) -> None:
         super().__init__()
         check_choice("RocketModel", "task", task, TASKS)
@@ -241,7 +242,7 @@ class RocketModel(nn.Module):
             if value < 1:
                 raise value_error("RocketModel", f"{name} >= 1", value)
         self.in_channels, self.length, self.num_outputs = in_channels, length, num_outputs
-        self.task, self.features, self.num_features = task, features, num_features
+        self.task, self.features, self.num_features = Task(task), features, num_features
         self.seed = seed
         self.members = nn.ModuleList(_Member(features, in_channels, length, num_outputs,
                                              num_features, seed + i) for i in range(members))
@@ -249,7 +250,7 @@ class RocketModel(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"in_channels={self.in_channels}, length={self.length}, "
-                f"num_outputs={self.num_outputs}, task={self.task!r}, "
+                f"num_outputs={self.num_outputs}, task='{self.task}', "
                 f"features={self.features!r}")
 
     def _lengths(self, x: Tensor, lengths: Tensor | None, mask: Tensor | None) -> Tensor:
@@ -262,7 +263,7 @@ class RocketModel(nn.Module):
                 mask: Tensor | None = None) -> Tensor:
         lengths = self._lengths(x, lengths, mask)
         outputs = [member(x, lengths) for member in self.members]
-        if self.task == "classification":
+        if self.task is Task.CLASSIFICATION:
             outputs = [o.log_softmax(-1) for o in outputs]
         return torch.stack(outputs).mean(0)
 
@@ -296,7 +297,7 @@ class RocketModel(nn.Module):
         n = len(source)
         if n != len(y):
             raise shape_error("RocketModel.fit", f"one target per sample (N={n})", y.shape)
-        if self.task == "classification":
+        if self.task is Task.CLASSIFICATION:
             labels = y.long()
             targets = -torch.ones(n, self.num_outputs, device=y.device, dtype=dtype)
             targets[torch.arange(n), labels] = 1.0
@@ -316,7 +317,7 @@ class RocketModel(nn.Module):
             reports.append(member.fit(source, targets, labels, keep,  # type: ignore[operator]
                                       rows, done))
         loo = [r["loo"] for r in reports]
-        if self.task == "classification":
+        if self.task is Task.CLASSIFICATION:
             loo = [s.log_softmax(-1) for s in loo]
         self.report = {"alphas": [r["alpha"] for r in reports],
                        "loo": torch.stack(loo).mean(0), "rows": keep,

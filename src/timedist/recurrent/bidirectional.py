@@ -9,9 +9,9 @@ import torch
 from torch import Tensor, nn
 
 from .._checks import check_choice, type_error
-from .._merge import MERGE_MODES, merge_directions
 from .._wrapper import Wrapper
 from ..masking import resolve_lengths, reverse_valid
+from .merge import MERGE_MODES, merge_directions
 
 __all__ = ["Bidirectional"]
 
@@ -100,14 +100,18 @@ class Bidirectional(Wrapper):
 
     @property
     def return_sequences(self) -> bool:
+        """Whether the output holds every step (B, T, ...) or the last (B, ...) (the wrapped
+        layer's)."""
         return bool(self.forward_layer.return_sequences)
 
     @property
     def return_state(self) -> bool:
+        """Whether the final states of both directions are returned too: the wrapped layer's."""
         return bool(self.forward_layer.return_state)
 
     @property
     def batch_first(self) -> bool:
+        """Whether inputs are (B, T, ...) rather than (T, B, ...): the wrapped layer's."""
         return bool(self.forward_layer.batch_first)
 
     def extra_repr(self) -> str:

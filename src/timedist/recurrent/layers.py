@@ -16,9 +16,9 @@ import torch
 from torch import Tensor, nn
 
 from .._checks import check_choice, shape_error, type_error, value_error
-from .._merge import MERGE_MODES, merge_directions
-from .._sequence import SequenceLayer
 from . import kernel
+from .base import SequenceLayer
+from .merge import MERGE_MODES, merge_directions
 
 __all__ = ["GRU", "LSTM", "RNN", "RecurrentMixin"]
 

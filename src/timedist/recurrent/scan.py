@@ -10,7 +10,7 @@ happens once after the loop (``_selected_after``), which is exact because the va
 are a prefix. torch.compile with
 gradients unrolls the loop instead (one graph per T): torch 2.13's inductor computes wrong
 weight gradients through two scans in one graph (2.8 on a bias for a 2-layer LSTM) and
-refuses others as aliasing, while the unrolled steps train exactly (tests/test_export.py).
+refuses others as aliasing, while the unrolled steps train exactly (tests/deploy/test_export.py).
 """
 
 from __future__ import annotations

@@ -1,8 +1,15 @@
-"""Runs without Lightning: a model with its task kind (``task``), the device a run uses
-(``device``), seeding (``seed``), what a run says (``console``) and the error that stops it
-(``errors``), ``metrics.csv`` (``metrics``), progress lines, and rocket on several processes
-(``distributed``); more of the run machinery moves here as the layout is reorganized
-(issue 22)."""
+"""Runs without Lightning: a run directory from configuration to predictions.
+
+``config`` (settings, their flags and the files that hold them), ``defaults`` (settings chosen
+from the data), ``prepare`` (data to tensors, the model built), ``rundir``/``marker``/
+``record`` (the run directory, its proof of ownership and what it records), ``closed_form``
+(rocket's fit), ``evaluation`` and ``baselines`` (test metrics and the cheap baseline),
+``clip_source`` (own videos as a run's data), ``run`` (``fit``/``evaluate``/``predict``);
+with the small parts they share: ``task`` (a model with its task kind), ``device``, ``seed``,
+``console``, ``errors``, ``metrics`` (metrics.csv), ``progress`` and ``distributed`` (rocket
+on several processes). Networks are trained by :mod:`timedist.train` (Lightning), imported
+only then.
+"""
 
 from .progress import Progress
 

@@ -6,7 +6,7 @@ import os
 
 import torch
 
-from ..train.config import ConfigError
+from .config import ConfigError
 
 __all__ = ["resolve_device"]
 

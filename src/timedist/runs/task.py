@@ -7,6 +7,8 @@ import inspect
 
 from torch import Tensor, nn
 
+from ..data import Task
+
 __all__ = ["TaskModel", "as_input"]
 
 
@@ -16,14 +18,14 @@ def as_input(x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor | None]:
 
 
 class TaskModel(nn.Module):
-    """``model`` for one task kind (``classification``, ``regression``, ``frames``), called on
+    """``model`` for one task kind (:class:`~timedist.data.Task`), called on
     a padded batch: forward(x (B, T, ...), lengths (B,)) -> the model's outputs (B, ...);
     lengths reach models whose ``forward`` takes them. Its state dict is the model's under
     ``model.``, the keys every run's checkpoint uses."""
 
-    def __init__(self, model: nn.Module, task: str) -> None:
+    def __init__(self, model: nn.Module, task: Task | str) -> None:
         super().__init__()
-        self.model, self.task = model, task
+        self.model, self.task = model, Task(task)
         self.takes_lengths = "lengths" in inspect.signature(model.forward).parameters
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:

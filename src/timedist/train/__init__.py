@@ -1,8 +1,10 @@
-"""Training on PyTorch Lightning (the ``train`` extra): ``fit``, ``evaluate``, ``predict``.
+"""Training networks on PyTorch Lightning (the ``train`` extra), and the run API's names:
+``fit``, ``evaluate``, ``predict``, ``RunConfig``, ``load_run`` (their homes are in
+:mod:`timedist.runs`, which needs no Lightning).
 
-Names are imported on first use (PEP 562), so reading a config, choosing defaults or loading
-a trained model (``load_run``) does not import Lightning; ``fit``, ``evaluate``, ``predict``
-and ``SequenceTask`` do.
+Names are imported on first use (PEP 562): reading a config, choosing defaults, loading a
+trained model (``load_run``) or a rocket run import no Lightning; ``SequenceTask`` and training
+a network do.
 
 >>> from timedist.train import RunConfig
 >>> RunConfig(data="japanese-vowels").data
@@ -15,20 +17,24 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .config import DATASET_DEFAULTS, MODELS, ConfigError, RunConfig, resolve_config
-    from .defaults import choose_defaults
+    from ..models.registry import MODELS, ModelSpec
+    from ..runs.config import DATASET_DEFAULTS, ConfigError, RunConfig, resolve_config
+    from ..runs.defaults import choose_defaults
+    from ..runs.prepare import Prepared, build_model, prepare, prepare_data
+    from ..runs.record import load_run
+    from ..runs.run import RunResult, TrainingError, evaluate, fit, predict
     from .module import NonFiniteLossError, SequenceTask
-    from .prepare import ModelSpec, Prepared, build_model, prepare, prepare_data
-    from .record import load_run
-    from .run import RunResult, TrainingError, evaluate, fit, predict
 
+# Each name's module (absolute): the run machinery without Lightning lives in timedist.runs.
 _HOMES = {
-    "DATASET_DEFAULTS": "config", "MODELS": "config", "ConfigError": "config",
-    "RunConfig": "config", "resolve_config": "config", "choose_defaults": "defaults",
-    "NonFiniteLossError": "module", "SequenceTask": "module", "ModelSpec": "prepare",
-    "Prepared": "prepare", "build_model": "prepare", "prepare": "prepare",
-    "prepare_data": "prepare", "load_run": "record", "RunResult": "run",
-    "TrainingError": "run", "evaluate": "run", "fit": "run", "predict": "run",
+    "DATASET_DEFAULTS": "..runs.config", "MODELS": "..models.registry",
+    "ConfigError": "..runs.config", "RunConfig": "..runs.config",
+    "resolve_config": "..runs.config", "choose_defaults": "..runs.defaults",
+    "NonFiniteLossError": ".module", "SequenceTask": ".module", "ModelSpec": "..models.registry",
+    "Prepared": "..runs.prepare", "build_model": "..runs.prepare", "prepare": "..runs.prepare",
+    "prepare_data": "..runs.prepare", "load_run": "..runs.record", "RunResult": "..runs.run",
+    "TrainingError": "..runs.run", "evaluate": "..runs.run", "fit": "..runs.run",
+    "predict": "..runs.run",
 }
 
 __all__ = [
@@ -57,7 +63,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name not in _HOMES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+    return getattr(importlib.import_module(_HOMES[name], __name__), name)
 
 
 def __dir__() -> list[str]:

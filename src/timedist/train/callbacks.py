@@ -28,7 +28,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.utils.data import Sampler
 
 from ..runs.metrics import metrics_text, read_metrics
-from .rundir import RunSession
+from ..runs.rundir import RunSession
 
 __all__ = ["AtomicCheckpointIO", "ClipEpoch", "EpochLog", "EpochShuffle", "RunCheckpoint"]
 

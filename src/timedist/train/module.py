@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..data import Batch
+from ..data import Batch, Task
 from ..runs.task import TaskModel
 
 __all__ = ["NonFiniteLossError", "SequenceTask"]
@@ -39,7 +39,7 @@ class SequenceTask(TaskModel, pl.LightningModule):
     generator, at different moments in a fresh and a resumed run).
     """
 
-    def __init__(self, model: nn.Module, task: str, *, lr: float = 3e-3,
+    def __init__(self, model: nn.Module, task: Task | str, *, lr: float = 3e-3,
                  weight_decay: float = 0.0, seed: int = 0) -> None:
         super().__init__(model, task)
         self.lr, self.weight_decay, self.seed = lr, weight_decay, seed
@@ -47,7 +47,7 @@ class SequenceTask(TaskModel, pl.LightningModule):
     def _step(self, batch: Batch, stage: str) -> Tensor:
         x, lengths, y = batch
         out = self(x, lengths)
-        if self.task == "classification":
+        if self.task is Task.CLASSIFICATION:
             loss = F.cross_entropy(out, y)
             metric = ("accuracy", (out.argmax(-1) == y).float().mean())
         else:

@@ -15,15 +15,15 @@ from lightning.pytorch.callbacks import EarlyStopping
 from torch.utils.data import DataLoader
 
 from ..data import ClipDataset, pad_collate
+from ..runs.config import RunConfig
 from ..runs.console import note, quiet_libraries, say
 from ..runs.device import resolve_device
 from ..runs.errors import TrainingError
+from ..runs.prepare import Prepared, loader_workers
+from ..runs.rundir import RunDir, RunSession, read_checkpoint
 from .callbacks import AtomicCheckpointIO, ClipEpoch, EpochLog, EpochShuffle, RunCheckpoint
-from .config import RunConfig
 from .convergence import Converged, window_steps
 from .module import NonFiniteLossError, SequenceTask
-from .prepare import Prepared, loader_workers
-from .rundir import RunDir, RunSession, read_checkpoint
 
 __all__ = ["SequenceTask", "train_network"]
 

@@ -1,7 +1,7 @@
 """The PNG figures of a run: learning curves, confusion matrix, predicted vs true, frames.
 
 Every function takes plain tensors/rows and returns the PNG's bytes; the caller writes them
-(into a run through its :class:`~timedist.train.rundir.RunSession`).
+(into a run through its :class:`~timedist.runs.rundir.RunSession`).
 """
 
 from __future__ import annotations
