@@ -103,8 +103,8 @@ LAYERS = [
 ]
 UPWARD = {
     ("timedist.runs.fitting", "timedist.train.network"): "Lightning, when a network trains",
-    ("timedist.runs.run", "timedist.train.plots"): "matplotlib, when a plot is drawn",
-    ("timedist.runs.run", "timedist.deploy.deployed"): "onnxruntime, predict --model FILE.onnx",
+    ("timedist.runs.measure", "timedist.train.plots"): "matplotlib, when a plot is drawn",
+    ("timedist.runs.predict", "timedist.deploy.deployed"): "onnxruntime, predict --model X.onnx",
 }
 
 

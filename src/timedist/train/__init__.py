@@ -20,9 +20,13 @@ if TYPE_CHECKING:
     from ..models.registry import MODELS, ModelSpec
     from ..runs.config import DATASET_DEFAULTS, ConfigError, RunConfig, resolve_config
     from ..runs.defaults import choose_defaults
+    from ..runs.errors import TrainingError
+    from ..runs.evaluate import evaluate
+    from ..runs.measure import RunResult
+    from ..runs.predict import predict
     from ..runs.prepare import Prepared, build_model, prepare, prepare_data
     from ..runs.record import load_run
-    from ..runs.run import RunResult, TrainingError, evaluate, fit, predict
+    from ..runs.run import fit
     from .module import NonFiniteLossError, SequenceTask
 
 # Each name's module (absolute): the run machinery without Lightning lives in timedist.runs.
@@ -32,9 +36,9 @@ _HOMES = {
     "resolve_config": "..runs.config", "choose_defaults": "..runs.defaults",
     "NonFiniteLossError": ".module", "SequenceTask": ".module", "ModelSpec": "..models.registry",
     "Prepared": "..runs.prepare", "build_model": "..runs.prepare", "prepare": "..runs.prepare",
-    "prepare_data": "..runs.prepare", "load_run": "..runs.record", "RunResult": "..runs.run",
-    "TrainingError": "..runs.run", "evaluate": "..runs.run", "fit": "..runs.run",
-    "predict": "..runs.run",
+    "prepare_data": "..runs.prepare", "load_run": "..runs.record",
+    "RunResult": "..runs.measure", "TrainingError": "..runs.errors",
+    "evaluate": "..runs.evaluate", "fit": "..runs.run", "predict": "..runs.predict",
 }
 
 __all__ = [
