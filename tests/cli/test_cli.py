@@ -79,7 +79,7 @@ def test_summary_command_on_a_module_path(
     assert "expected --input-size for a model given by path" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["td-dense", "td-conv2d", "cnn-lstm", "bilstm-classifier"])
+@pytest.mark.parametrize("name", ["td-dense", "td-conv2d", "td-cnn-lstm", "bilstm-classifier"])
 def test_summary_of_built_in_models(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     from timedist.inspect.examples import EXAMPLES
 
@@ -88,9 +88,28 @@ def test_summary_of_built_in_models(name: str, capsys: pytest.CaptureFixture[str
     model = EXAMPLES[name].build()
     assert f"Total params: {sum(p.numel() for p in model.parameters()):,}" in out
     expected = {"td-dense": "(4, 12, 10)", "td-conv2d": "(4, 12, 32, 32, 32)",
-                "cnn-lstm": "1 (LSTM)                   (4, 64)",
+                "td-cnn-lstm": "1 (LSTM)                   (4, 64)",
                 "bilstm-classifier": "0 (LSTM)      (8, 128)"}[name]
     assert expected in out
+
+
+@pytest.mark.parametrize("name", ["rocket", "inception", "cnn-lstm", "conv-lstm-forecaster"])
+def test_summary_of_the_models_fit_trains(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A registry name: the model as `timedist fit` builds it for the input (its usual one by
+    default), counted against the registry's own build; steps it cannot read: one line."""
+    from timedist.models.registry import EXAMPLE_INPUTS, MODELS, for_input
+    from timedist.runs.config import RunConfig
+
+    shape = EXAMPLE_INPUTS[max(MODELS[name].steps)]
+    assert main(["summary", name]) == 0
+    out = capsys.readouterr().out
+    model = for_input(name, shape, RunConfig())
+    assert f"Total params: {sum(p.numel() for p in model.parameters()):,}" in out
+    assert f"Input shape: {shape}" in out and type(model).__name__ in out
+    for bad, says in (("2,8,3,4", f"model '{name}' expects "), ("2,8", "expected an input")):
+        with pytest.raises(SystemExit):
+            main(["summary", name, "--input-size", bad])
+        assert says in capsys.readouterr().err
 
 
 def test_quick_commands_do_not_import_lightning(tmp_path: Path) -> None:

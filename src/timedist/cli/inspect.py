@@ -24,13 +24,16 @@ def run_tour(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 def add_summary(table: argparse.ArgumentParser) -> None:
     from ..inspect.examples import EXAMPLES
+    from ..models.registry import MODELS
 
-    table.add_argument("model", help="a built-in model (" + ", ".join(EXAMPLES) + "), "
-                       "MODULE:ATTRIBUTE naming an nn.Module, or a class or function that builds "
-                       "one without arguments, or a RUN_DIR of timedist fit")
+    table.add_argument("model", help="an example model (" + ", ".join(EXAMPLES) + "), a model "
+                       "of timedist fit (" + ", ".join(MODELS) + "), MODULE:ATTRIBUTE naming "
+                       "an nn.Module, or a class or function that builds one without arguments, "
+                       "or a RUN_DIR of timedist fit")
     table.add_argument("--input-size", type=shapes,
                        help="input shape, e.g. 4,12,8; several inputs separated by ';' "
-                       "(default for built-in models: their usual input)")
+                       "(default for example models and those of timedist fit: their usual "
+                       "input)")
     table.add_argument("--depth", type=non_negative, default=3,
                        help="submodule levels to list (default: 3)")
 
@@ -39,24 +42,36 @@ def run_summary(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
     from pathlib import Path
 
     from ..inspect import summary
+    from ..inspect.examples import EXAMPLES
+    from ..models.registry import EXAMPLE_INPUTS, MODELS
 
-    run_input = None
+    sizes = args.input_size
     if (Path(args.model) / "config.yaml").is_file():  # a run directory of timedist fit:
         from ..runs.record import load_run  # what fails there is a failure at run time (exit 1)
 
         model, run_input = load_run(args.model)
+        sizes = sizes or [run_input]
+    elif args.model in EXAMPLES:
+        model = EXAMPLES[args.model].build()
+        sizes = sizes or [EXAMPLES[args.model].input_size]
+    elif args.model in MODELS:  # as timedist fit builds it for such an input
+        from ..models.registry import for_input
+        from ..runs.config import RunConfig
+
+        sizes = sizes or [EXAMPLE_INPUTS[max(MODELS[args.model].steps)]]
+        if len(sizes) != 1:
+            parser.error(f"summary: expected one --input-size for {args.model}; got {len(sizes)}")
+        try:
+            model = for_input(args.model, sizes[0], RunConfig())
+        except ValueError as error:
+            parser.error(f"summary: --input-size {','.join(map(str, sizes[0]))}: {error}")
     else:
         try:
             model = _load_model(args.model)
         except (ImportError, AttributeError, ValueError) as error:
             parser.error(f"summary: {error}")
-    sizes = args.input_size or ([run_input] if run_input else None)
-    if sizes is None:
-        from ..inspect.examples import EXAMPLES
-
-        if args.model not in EXAMPLES:
+        if sizes is None:
             parser.error("summary: expected --input-size for a model given by path")
-        sizes = [EXAMPLES[args.model].input_size]
     print(summary(model, sizes[0] if len(sizes) == 1 else sizes, depth=args.depth))
     return 0
 
@@ -184,20 +199,20 @@ LOADING = False  # a model factory is being called (summary MODULE:ATTRIBUTE)
 
 
 def _load_model(spec: str) -> Any:
-    """A built-in name or ``package.module:attribute`` -> an nn.Module (a factory is called)."""
+    """``package.module:attribute`` -> an nn.Module (a factory is called)."""
     import importlib
 
     from torch import nn
 
     from .._checks import shorten_text
     from ..inspect.examples import EXAMPLES
+    from ..models.registry import MODELS
 
-    if spec in EXAMPLES:
-        return EXAMPLES[spec].build()
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
-        raise ValueError(f"expected a built-in model ({', '.join(EXAMPLES)}) or "
-                         f"MODULE:ATTRIBUTE, e.g. mypackage.models:build; got {spec!r}")
+        raise ValueError(f"expected an example model ({', '.join(EXAMPLES)}), a model of "
+                         f"timedist fit ({', '.join(MODELS)}) or MODULE:ATTRIBUTE, e.g. "
+                         f"mypackage.models:build; got {spec!r}")
     obj = getattr(importlib.import_module(module_name), attribute)
     global LOADING
     try:

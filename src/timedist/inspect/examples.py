@@ -1,7 +1,7 @@
 """Built-in example models, by name, with the input shape each is meant for.
 
-``timedist summary NAME`` and the docs use them; ``timedist.models`` (a later release) adds its
-own models to the same table.
+``timedist summary NAME`` and the docs use them; the models ``timedist fit`` trains are named
+in :data:`timedist.models.registry.MODELS` (``timedist summary`` shows those too).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ EXAMPLES: dict[str, Example] = {
     "td-conv2d": Example(lambda: nn.Sequential(TimeDistributed(nn.Conv2d(3, 32, 3, padding=1))),
                          (4, 12, 3, 32, 32),
                          "TimeDistributed(Conv2D(32, 3, padding='same')) on 12 frames: 896"),
-    "cnn-lstm": Example(lambda: nn.Sequential(TimeDistributed(_frame_encoder()),
+    "td-cnn-lstm": Example(lambda: nn.Sequential(TimeDistributed(_frame_encoder()),
                                               LSTM(32, 64, return_sequences=False),
                                               nn.Linear(64, 5)),
                         (4, 16, 3, 64, 64), "a frame CNN, an LSTM over the frames, 5 classes"),

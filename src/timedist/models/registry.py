@@ -5,7 +5,8 @@ An entry says what a model is (:class:`ModelEntry`): its name and one line about
 kinds it serves, the steps it reads (signals (C,) or images (C, H, W)), how it is fitted
 (closed form: one pass, no epochs; or gradient steps: Lightning), the groups of settings it
 takes (``rocket``, ``recurrent``, ``stacked``), and the function that builds it for a
-:class:`ModelSpec` from a run's settings. Adding a model is its module plus one entry here.
+:class:`ModelSpec` from a run's settings (``timedist summary NAME`` shows one built by
+:func:`for_input`). Adding a model is its module plus one entry here.
 
 >>> from timedist.models.registry import MODELS, closed_form
 >>> closed_form("rocket"), closed_form("inception"), sorted(MODELS["sequence"].takes)
@@ -29,8 +30,8 @@ from .forecaster import ConvLSTMForecaster
 from .rocket import RocketModel
 from .sequence import SequenceClassifier, SequenceRegressor
 
-__all__ = ["MODELS", "Fitting", "ModelEntry", "ModelError", "ModelSpec", "Settings", "build",
-           "closed_form", "legacy_model", "taking"]
+__all__ = ["EXAMPLE_INPUTS", "MODELS", "Fitting", "ModelEntry", "ModelError", "ModelSpec",
+           "Settings", "build", "closed_form", "for_input", "legacy_model", "taking"]
 
 
 class ModelError(ValueError):
@@ -177,6 +178,31 @@ def closed_form(name: str | None) -> bool:
 def taking(group: str) -> list[str]:
     """The models that take the settings of ``group`` (``rocket``, ``recurrent``, ...)."""
     return [name for name, entry in MODELS.items() if group in entry.takes]
+
+
+# A batch of each step rank, for ``timedist summary NAME`` (signals; 16-frame 64x64 clips).
+EXAMPLE_INPUTS = {1: (4, 150, 3), 3: (4, 16, 3, 64, 64)}
+
+
+def for_input(name: str, shape: tuple[int, ...], settings: Settings) -> nn.Module:
+    """Model ``name`` as a run builds it for batches of ``shape`` (B, T, *step): for the first
+    task it serves, with two classes (or one value; frames: one step ahead). Raises
+    :class:`ModelError` when it cannot read such steps.
+
+    >>> from timedist.runs.config import RunConfig
+    >>> type(for_input("inception", (8, 100, 2), RunConfig())).__name__
+    'InceptionTime'
+    """
+    if name not in MODELS:
+        raise ModelError(f"expected a model, one of {', '.join(MODELS)}; got {name!r}")
+    if len(shape) < 3:
+        raise ModelError(f"expected an input (B, T, *step): (B, T, C) or (B, T, C, H, W); got "
+                         f"{shape}")
+    task = next(t for t in Task if t in MODELS[name].tasks)
+    outputs = 2 if task is Task.CLASSIFICATION else 1 if task is Task.REGRESSION else shape[2]
+    spec = ModelSpec(task, shape[2:], outputs, horizon=1 if task is Task.FRAMES else 0,
+                     length=shape[1])
+    return build(name, spec, settings)
 
 
 def legacy_model(spec: ModelSpec) -> str:
