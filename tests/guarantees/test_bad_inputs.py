@@ -399,17 +399,18 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
                            "--out", "{w}/new"), 1, r"bin\.ts: expected a UTF-8 text file"),
     ("ts: .gz that is not gzip", then(write("g.ts.gz", b"plain"), "fit", "--data",
                                       "{w}/g.ts.gz", "--out", "{w}/new"), 1,
-     r"g\.ts\.gz: expected a gzip-compressed \.ts file"),
+     r"g\.ts\.gz: expected a gzip-compressed file"),
     ("ts: bad value inside .gz", then(gz, "fit", "--data", "{w}/g.ts.gz", "--out", "{w}/new"), 1,
      r"g\.ts\.gz, line 3: expected a number"),
     ("file: no such file", lambda w: ["fit", "--data", str(w / "nope.ts"), "--out", str(w / "n")],
      1, r"nope\.ts: no such file"),
     ("file: a folder", then(lambda w: (w / "d.ts").mkdir(), "fit", "--data", "{w}/d.ts", "--out",
-                            "{w}/new"), 1, r"d\.ts: is a folder; expected a \.ts/\.ts\.gz/\.npz"),
+                            "{w}/new"), 1,
+     r"d\.ts: is a folder; expected a \.ts, \.npz, \.tsv, \.txt or \.arff \(\.gz too\) file"),
     ("file: another format", then(write("x.csv", "1,2\n"), "fit", "--data", "{w}/x.csv",
                                   "--out", "{w}/new"), 1,
      r"x\.csv: line 1: expected a clip manifest with the header path,label\[,start,end\] "
-     r"\(signals go in \.ts/\.ts\.gz/\.npz files\); got 1,2"),
+     r"\(signals go in \.ts, \.npz, \.tsv, \.txt or \.arff files\); got 1,2"),
     # own videos
     ("clips: an unreadable video", then(clips("clips/a/1.mp4", "clips/b/2.mp4",
                                               broken="clips/b/3.mp4"), *fit_clips()), 1,
@@ -451,7 +452,7 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r"expected frames >= 1; got 0"),
     ("clips: test clips for a signal run", lambda w: [
         "fit", "--data", str(w / "good.ts"), "--test-data", str(w), "--out", str(w / "new")], 1,
-     r"--test-data .*: expected a test file \.ts/\.ts\.gz/\.npz for .*good\.ts \(folders of "
+     r"--test-data .*: expected a test file \(\.ts, \.npz, .*\) for .*good\.ts \(folders of "
      r"clips test runs on clips\)"),
     # .npz files
     ("npz: no y", npz(X=np.zeros((2, 3, 1))), 1, r"bad\.npz: expected arrays 'X' and 'y'"),
@@ -469,7 +470,8 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r"zip archive, which every \.npz is\)"),
     ("predict: /dev/null as input", lambda w: ["predict", str(w / "run"), "--input",
                                                "/dev/null", "--output", str(w / "p.csv")], 1,
-     r"error: /dev/null: expected a file ending in \.ts, \.ts\.gz, \.npz$"),
+     r"error: /dev/null: expected a file ending in \.ts, \.npz, \.tsv, \.txt or \.arff "
+     r"\(\.gz too\)$"),
     ("run dir: its training data moved away", then(own_run_moved, "evaluate", "{w}/mine"), 1,
      r"good\.ts: no such file or folder; it is the run's data \(in \S*mine/config\.yaml\): put "
      r"it back, edit the path in config\.yaml, or pass --data FILE"),
@@ -1292,7 +1294,8 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("test file: a run's record as --test-data", lambda w: [
         "fit", "--data", str(w / "good.ts"), "--test-data", str(w / "run/preprocessing.json"),
         "--out", str(w / "new")], 1,
-     r"--test-data .*preprocessing\.json: expected a file ending in \.ts, \.ts\.gz, \.npz$"),
+     r"--test-data .*preprocessing\.json: expected a file ending in \.ts, \.npz, \.tsv, \.txt "
+     r"or \.arff \(\.gz too\)$"),
 ]
 
 

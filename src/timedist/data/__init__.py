@@ -1,8 +1,9 @@
-"""Data: the .ts reader, .npz files, own video clips, variable-length datasets and their
-padding collate."""
+"""Data: the .ts reader, the archives' .tsv/.txt/.arff files, .npz files, own video clips,
+variable-length datasets and their padding collate."""
 
 from __future__ import annotations
 
+from .archive import ARCHIVE_SUFFIXES, read_arff, read_ucr
 from .builtin import DATASETS, forecast_windows, load_dataset
 from .clips import (
     Clip,
@@ -31,11 +32,15 @@ from .npz import load_npz, save_npz
 from .task import Task
 from .ts import TsFormatError, read_ts
 
-FILE_SUFFIXES = (".ts", ".ts.gz", ".npz")  # the sample files timedist reads
+# The sample files timedist reads, and how a message names them.
+FILE_SUFFIXES = (".ts", ".ts.gz", ".npz", *ARCHIVE_SUFFIXES)
+FILE_KINDS = ".ts, .npz, .tsv, .txt or .arff (.gz too)"
 Samples = SequenceDataset | ClipDataset  # held in memory, or own videos streamed from disk
 
 __all__ = [
+    "ARCHIVE_SUFFIXES",
     "DATASETS",
+    "FILE_KINDS",
     "FILE_SUFFIXES",
     "FLOAT32_MAX",
     "Batch",
@@ -63,8 +68,10 @@ __all__ = [
     "moving_digits_forecast",
     "overlap",
     "pad_collate",
+    "read_arff",
     "read_clip",
     "read_ts",
+    "read_ucr",
     "safe_std",
     "sample_indices",
     "sample_keys",

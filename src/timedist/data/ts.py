@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import math
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ from .._checks import DECIMAL
 from .dataset import SequenceDataset
 from .labels import label_names
 
-__all__ = ["TsFormatError", "read_ts"]
+__all__ = ["TsFormatError", "data_section", "number", "read_ts", "text_lines"]
 
 _MISSING = ("?", "nan", "")
 _INFINITE = re.compile(r"[+-]?inf(inity)?", re.IGNORECASE)
@@ -52,21 +53,26 @@ class _Header:
         return self.classes is not None or self.regression
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
+def text_lines(path: Path, *, strip: bool = True) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a UTF-8 text file, plain or gzipped (``.gz``): stripped of
+    surrounding whitespace, or (``strip=False``) only of its line end; a file that is not
+    UTF-8 or not the gzip it is named is a TsFormatError naming it."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8-sig") as handle:  # type: ignore[operator]
-            for number, line in enumerate(handle, start=1):
-                yield number, line.strip()
+            for index, line in enumerate(handle, start=1):
+                yield index, line.strip() if strip else line.rstrip("\r\n")
     except UnicodeDecodeError as error:
         raise TsFormatError(f"{path.name}: expected a UTF-8 text file; got bytes that are not "
                             f"({error.reason})") from None
-    except (gzip.BadGzipFile, EOFError) as error:
-        raise TsFormatError(f"{path.name}: expected a gzip-compressed .ts file; {error}"
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:  # zlib: a damaged body
+        raise TsFormatError(f"{path.name}: expected a gzip-compressed file; {error}"
                             ) from None
 
 
-def _value(text: str, where: str) -> float:
+def number(text: str, where: str) -> float:
+    """One value as written in an archive file: a decimal number, or missing (``?``, ``NaN``,
+    empty: NaN); anything else, infinities included, is a TsFormatError naming ``where``."""
     text = text.strip()
     if text.lower() in _MISSING:
         return math.nan
@@ -145,7 +151,7 @@ def _sample(header: _Header, line: str, where: str) -> tuple[Tensor, str | None]
         words = text.split(",")
         if len(words) > 1 and not words[-1].strip():  # a trailing comma
             words = words[:-1]
-        channels.append([_value(v, where) for v in words])
+        channels.append([number(v, where) for v in words])
     sizes = [len(c) for c in channels]
     if len(set(sizes)) != 1:
         raise TsFormatError(f"{where}: expected channels of equal length within a sample; "
@@ -182,8 +188,8 @@ def read_ts(path: str | Path, *, require_targets: bool = False, name: str | None
     targets: list[float | int] = []
     in_data = False
     first_length: tuple[int, int] | None = None  # (length, line) of the first sample
-    for number, line in _lines(path):
-        where = f"{path.name}, line {number}"
+    for line_number, line in text_lines(path):
+        where = f"{path.name}, line {line_number}"
         if not line or line.startswith(("#", "%")):
             continue
         if not in_data:
@@ -201,7 +207,7 @@ def read_ts(path: str | Path, *, require_targets: bool = False, name: str | None
                                 f"{len(values)}")
         if header.tags.get("equallength") == "true":
             if first_length is None:
-                first_length = (len(values), number)
+                first_length = (len(values), line_number)
             elif len(values) != first_length[0]:
                 raise TsFormatError(f"{where}: expected {first_length[0]} steps like line "
                                     f"{first_length[1]} (@equalLength true); got {len(values)}")
@@ -211,18 +217,28 @@ def read_ts(path: str | Path, *, require_targets: bool = False, name: str | None
                                     f"{header.classes}; got {label!r}")
             targets.append(header.classes.index(label))
         elif header.regression:
-            target = _value(label or "", where)
+            target = number(label or "", where)
             if math.isnan(target):
                 raise TsFormatError(f"{where}: expected a regression target; got {label!r}")
             targets.append(target)
         else:
             targets.append(0)
         sequences.append(values)
-    if not in_data:
+    return data_section(path, in_data, sequences, targets, header.classes, name,
+                        regression=header.regression)
+
+
+def data_section(path: Path, found: bool, sequences: list[Tensor], targets: list[int | float],
+                 classes: list[str] | None, name: str | None, *, regression: bool
+                 ) -> SequenceDataset:
+    """The samples read after a file's ``@data`` line (``found``: whether there was one) as a
+    dataset: regression targets (float64), or class indices (with ``classes``; zeros for
+    unlabelled samples)."""
+    if not found:
         raise TsFormatError(f"{path.name}: expected an '@data' line before the samples; "
                             "found none")
     if not sequences:
         raise TsFormatError(f"{path.name}: expected samples after '@data'; found none")
-    dtype = torch.float64 if header.regression else torch.long
-    return SequenceDataset(sequences, torch.tensor(targets, dtype=dtype), classes=header.classes,
+    dtype = torch.float64 if regression else torch.long
+    return SequenceDataset(sequences, torch.tensor(targets, dtype=dtype), classes=classes,
                            name=name or path.name)

@@ -69,10 +69,12 @@ class RunConfig:
     ``config.yaml`` holds the values chosen, so it reproduces the run."""
 
     data: str = _setting("moving-digits", "data", "a built-in dataset ({datasets}; default "
-                         "moving-digits), a training file .ts/.npz, or own videos: a folder "
+                         "moving-digits), a training file (.ts, .npz, or the archives' .tsv, "
+                         ".txt, .arff), or own videos: a folder "
                          "of <label>/<clip> (optionally under train/ val/ test/) or a .csv "
                          "manifest (path,label[,start,end])")
-    test_data: str | None = _setting(None, "data", "a test file for own data (.ts/.npz), or "
+    test_data: str | None = _setting(None, "data", "a test file for own data (.ts, .npz, .tsv, "
+                                     ".txt, .arff), or "
                                      "a folder/manifest of test clips")
     val_split: float | None = _setting(
         None, "data", "fraction of the training data held out for validation (0: none; "

@@ -16,7 +16,9 @@ from torch import Tensor, nn
 
 from .._checks import shorten
 from ..data import (
+    ARCHIVE_SUFFIXES,
     DATASETS,
+    FILE_KINDS,
     FILE_SUFFIXES,
     ClipDataset,
     Samples,
@@ -27,7 +29,9 @@ from ..data import (
     load_dataset,
     load_npz,
     moments,
+    read_arff,
     read_ts,
+    read_ucr,
     sample_keys,
 )
 from ..data.dataset import channel_blocks, split_indices
@@ -90,26 +94,31 @@ class Prepared:
 
 def read_sequences(path: str | Path, *, require_targets: bool = True, flag: str = ""
                    ) -> SequenceDataset:
-    """A user's .ts/.ts.gz or .npz file as a SequenceDataset (errors name the file/line, and
-    ``flag``, a setting that takes no built-in dataset, when given)."""
+    """A user's sample file (.ts, .npz, or an archive's .tsv/.txt/.arff) as a
+    SequenceDataset (errors name the file/line, and ``flag``, a setting that takes no built-in
+    dataset, when given)."""
     if str(path) == ARRAYS:  # a run's config.yaml written by an estimator's save()
         raise ConfigError(f"data {ARRAYS}: that run was fitted in Python on arrays; pass --data "
-                          "FILE (a .ts/.ts.gz/.npz file) to train on a file")
+                          f"FILE (a {FILE_KINDS} file) to train on a file")
     path = Path(path)
     if not path.name.endswith(FILE_SUFFIXES):  # (inputs to predict are never built-in data)
         named = f"a built-in dataset ({', '.join(DATASETS)}) or " if (
             require_targets and not flag) else ""
         raise ConfigError(f"{flag + ' ' if flag else ''}{path}: expected {named}a file ending in "
-                          f"{', '.join(FILE_SUFFIXES)}")
+                          f"{FILE_KINDS}")
     if path.is_dir():
-        raise ConfigError(f"{path}: is a folder; expected a .ts/.ts.gz/.npz file")
+        raise ConfigError(f"{path}: is a folder; expected a {FILE_KINDS} file")
     if path.exists() and not path.is_file():
         raise ConfigError(f"{path}: not a regular file (a pipe, a device or a socket); expected "
-                          "a .ts/.ts.gz/.npz file")
+                          f"a {FILE_KINDS} file")
     if not path.is_file():
         raise ConfigError(f"{path}: no such file")
     if path.suffix == ".npz":
         return load_npz(path, require_targets=require_targets)
+    if path.name.endswith((".arff", ".arff.gz")):
+        return read_arff(path)
+    if path.name.endswith(ARCHIVE_SUFFIXES):
+        return read_ucr(path)
     return read_ts(path, require_targets=require_targets)
 
 
@@ -390,7 +399,7 @@ def prepare_data(config: RunConfig) -> Prepared:
     else:
         if is_clip_source(config.test_data):
             raise ConfigError(f"--test-data {config.test_data}: expected a test file "
-                              f"{'/'.join(FILE_SUFFIXES)} for {config.data} (folders of clips "
+                              f"({FILE_KINDS}) for {config.data} (folders of clips "
                               "test runs on clips)")
         train, test = load_splits(config)
         prepared = prepare(config, train, test, scaled=config.data in DATASETS, notes=notes)

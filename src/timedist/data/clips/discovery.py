@@ -175,7 +175,8 @@ def _read_manifest(path: Path) -> list[Clip]:
         rows = list(csv.reader(handle))
     if not rows or [c.strip().lower() for c in rows[0][:2]] != ["path", "label"]:
         raise ClipError(f"{path}: line 1: expected a clip manifest with the header "
-                        "path,label[,start,end] (signals go in .ts/.ts.gz/.npz files); got "
+                        "path,label[,start,end] (signals go in .ts, .npz, .tsv, .txt or .arff "
+                        "files); got "
                         f"{','.join(rows[0]) if rows else 'an empty file'}")
     clips = []
     seen: dict[tuple[Path, float | None, float | None], tuple[int, str]] = {}
