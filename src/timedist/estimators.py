@@ -37,6 +37,7 @@ from .data import (
     without_values,
     without_values_text,
 )
+from .data.frames import long_series
 from .runs.closed_form import save_checkpoint
 from .runs.config import ARRAYS, RunConfig, resolve_config
 from .runs.device import resolve_device
@@ -83,6 +84,10 @@ class _Series:
 
     def __init__(self, X: Any, channels_first: bool, who: str) -> None:
         self.array: tuple[int, ...] | None = None  # shape[1:] of an array input
+        long = long_series(X, who)  # a long-format data frame: one (T_i, C) array per series
+        if long is not None:
+            self.sequences = [self._one(x, False, who, i) for i, x in enumerate(long[0])]
+            return
         listed = isinstance(X, (list, tuple)) and len(X) > 0
         # A list of (T_i, C) arrays, or of 1-D series of different lengths, is a list of
         # series; a list of equal-length rows is a table, as scikit-learn reads it.
