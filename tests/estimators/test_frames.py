@@ -10,7 +10,7 @@ import pytest
 from timedist.estimators import TimeSeriesClassifier, TimeSeriesRegressor
 
 pd = pytest.importorskip("pandas")
-FAST = dict(members=1, num_features=840)
+FAST = dict(members=1, num_features=168)
 
 
 def _data(n: int = 24, steps: int = 16) -> tuple[np.ndarray, np.ndarray]:
