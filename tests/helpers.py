@@ -192,3 +192,22 @@ def write_pngs(folder: Path, clip: np.ndarray) -> Path:
     for t, image in enumerate(clip):
         Image.fromarray(image).save(folder / f"{t:05d}.png")
     return folder
+
+
+def labels_of(data: Any) -> list[str]:
+    """Each sample's class name (a SequenceDataset with classes)."""
+    assert data.classes is not None
+    return [data.classes[int(t)] for t in data.targets]
+
+
+def assert_same_samples(got: Any, want: Any) -> None:
+    """Two SequenceDatasets hold the same series, bit for bit (missing values where the other
+    has them), and the same labels by name (or the same regression targets)."""
+    assert len(got) == len(want)
+    for a, b in zip(got.sequences, want.sequences, strict=True):
+        assert a.shape == b.shape and torch.equal(a.isnan(), b.isnan())
+        assert torch.equal(a.nan_to_num(7.5), b.nan_to_num(7.5))  # every bit of every value
+    if want.classes is None:
+        assert got.classes is None and torch.equal(got.targets, want.targets)
+    else:
+        assert labels_of(got) == labels_of(want) and sorted(got.classes) == sorted(want.classes)

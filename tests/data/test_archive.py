@@ -11,8 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import torch
-from helpers import FIXTURES
+from helpers import FIXTURES, assert_same_samples, labels_of
 
 from timedist.cli import main
 from timedist.data import SequenceDataset, TsFormatError, read_arff, read_ts, read_ucr
@@ -33,17 +32,12 @@ def _padded(data: SequenceDataset, channel: int = 0) -> list[list[float]]:
     return [s[:, channel].tolist() + [math.nan] * (longest - len(s)) for s in data.sequences]
 
 
-def _labels(data: SequenceDataset) -> list[str]:
-    assert data.classes is not None
-    return [data.classes[int(t)] for t in data.targets]
-
-
 def write_tsv(data: SequenceDataset, path: Path, separator: str = "\t",
               label: Callable[[str], str] = str) -> Path:
     """The UCR 2018 archive's .tsv (label first; padded with NaN); ``separator`` and
     ``label`` give the older copies' forms."""
     lines = [separator.join([label(name), *map(_text, row)])
-             for name, row in zip(_labels(data), _padded(data), strict=True)]
+             for name, row in zip(labels_of(data), _padded(data), strict=True)]
     text = "\n".join(lines) + "\n"
     if path.suffix == ".gz":
         path.write_bytes(gzip.compress(text.encode()))
@@ -66,7 +60,7 @@ def write_arff(data: SequenceDataset, path: Path) -> Path:
     lines.append("@attribute target " + ("{" + ",".join(data.classes) + "}"
                                          if data.classes is not None else "numeric"))
     lines.append("@data")
-    targets = _labels(data) if data.classes is not None else [repr(float(t))
+    targets = labels_of(data) if data.classes is not None else [repr(float(t))
                                                              for t in data.targets]
     for series, target in zip(data.sequences, targets, strict=True):
         rows = [[_text(v) if not math.isnan(v) else "?" for v in series[:, c].tolist()]
@@ -77,17 +71,6 @@ def write_arff(data: SequenceDataset, path: Path) -> Path:
             lines.append("'" + "\\n".join(",".join(row) for row in rows) + f"',{target}")
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def assert_same(got: SequenceDataset, want: SequenceDataset) -> None:
-    assert len(got) == len(want)
-    for a, b in zip(got.sequences, want.sequences, strict=True):
-        assert a.shape == b.shape and torch.equal(a.isnan(), b.isnan())
-        assert torch.equal(a.nan_to_num(7.5), b.nan_to_num(7.5))  # every bit of every value
-    if want.classes is None:
-        assert got.classes is None and torch.equal(got.targets, want.targets)
-    else:
-        assert _labels(got) == _labels(want) and sorted(got.classes) == sorted(want.classes)
 
 
 UCR_FORMS = {
@@ -103,7 +86,7 @@ def test_ucr_files_read_as_their_ts_twin(tmp_path: Path, form: str) -> None:
     name, separator, label = UCR_FORMS[form]
     want = read_ts(ITALY)
     got = read_ucr(write_tsv(want, tmp_path / name, separator, label))
-    assert_same(got, want)
+    assert_same_samples(got, want)
     assert got.classes == ["1", "2"]  # labels written 1.0000000e+00 are named 1
 
 
@@ -114,7 +97,7 @@ def test_ucr_variable_lengths_and_missing_values(tmp_path: Path) -> None:
                                  classes=vowels.classes)
     univariate.sequences[0][2, 0] = math.nan  # a missing value inside a series
     got = read_ucr(write_tsv(univariate, tmp_path / "v.tsv"))
-    assert_same(got, univariate)
+    assert_same_samples(got, univariate)
     assert sorted({len(s) for s in got.sequences}) == sorted({len(s) for s in vowels.sequences})
     assert math.isnan(got.sequences[0][2, 0])
 
@@ -147,10 +130,10 @@ def test_arff_quoting_as_weka_writes_it(tmp_path: Path) -> None:
                                                                   "regression"])
 def test_arff_files_read_as_their_ts_twin(tmp_path: Path, source: Path) -> None:
     want = read_ts(source)
-    assert_same(read_arff(write_arff(want, tmp_path / "x.arff")), want)
+    assert_same_samples(read_arff(write_arff(want, tmp_path / "x.arff")), want)
     packed = tmp_path / "x.arff.gz"
     packed.write_bytes(gzip.compress((tmp_path / "x.arff").read_bytes()))
-    assert_same(read_arff(packed), want)
+    assert_same_samples(read_arff(packed), want)
 
 
 BAD = [

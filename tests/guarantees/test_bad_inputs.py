@@ -406,11 +406,14 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      1, r"nope\.ts: no such file"),
     ("file: a folder", then(lambda w: (w / "d.ts").mkdir(), "fit", "--data", "{w}/d.ts", "--out",
                             "{w}/new"), 1,
-     r"d\.ts: is a folder; expected a \.ts, \.npz, \.tsv, \.txt or \.arff \(\.gz too\) file"),
-    ("file: another format", then(write("x.csv", "1,2\n"), "fit", "--data", "{w}/x.csv",
+     r"d\.ts: is a folder; expected a \.ts, \.npz, \.csv, \.tsv, \.parquet, \.txt or \.arff "
+     r"\(\.gz too\) file"),
+    ("file: another format", then(write("x.json", "{}\n"), "fit", "--data", "{w}/x.json",
                                   "--out", "{w}/new"), 1,
-     r"x\.csv: line 1: expected a clip manifest with the header path,label\[,start,end\] "
-     r"\(signals go in \.ts, \.npz, \.tsv, \.txt or \.arff files\); got 1,2"),
+     r"x\.json: expected a built-in dataset \(.*\) or a file ending in \.ts, \.npz, \.csv, "),
+    ("file: a table of one series", then(write("x.csv", "1,2\n"), "fit", "--data", "{w}/x.csv",
+                                         "--out", "{w}/new"), 1,
+     r"x\.csv: expected at least 2 training samples; got 1"),
     # own videos
     ("clips: an unreadable video", then(clips("clips/a/1.mp4", "clips/b/2.mp4",
                                               broken="clips/b/3.mp4"), *fit_clips()), 1,
@@ -421,7 +424,7 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("clips: a label folder holding no clip", then(write("clips/a/notes.txt", "x"),
                                                    *fit_clips()), 1,
      r"clips/a: a label folder without clips \(expected <clip>\{\.mp4,.*\} or "
-     r"<clip>/<frames> in it\)"),
+     r"<clip>/<frame>\{\.jpg,.*\} in it\)"),
     ("clips: frames of two sizes", then(odd_frame, *fit_clips()), 1,
      r"c2/00003\.png: expected every frame of c2 to be 16x16; got 20x20"),
     ("clips: a manifest row of 3 columns", then(write("m.csv", "path,label\na.mp4,x,1\n"),
@@ -470,8 +473,8 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
      r"zip archive, which every \.npz is\)"),
     ("predict: /dev/null as input", lambda w: ["predict", str(w / "run"), "--input",
                                                "/dev/null", "--output", str(w / "p.csv")], 1,
-     r"error: /dev/null: expected a file ending in \.ts, \.npz, \.tsv, \.txt or \.arff "
-     r"\(\.gz too\)$"),
+     r"error: /dev/null: expected a file ending in \.ts, \.npz, \.csv, \.tsv, \.parquet, \.txt "
+     r"or \.arff \(\.gz too\)$"),
     ("run dir: its training data moved away", then(own_run_moved, "evaluate", "{w}/mine"), 1,
      r"good\.ts: no such file or folder; it is the run's data \(in \S*mine/config\.yaml\): put "
      r"it back, edit the path in config\.yaml, or pass --data FILE"),
@@ -1294,8 +1297,8 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("test file: a run's record as --test-data", lambda w: [
         "fit", "--data", str(w / "good.ts"), "--test-data", str(w / "run/preprocessing.json"),
         "--out", str(w / "new")], 1,
-     r"--test-data .*preprocessing\.json: expected a file ending in \.ts, \.npz, \.tsv, \.txt "
-     r"or \.arff \(\.gz too\)$"),
+     r"--test-data .*preprocessing\.json: expected a file ending in \.ts, \.npz, \.csv, \.tsv, "
+     r"\.parquet, \.txt or \.arff \(\.gz too\)$"),
 ]
 
 

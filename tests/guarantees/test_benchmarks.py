@@ -37,6 +37,7 @@ def test_time_distributed_benchmark_smoke(tmp_path: Path) -> None:
                      "| ClipDataset, DataLoader(num_workers=2) |"]),
     ("own_videos.py", ["| in memory (--data moving-digits) |", "| H.264 .mp4 32x32 |",
                        "| PNG folders 32x32 |", "| 80 clips, --cache |"]),
+    ("tables.py", ["| 300 x 500, 17 digits |", "| 300 x 500, 6 decimals |"]),
 ])
 def test_benchmark_smoke(script: str, expected: list[str]) -> None:
     result = subprocess.run(

@@ -69,9 +69,10 @@ def _unfinished(command: argparse.ArgumentParser) -> None:
 def add_evaluate(evaluate: argparse.ArgumentParser) -> None:
     evaluate.add_argument("run_dir", type=path, metavar="RUN_DIR")
     evaluate.add_argument("--data", "--test-data", type=path, dest="data",
-                          help="a labelled sample file (.ts, .npz, .tsv, .txt, .arff), or for a "
-                          "run on clips a folder or "
-                          ".csv manifest of labelled clips (default: the run's test split)")
+                          help="a labelled sample file (.ts, .npz, a .csv/.tsv/.parquet table, "
+                          ".txt, .arff), a folder or manifest of labelled recordings, or for a "
+                          "run on clips a folder or .csv manifest of labelled clips (default: "
+                          "the run's test split)")
     evaluate.add_argument("--overwrite", action="store_true", help="replace files in "
                           "RUN_DIR/evaluation/ that timedist did not write")
     _unfinished(evaluate)
@@ -80,9 +81,10 @@ def add_evaluate(evaluate: argparse.ArgumentParser) -> None:
 def add_predict(predict: argparse.ArgumentParser) -> None:
     predict.add_argument("run_dir", type=path, metavar="RUN_DIR")
     predict.add_argument("--input", type=path, required=True,
-                         help="samples (.ts, .npz, .tsv, .txt, .arff), or for a run on clips a "
-                         "video, a folder of "
-                         "frames or a folder of them (labels not needed)")
+                         help="samples (.ts, .npz, a .csv/.tsv/.parquet table, .txt, .arff), "
+                         "for a run on recordings one recording or a folder of them, or for a "
+                         "run on clips a video, a folder of frames or a folder of them (labels "
+                         "not needed)")
     predict.add_argument("--output", type=path, required=True,
                          help=".csv (labels, values) or .npz (frames)")
     predict.add_argument("--model", type=path, metavar="FILE.onnx",

@@ -1,5 +1,5 @@
-"""Data: the .ts reader, the archives' .tsv/.txt/.arff files, .npz files, own video clips,
-variable-length datasets and their padding collate."""
+"""Data: the .ts reader, the archives' .tsv/.txt/.arff files, tables (.csv/.tsv/.parquet),
+.npz files, own video clips, variable-length datasets and their padding collate."""
 
 from __future__ import annotations
 
@@ -27,22 +27,24 @@ from .dataset import (
 )
 from .fingerprint import clip_keys, comparable, exact_keys, fingerprint, overlap, sample_keys
 from .labels import label_name, label_names
+from .load import CLIP_SIZE, FILE_KINDS, FILE_SUFFIXES, load, read_file
 from .moving_digits import moving_digits, moving_digits_forecast
 from .npz import load_npz, save_npz
+from .tables import LABEL_COLUMNS, TABLE_SUFFIXES, Table, frame_table, read_table
 from .task import Task
 from .ts import TsFormatError, read_ts
 
-# The sample files timedist reads, and how a message names them.
-FILE_SUFFIXES = (".ts", ".ts.gz", ".npz", *ARCHIVE_SUFFIXES)
-FILE_KINDS = ".ts, .npz, .tsv, .txt or .arff (.gz too)"
 Samples = SequenceDataset | ClipDataset  # held in memory, or own videos streamed from disk
 
 __all__ = [
     "ARCHIVE_SUFFIXES",
+    "CLIP_SIZE",
     "DATASETS",
     "FILE_KINDS",
     "FILE_SUFFIXES",
     "FLOAT32_MAX",
+    "LABEL_COLUMNS",
+    "TABLE_SUFFIXES",
     "Batch",
     "Clip",
     "ClipDataset",
@@ -50,6 +52,7 @@ __all__ = [
     "Samples",
     "SequenceDataset",
     "Standardization",
+    "Table",
     "Task",
     "TsFormatError",
     "clip_keys",
@@ -59,8 +62,10 @@ __all__ = [
     "find_inputs",
     "fingerprint",
     "forecast_windows",
+    "frame_table",
     "label_name",
     "label_names",
+    "load",
     "load_dataset",
     "load_npz",
     "moments",
@@ -70,6 +75,8 @@ __all__ = [
     "pad_collate",
     "read_arff",
     "read_clip",
+    "read_file",
+    "read_table",
     "read_ts",
     "read_ucr",
     "safe_std",

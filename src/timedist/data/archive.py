@@ -34,7 +34,8 @@ from .dataset import SequenceDataset
 from .labels import label_names
 from .ts import TsFormatError, data_section, number, text_lines
 
-__all__ = ["ARCHIVE_SUFFIXES", "read_arff", "read_ucr"]
+__all__ = ["ARCHIVE_SUFFIXES", "class_label", "class_order", "class_targets", "read_arff",
+           "read_ucr"]
 
 ARCHIVE_SUFFIXES = (".tsv", ".tsv.gz", ".txt", ".txt.gz", ".arff", ".arff.gz")
 
@@ -46,23 +47,26 @@ def _trimmed(values: Tensor) -> Tensor:
     return values[:last]
 
 
-def _class_order(names: list[str]) -> list[str]:
+def class_order(names: list[str]) -> list[str]:
     """Classes ordered as numbers when every name is an integer (``-1 1 2 10``), else as text."""
     if all(re.fullmatch(r"[+-]?\d+", name) for name in names):
         return sorted(names, key=int)
     return sorted(names)
 
 
-def _label(text: str, where: str) -> str:
+def class_label(text: str, where: str) -> str:
     """A UCR label's class name: a number written in ASCII decimals by its value (an integral
     one as an integer: ``1.0000000e+00`` is ``1``; ``1.50`` is ``1.5``), anything else as
     written. A blank label or one that reads as a missing value is an error."""
     text = text.strip()
     if not text or text.lower() in ("?", "nan", "inf", "+inf", "-inf", "infinity"):
-        raise TsFormatError(f"{where}: expected a class label; got {text!r}"
-                            + (" (a missing value)" if text else ""))
+        why = ("" if not text else " (not a finite number)" if "inf" in text.lower() else
+               " (a missing value)")
+        raise TsFormatError(f"{where}: expected a class label; got {text!r}{why}")
     if not DECIMAL.fullmatch(text):
         return text
+    if re.fullmatch(r"[+-]?\d+", text):
+        return str(int(text))  # exactly, past 2**53 too
     value = float(text)
     if not math.isfinite(value):
         raise TsFormatError(f"{where}: expected a class label; got {text!r} (not a finite "
@@ -72,14 +76,20 @@ def _label(text: str, where: str) -> str:
     return repr(value)
 
 
-def _classified(sequences: list[Tensor], labels: list[str], order: list[str], name: str,
-                where: str) -> SequenceDataset:
+def class_targets(labels: list[str], order: list[str], where: str) -> tuple[Tensor, list[str]]:
+    """(class indices (N,), class names) of ``labels`` named in ``order`` (checked: blank or
+    look-alike names are a TsFormatError naming ``where``)."""
     try:
         classes = label_names(order, where)
     except ValueError as error:  # blank or look-alike labels
         raise TsFormatError(str(error)) from None
     index = {label: i for i, label in enumerate(classes)}
-    targets = torch.tensor([index[label] for label in labels], dtype=torch.long)
+    return torch.tensor([index[label] for label in labels], dtype=torch.long), classes
+
+
+def _classified(sequences: list[Tensor], labels: list[str], order: list[str], name: str,
+                where: str) -> SequenceDataset:
+    targets, classes = class_targets(labels, order, where)
     return SequenceDataset(sequences, targets, classes=classes, name=name)
 
 
@@ -96,7 +106,7 @@ def read_ucr(path: str | Path, *, name: str | None = None) -> SequenceDataset:
             continue
         separator = "\t" if "\t" in line else "," if "," in line else None
         fields = line.split(separator)  # a blank label keeps its column (tabs, commas)
-        label = _label(fields[0], f"{where}, column 1")
+        label = class_label(fields[0], f"{where}, column 1")
         if len(fields) < 2:
             raise TsFormatError(f"{where}: expected a label then the series' values; got "
                                 f"{line[:40]!r}")
@@ -115,7 +125,7 @@ def read_ucr(path: str | Path, *, name: str | None = None) -> SequenceDataset:
         labels.append(label)
     if not sequences:
         raise TsFormatError(f"{path.name}: expected series, one per line; found none")
-    return _classified(sequences, labels, _class_order(sorted(set(labels))), name or path.name,
+    return _classified(sequences, labels, class_order(sorted(set(labels))), name or path.name,
                        path.name)
 
 

@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ID_COLUMNS", "TIME_COLUMNS", "long_series"]
+__all__ = ["ID_COLUMNS", "LABEL_COLUMNS", "TIME_COLUMNS", "grouped_series", "long_series"]
 
 ID_COLUMNS = ("id", "instance", "series", "case_id", "sample")
+LABEL_COLUMNS = ("label", "class", "target")  # not "y": x, y, z are channels too
 TIME_COLUMNS = ("time", "timepoint", "timestamp", "step", "t")
 
 
@@ -61,18 +62,22 @@ def long_series(frame: Any, who: str) -> tuple[list[np.ndarray], list[Any]] | No
             times = np.asarray(frame.index.get_level_values(1))
             channels = list(frame.columns)
             table = {c: np.asarray(frame[c].to_numpy()) for c in channels}
-            return _grouped(ids, times, table, channels, who)
+            return grouped_series(ids, times, table, channels, who)
         columns = list(frame.columns)
         id_column, time_column = _named(columns, ID_COLUMNS), _named(columns, TIME_COLUMNS)
         if id_column is None or time_column is None:
             return None
         table = {c: np.asarray(frame[c].to_numpy()) for c in columns}
     channels = [c for c in columns if c not in (id_column, time_column)]
-    return _grouped(table[id_column], table[time_column], table, channels, who)
+    return grouped_series(table[id_column], table[time_column], table, channels, who)
 
 
-def _grouped(ids: np.ndarray, times: np.ndarray, table: dict[Any, np.ndarray],
-             channels: list[Any], who: str) -> tuple[list[np.ndarray], list[Any]]:
+def grouped_series(ids: np.ndarray, times: np.ndarray, table: dict[Any, np.ndarray],
+                   channels: list[Any], who: str) -> tuple[list[np.ndarray], list[Any]]:
+    """(one (T_i, C) float64 array per series, the series' ids in the order they first
+    appear) of rows given as ``ids`` (N,), ``times`` (N,) and ``table[channel]`` (N,); each
+    series' rows ordered by time. ValueError naming ``who`` for a channel of non-numbers, an
+    infinity or a time given twice in one series."""
     if not channels:
         raise ValueError(f"{who}: expected at least one channel column beside the id and time "
                          "columns; got none")

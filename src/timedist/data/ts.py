@@ -21,8 +21,10 @@ import math
 import re
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import torch
 from torch import Tensor
@@ -31,7 +33,7 @@ from .._checks import DECIMAL
 from .dataset import SequenceDataset
 from .labels import label_names
 
-__all__ = ["TsFormatError", "data_section", "number", "read_ts", "text_lines"]
+__all__ = ["TsFormatError", "data_section", "number", "read_ts", "text_file", "text_lines"]
 
 _MISSING = ("?", "nan", "")
 _INFINITE = re.compile(r"[+-]?inf(inity)?", re.IGNORECASE)
@@ -53,21 +55,29 @@ class _Header:
         return self.classes is not None or self.regression
 
 
-def text_lines(path: Path, *, strip: bool = True) -> Iterator[tuple[int, str]]:
-    """(line number, line) of a UTF-8 text file, plain or gzipped (``.gz``): stripped of
-    surrounding whitespace, or (``strip=False``) only of its line end; a file that is not
-    UTF-8 or not the gzip it is named is a TsFormatError naming it."""
+@contextmanager
+def text_file(path: Path) -> Iterator[TextIO]:
+    """A UTF-8 text file opened to read, plain or gzipped (``.gz``), its byte-order mark
+    dropped; a file that is not UTF-8 or not the gzip it is named, found while reading in the
+    ``with`` block, is a TsFormatError naming it."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8-sig") as handle:  # type: ignore[operator]
-            for index, line in enumerate(handle, start=1):
-                yield index, line.strip() if strip else line.rstrip("\r\n")
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:  # type: ignore[operator]
+            yield handle
     except UnicodeDecodeError as error:
         raise TsFormatError(f"{path.name}: expected a UTF-8 text file; got bytes that are not "
                             f"({error.reason})") from None
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:  # zlib: a damaged body
         raise TsFormatError(f"{path.name}: expected a gzip-compressed file; {error}"
                             ) from None
+
+
+def text_lines(path: Path, *, strip: bool = True) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a UTF-8 text file, plain or gzipped (:func:`text_file`): stripped
+    of surrounding whitespace, or (``strip=False``) only of its line end."""
+    with text_file(path) as handle:
+        for index, line in enumerate(handle, start=1):
+            yield index, line.strip() if strip else line.rstrip("\r\n")
 
 
 def number(text: str, where: str) -> float:

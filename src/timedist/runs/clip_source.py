@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from ..data import DATASETS, FILE_SUFFIXES, SequenceDataset, pad_collate
+from ..data import CLIP_SIZE, DATASETS, FILE_SUFFIXES, SequenceDataset, pad_collate
 from ..data.clips import (
     Clip,
     ClipDataset,
@@ -33,43 +33,67 @@ from ..data.clips import (
     find_clips,
     find_inputs,
     frame_size,
+    holds_recordings,
     imbalance,
+    is_manifest,
 )
 from .config import ARRAYS, ConfigError, RunConfig
 
-__all__ = ["MAX_SIZE", "clip_dataset", "evaluation_clips", "input_clips", "is_clip_run",
-           "is_clip_source",
-           "load_clip_splits", "thumbnails"]
+__all__ = [
+    "MAX_SIZE",
+    "clip_dataset",
+    "evaluation_clips",
+    "folder_splits",
+    "input_clips",
+    "is_clip_run",
+    "is_clip_source",
+    "load_clip_splits",
+    "skipped_note",
+    "test_items",
+    "thumbnails",
+]
 
-MAX_SIZE = 64  # the default frame side at most (pixels)
+MAX_SIZE = CLIP_SIZE  # the default frame side at most (pixels)
 MAX_WORKERS = 4
 SHOWN = 5  # bad clips named in the --skip-bad warning
 
 
 def is_clip_source(data: str | None) -> bool:
     """Whether ``data`` (``--data``/``--test-data``) names own videos: a folder or a .csv
-    manifest (not a built-in dataset, not a .ts/.npz file, nor a folder named like one)."""
-    if not data or data in DATASETS or data.endswith(FILE_SUFFIXES):
+    manifest (:func:`~timedist.data.clips.is_manifest`; not a built-in dataset, not a sample
+    file, nor a folder named like one)."""
+    if not data or data in DATASETS:
         return False
     path = Path(data)
-    return path.is_dir() or path.suffix.lower() == ".csv"
+    if path.suffix.lower() == ".csv" and path.is_file():
+        return is_manifest(path) and not holds_recordings(path)
+    return not data.endswith(FILE_SUFFIXES) and path.is_dir() and not holds_recordings(path)
 
 
-def is_clip_run(config: RunConfig) -> bool:
+def is_clip_run(config: RunConfig, step_shape: tuple[int, ...] | list[int]) -> bool:
     """Whether a stored run was trained on own videos: its data is neither a built-in
-    dataset, nor a .ts/.npz file, nor arrays — decided from the config alone, so a run moved
-    away from its clips (or to another machine) still knows what it is."""
+    dataset, nor a sample file, nor arrays — decided from the run alone (its config and the
+    step shape it stored), so a run moved away from its clips (or to another machine) still
+    knows what it is: clips' steps are images (C, H, W), unlike a table's or a folder of
+    recordings' (C,)."""
     data = config.data
-    return not (data in DATASETS or data == ARRAYS or data.endswith(FILE_SUFFIXES))
+    if data in DATASETS or data == ARRAYS or len(step_shape) != 3:  # recordings: (C,)
+        return False
+    return data.lower().endswith(".csv") or not data.endswith(FILE_SUFFIXES)
+
+
+def skipped_note(bad: list[tuple[Clip, str]], noun: str) -> str:
+    """The warning that lists the clips (or recordings: ``noun``) ``--skip-bad`` left out."""
+    listed = "; ".join(reason for _, reason in bad[:SHOWN])
+    more = f"; and {len(bad) - SHOWN} more" if len(bad) > SHOWN else ""
+    return (f"skipped {len(bad)} unreadable {noun}{'s' * (len(bad) > 1)} (--skip-bad): "
+            f"{listed}{more}")
 
 
 def _checked(clips: list[Clip], config: RunConfig, notes: list[str]) -> list[Clip]:
     good, bad = check_clips(clips, skip_bad=config.skip_bad)
     if bad:
-        listed = "; ".join(reason for _, reason in bad[:SHOWN])
-        more = f"; and {len(bad) - SHOWN} more" if len(bad) > SHOWN else ""
-        notes.append(f"skipped {len(bad)} unreadable clip{'s' * (len(bad) > 1)} "
-                     f"(--skip-bad): {listed}{more}")
+        notes.append(skipped_note(bad, "clip"))
     if not good:
         raise ClipError(f"{config.data}: expected readable clips; all {len(clips)} are bad")
     return good
@@ -85,14 +109,28 @@ def clip_dataset(clips: list[Clip], config: RunConfig, classes: list[str] | None
                        seed=config.seed, labelled=labelled, name=name)
 
 
-def _test_clips(source: str) -> list[Clip]:
-    """The clips of ``source`` to test on: its test/ split, or its label folders."""
-    found = find_clips(source)
+def test_items(source: str, *, recordings: bool = False) -> list[Clip]:
+    """The clips (or recordings) of ``source`` to test on: its test/ split, or its label
+    folders."""
+    found = find_clips(source, recordings=recordings)
     clips = found.get("test") or found.get("all")
     if clips is None:
         raise ClipError(f"{source}: has {'/, '.join(found)}/ but no test/ folder; expected "
                         "test/ or label folders")
     return clips
+
+
+def folder_splits(config: RunConfig, *, recordings: bool = False) -> dict[str, list[Clip]]:
+    """The clips (or recordings) of ``config.data`` by split (:func:`find_clips`), checked:
+    train/ beside val/ or test/, and no ``--val-split`` beside a val/ folder."""
+    found = find_clips(config.data, recordings=recordings)
+    if "all" not in found and "train" not in found:
+        raise ClipError(f"{config.data}: has {'/, '.join(found)}/ but no train/ folder; "
+                        "expected train/ beside them")
+    if "val" in found and config.val_split:
+        raise ConfigError(f"--val-split {config.val_split}: {config.data} has a val/ folder; "
+                          "drop one of them")
+    return found
 
 
 def load_clip_splits(config: RunConfig) -> tuple[RunConfig, ClipDataset, ClipDataset | None,
@@ -102,19 +140,13 @@ def load_clip_splits(config: RunConfig) -> tuple[RunConfig, ClipDataset, ClipDat
     if config.shuffle_frames:
         raise ConfigError("--shuffle-frames is for data held in memory (.ts/.npz); own videos "
                           "cannot use it")
-    found = find_clips(config.data)
-    if "all" not in found and "train" not in found:
-        raise ClipError(f"{config.data}: has {'/, '.join(found)}/ but no train/ folder; "
-                        "expected train/ beside them")
-    if "val" in found and config.val_split:
-        raise ConfigError(f"--val-split {config.val_split}: {config.data} has a val/ folder; "
-                          "drop one of them")
+    found = folder_splits(config)
     notes: list[str] = []
     choices: list[str] = []
     train_clips = _checked(found.get("train") or found["all"], config, notes)
     val_clips = _checked(found["val"], config, notes) if "val" in found else None
     test_source = config.test_data or (config.data if "test" in found else None)
-    test_clips = _checked(_test_clips(test_source), config, notes) if test_source else None
+    test_clips = _checked(test_items(test_source), config, notes) if test_source else None
     changes: dict[str, object] = {}
     if config.size is None:
         height, width = frame_size(train_clips[0])
@@ -149,7 +181,7 @@ def evaluation_clips(source: str, config: RunConfig, classes: list[str]
     notes (clips skipped with the run's ``--skip-bad``); labels must be among the training
     ``classes``."""
     notes: list[str] = []
-    clips = _checked(_test_clips(source), config, notes)
+    clips = _checked(test_items(source), config, notes)
     return clip_dataset(clips, config, classes, name=source), notes
 
 

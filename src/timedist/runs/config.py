@@ -25,6 +25,7 @@ import yaml
 from .._atomic import check_plain
 from .._checks import DECIMAL, shorten, shorten_text
 from ..data import Task
+from ..data.clips import holds_recordings
 from ..models.registry import MODELS, closed_form, taking
 
 __all__ = ["ARRAYS", "DATASET_DEFAULTS", "MODELS", "NORMALIZATIONS", "PATHS",
@@ -69,13 +70,16 @@ class RunConfig:
     ``config.yaml`` holds the values chosen, so it reproduces the run."""
 
     data: str = _setting("moving-digits", "data", "a built-in dataset ({datasets}; default "
-                         "moving-digits), a training file (.ts, .npz, or the archives' .tsv, "
-                         ".txt, .arff), or own videos: a folder "
+                         "moving-digits), a training file (.ts, .npz, a table: .csv, .tsv, "
+                         ".parquet, or the archives' .txt, .arff), or own videos: a folder "
                          "of <label>/<clip> (optionally under train/ val/ test/) or a .csv "
                          "manifest (path,label[,start,end])")
-    test_data: str | None = _setting(None, "data", "a test file for own data (.ts, .npz, .tsv, "
-                                     ".txt, .arff), or "
+    test_data: str | None = _setting(None, "data", "a test file for own data (.ts, .npz, .csv, "
+                                     ".tsv, .parquet, .txt, .arff), or "
                                      "a folder/manifest of test clips")
+    label_column: str | None = _setting(
+        None, "data", "tables (.csv, .tsv, .parquet with a header): the column of labels or "
+        "targets (default: the one named label, class or target, else the first)")
     val_split: float | None = _setting(
         None, "data", "fraction of the training data held out for validation (0: none; "
         "default: chosen from the data; a checkpoint is chosen on it only with >= 100 samples)")
@@ -97,8 +101,9 @@ class RunConfig:
     grayscale: bool = _setting(False, "clips", "one channel instead of three", only="clips")
     cache: str | None = _setting(None, "clips", "a folder for decoded clips (uint8 on disk): "
                                  "epochs after the first skip decoding", only="clips")
-    skip_bad: bool = _setting(False, "clips", "skip unreadable clips with a warning listing "
-                              "them (default: stop at the first, naming it)", only="clips")
+    skip_bad: bool = _setting(False, "clips", "skip unreadable clips (or recordings) with a "
+                              "warning listing them (default: stop at the first, naming it)",
+                              only="folders")
     workers: int | None = _setting(None, "clips", "DataLoader processes decoding clips "
                                    "(default: the CPU cores, at most 4)", only="clips")
     model: str | None = _setting(None, "model", "one of {models} (default: chosen from the "
@@ -381,6 +386,8 @@ def identity(config: RunConfig) -> dict[str, Any]:
 # (config with the model chosen, clips or not, the data's task).
 APPLIES: dict[str, tuple[str, Callable[[RunConfig, bool, Task], bool]]] = {
     "clips": ("own videos (a folder or manifest of clips)", lambda c, clips, t: clips),
+    "folders": ("folders or manifests of clips or recordings",
+                lambda c, clips, t: clips or holds_recordings(c.data)),
     "rocket": ("the rocket model", lambda c, clips, t: c.model in taking("rocket")),
     "networks": ("networks (not rocket)", lambda c, clips, t: not closed_form(c.model)),
     "recurrent": (f"the recurrent models ({', '.join(taking('recurrent'))})",

@@ -25,6 +25,7 @@ from .prepare import (
     seen_by_run,
 )
 from .record import RunRecord, apply_record, stored_run, trained_samples
+from .recording_source import is_recording_source
 from .rundir import EVALUATION_FILES, LEGACY_SAMPLES, SAMPLES, RunDir, RunSession
 
 __all__ = ["check_data_there", "check_same_data", "evaluate"]
@@ -52,7 +53,7 @@ def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, dat
     for name in EVALUATION_FILES:  # a file of the user's there: refused before any work
         session.check_writable(f"evaluation/{name}", overwrite=overwrite)
     config = dataclasses.replace(config, cache=None)  # readers write nowhere but the run
-    clips = is_clip_run(config)
+    clips = is_clip_run(config, stored.spec.step_shape)
     notes: list[str] = []
     dataset: Samples
     # The run's own split only without --data, or with its built-in dataset's name: a file
@@ -91,7 +92,10 @@ def _evaluate_run(session: RunSession, config: RunConfig, stored: RunRecord, dat
                                               stored.classes)
             raw: Samples = dataset
         else:
-            raw = read_sequences(data, require_targets=True)
+            read = read_sequences(data, require_targets=True,
+                                  label_column=config.label_column, skip_bad=config.skip_bad)
+            raw = read.data
+            notes += read.chose if is_recording_source(data) else []  # recordings skipped
             dataset = apply_record(raw, stored, labelled=True)
         fitted, held, unknown = _seen_by_run(run, config, marker, raw)
         measures, note = repeats(data, fitted, held, len(raw))
@@ -122,7 +126,7 @@ def _seen_by_run(run: RunDir, config: RunConfig, marker: Marker | None, samples:
 
         kept_keys, legacy = kept  # an earlier timedist kept exact keys
         return (*seen_by_run(config, kept_keys, (exact_keys if legacy else sample_keys)(
-            samples), _validation_folder(config)), None)
+            samples), _validation_folder(config, samples)), None)
     seen = _seen_by_reading(run, config, marker, samples)
     if seen is not None:
         return (*seen, None)
@@ -145,14 +149,14 @@ def _seen_by_reading(run: RunDir, config: RunConfig, marker: Marker | None, samp
     if trained is not None and trained.fingerprint == whole:
         return seen_by_run(config, keys, keys)
     try:
-        if is_clip_run(config):  # the clips of train/ (and val/): decoding is not needed
+        if isinstance(samples, ClipDataset):  # the clips of train/ (and val/): no decoding
             found = find_clips(config.data)
             clips = found.get("train") or found.get("all", [])
             if config.skip_bad:  # as the run saw them
                 clips = check_clips(clips, skip_bad=True)[0]
             return seen_by_run(config, clip_keys(clips), keys,
-                               _validation_folder(config))
-        train = load_splits(config)[0]
+                               _validation_folder(config, samples))
+        train = load_splits(config).train
     except (OSError, ValueError):  # moved or unreadable: nothing can be said
         return None
     if trained is not None and comparable(trained.fingerprint, whole) and (
@@ -161,12 +165,13 @@ def _seen_by_reading(run: RunDir, config: RunConfig, marker: Marker | None, samp
     return seen_by_run(config, sample_keys(train), keys)
 
 
-def _validation_folder(config: RunConfig) -> list[bytes]:
-    """The keys of a clip run's val/ folder (held out, not fitted on); [] for other runs."""
+def _validation_folder(config: RunConfig, samples: Samples) -> list[bytes]:
+    """The keys of a clip run's val/ folder (held out, not fitted on); [] for other runs
+    (whose ``samples`` are signals, not clips)."""
     from ..data import clip_keys
     from ..data.clips import find_clips
 
-    if not is_clip_run(config):
+    if not isinstance(samples, ClipDataset):
         return []
     try:
         return clip_keys(find_clips(config.data).get("val", []))

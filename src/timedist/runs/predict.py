@@ -27,6 +27,7 @@ from .evaluation import collect, unscale
 from .measure import empty_note, restore
 from .prepare import conform, loader_workers, read_sequences
 from .record import RunRecord, apply_record, stored_run
+from .recording_source import input_recordings, is_recording_run
 from .rundir import RunDir, run_file_reason
 
 __all__ = ["predict"]
@@ -53,31 +54,44 @@ def predict(run_dir: str | Path, input_path: str, output_path: str, *,
         if output.suffix != wanted:
             raise ConfigError(f"--output {output}: expected a file ending in {wanted} for a "
                               f"{kind} run")
-        outputs, names, empty = _predictions(run, config, stored, input_path, model)
+        outputs, names, named, chose, empty = _predictions(run, config, stored, input_path,
+                                                           model)
+    for line in chose:  # how the input was read (a table's layout, its label column left out)
+        _say(verbose, f"chose  {line}")
     if empty:  # the model's answer for no data would read as a confident prediction
         _note(verbose, empty_note(input_path, empty, len(outputs), config.normalize,
                                    "their predictions are left blank"))
     _write_predictions(target, kind, outputs, stored.classes, names, replace=overwrite,
-                       blank=empty)
+                       blank=empty, named=named)
     _say(verbose, f"wrote {len(outputs)} predictions to {output}")
     return output
 
 
 def _predictions(run: RunDir, config: RunConfig, stored: RunRecord, input_path: str,
-                 model: str | Path | None) -> tuple[Tensor, list[str] | None, list[int]]:
-    """(outputs: probabilities, values in the data's units or frames; clip names or None;
-    the indices of samples without a single value)."""
+                 model: str | Path | None
+                 ) -> tuple[Tensor, list[str] | None, str, list[str], list[int]]:
+    """(outputs: probabilities, values in the data's units or frames; the samples' names —
+    clips' or recordings' paths, a table's series ids — or None; the title of their column;
+    what was chosen reading the input; the indices of samples without a single value)."""
     kind = stored.task
     names: list[str] | None = None
+    named, chose = "clip", []
     signals: SequenceDataset | None = None  # as read: the ONNX file scales them itself
     dataset: Samples
     config = dataclasses.replace(config, cache=None)  # readers write nowhere but the output
-    if is_clip_run(config):
+    if is_clip_run(config, stored.spec.step_shape):
         assert stored.classes is not None
         dataset = input_clips(input_path, config, stored.classes)
         names = [str(c.path) for c in dataset.clips]
     else:
-        signals = read_sequences(input_path, require_targets=False)
+        if is_recording_run(config, stored.spec.step_shape):  # a file, or a folder of them
+            signals, names, _ = input_recordings(input_path)
+            named = "recording"
+        else:
+            table = read_sequences(input_path, require_targets=False,
+                                   label_column=config.label_column)
+            signals, names, chose = table.data, table.ids, table.chose
+            named = table.id_column or named
         dataset = apply_record(signals, stored, labelled=False) if model is None else conform(
             signals, step_shape=stored.spec.step_shape, task=kind, classes=stored.classes,
             labelled=False)
@@ -101,14 +115,15 @@ def _predictions(run: RunDir, config: RunConfig, stored: RunRecord, input_path: 
                          "(NaN or infinite): its values may lie far outside the training data's")
     empty = [] if signals is None else without_values(signals.sequences,
                                                       constant=config.normalize == "series")
-    return outputs, names, empty
+    return outputs, names, named, chose, empty
 
 
 def _write_predictions(output: Path, kind: str, outputs: Tensor,
                        classes: list[str] | None, names: list[str] | None = None, *,
-                       replace: bool, blank: Sequence[int] = ()) -> None:
-    """Probabilities (N, K) -> label and its probability (with ``names``, the clips: also
-    every class's probability); values (N, ...) -> one column each; frames -> an NPZ. The
+                       replace: bool, blank: Sequence[int] = (), named: str = "clip") -> None:
+    """Probabilities (N, K) -> label and its probability (with ``names``, the clips' or
+    recordings' paths, in a column titled ``named``: also every class's probability); values
+    (N, ...) -> one column each; frames -> an NPZ. The
     rows in ``blank`` (samples without data) are left empty (NaN frames). Written
     atomically; a file that appeared meanwhile is replaced only with ``replace``."""
     if blank:
@@ -122,7 +137,7 @@ def _write_predictions(output: Path, kind: str, outputs: Tensor,
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     rows = names if names is not None else list(range(len(outputs)))
-    first = "clip" if names is not None else "index"
+    first = named if names is not None else "index"
     if kind is Task.CLASSIFICATION:
         classes = classes or []
         each = classes if names is not None else []

@@ -16,7 +16,6 @@ from torch import Tensor, nn
 
 from .._checks import shorten
 from ..data import (
-    ARCHIVE_SUFFIXES,
     DATASETS,
     FILE_KINDS,
     FILE_SUFFIXES,
@@ -24,14 +23,12 @@ from ..data import (
     Samples,
     SequenceDataset,
     Standardization,
+    Table,
     Task,
     fingerprint,
     load_dataset,
-    load_npz,
     moments,
-    read_arff,
-    read_ts,
-    read_ucr,
+    read_file,
     sample_keys,
 )
 from ..data.dataset import channel_blocks, split_indices
@@ -41,10 +38,25 @@ from .clip_source import is_clip_source, load_clip_splits
 from .config import ARRAYS, ConfigError, RunConfig, check_applicable
 from .defaults import MIN_SELECTION, choose_defaults
 from .marker import Source
+from .recording_source import input_recordings, is_recording_source, recording_splits
 
-__all__ = ["ModelSpec", "Prepared", "build_model", "conform", "fitted_indices", "legacy_model",
-           "load_splits", "loader_workers", "normalized", "prepare", "prepare_data",
-           "read_sequences", "repeats", "seen_by_run"]
+__all__ = [
+    "ModelSpec",
+    "Prepared",
+    "Splits",
+    "build_model",
+    "conform",
+    "fitted_indices",
+    "legacy_model",
+    "load_splits",
+    "loader_workers",
+    "normalized",
+    "prepare",
+    "prepare_data",
+    "read_sequences",
+    "repeats",
+    "seen_by_run",
+]
 
 
 @dataclass
@@ -92,14 +104,21 @@ class Prepared:
         return ModelSpec(self.task, train.step_shape, outputs, horizon, train.max_length)
 
 
-def read_sequences(path: str | Path, *, require_targets: bool = True, flag: str = ""
-                   ) -> SequenceDataset:
-    """A user's sample file (.ts, .npz, or an archive's .tsv/.txt/.arff) as a
-    SequenceDataset (errors name the file/line, and ``flag``, a setting that takes no built-in
-    dataset, when given)."""
+def read_sequences(path: str | Path, *, require_targets: bool = True, flag: str = "",
+                   label_column: str | None = None, skip_bad: bool = False) -> Table:
+    """A user's sample file (.ts, .npz, a table: .csv/.tsv/.parquet, or an archive's
+    .txt/.arff), or a labelled folder of recordings (its test/ split, else all of it;
+    ``skip_bad`` as the run was trained), as a :class:`~timedist.data.Table`: its
+    SequenceDataset, a table's label column (``label_column`` when given, else chosen:
+    :func:`~timedist.data.read_table`) and what was chosen reading it (files skipped, for
+    recordings). Errors name the file/line, and ``flag``, a setting that takes no built-in
+    dataset, when given."""
     if str(path) == ARRAYS:  # a run's config.yaml written by an estimator's save()
         raise ConfigError(f"data {ARRAYS}: that run was fitted in Python on arrays; pass --data "
                           f"FILE (a {FILE_KINDS} file) to train on a file")
+    if require_targets and is_recording_source(str(path)):  # its test/ split, or all of it
+        data, _, notes = input_recordings(str(path), labelled=True, skip_bad=skip_bad)
+        return Table(data, None, notes)
     path = Path(path)
     if not path.name.endswith(FILE_SUFFIXES):  # (inputs to predict are never built-in data)
         named = f"a built-in dataset ({', '.join(DATASETS)}) or " if (
@@ -113,13 +132,7 @@ def read_sequences(path: str | Path, *, require_targets: bool = True, flag: str 
                           f"a {FILE_KINDS} file")
     if not path.is_file():
         raise ConfigError(f"{path}: no such file")
-    if path.suffix == ".npz":
-        return load_npz(path, require_targets=require_targets)
-    if path.name.endswith((".arff", ".arff.gz")):
-        return read_arff(path)
-    if path.name.endswith(ARCHIVE_SUFFIXES):
-        return read_ucr(path)
-    return read_ts(path, require_targets=require_targets)
+    return read_file(path, require_targets=require_targets, label_column=label_column)
 
 
 def conform(data: SequenceDataset, *, step_shape: tuple[int, ...] | list[int], task: Task,
@@ -238,21 +251,57 @@ def repeats(name: str, fitted: int, held: int, size: int) -> tuple[str | None, s
                   "values, to about 0.1%): the metrics flatter the model")
 
 
-def load_splits(config: RunConfig) -> tuple[SequenceDataset, SequenceDataset | None]:
-    """(train, test) of ``config.data``: a built-in dataset's official splits, or a user's
+@dataclass
+class Splits:
+    """The data of a run as read: ``train``, ``test`` (None without), ``val`` (a folder's
+    val/ split; None: split off by :func:`prepare`), ``config`` (a table's label column set),
+    ``choices`` (what was chosen reading them) and ``notes`` (files skipped)."""
+
+    train: SequenceDataset
+    test: SequenceDataset | None
+    config: RunConfig
+    val: SequenceDataset | None = None
+    choices: list[str] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+
+def load_splits(config: RunConfig) -> Splits:
+    """The splits of ``config.data``: a built-in dataset's official splits, a folder of
+    recordings' (:func:`~timedist.runs.recording_source.recording_splits`), or a user's
     training file and optional ``--test-data`` file (labels re-indexed to the training
-    classes)."""
+    classes); a table's label column is chosen from the training file, set in the config
+    returned and said in the choices."""
     if config.data in DATASETS:
         if config.test_data:
             raise ConfigError(f"--test-data is for own files; {config.data} has its own test "
                               "split")
-        return load_dataset(config.data)
-    train = read_sequences(config.data)
-    test = read_sequences(config.test_data, flag="--test-data") if config.test_data else None
-    if test is not None:
-        test = conform(test, step_shape=tuple(train.sequences[0].shape[1:]),
+        return Splits(*load_dataset(config.data), config)
+    if is_recording_source(config.data):
+        if config.label_column is not None:
+            raise ConfigError(f"--label-column {config.label_column}: {config.data} holds "
+                              "recordings, labelled by their folders (or manifest); drop it")
+        found = recording_splits(config)
+        conformed = [None if split is None else conform(
+            split, step_shape=found.train.step_shape, task=found.train.task,
+            classes=found.train.classes) for split in (found.val, found.test)]
+        if found.val is not None:
+            config = dataclasses.replace(config, val_split=0.0)
+            found.chose.append(f"validation on the val/ folder ({len(found.val)} recordings)")
+        return Splits(found.train, conformed[1], config, conformed[0], found.chose, found.notes)
+    read = read_sequences(config.data, label_column=config.label_column)
+    if config.label_column is not None and read.label_column is None:
+        raise ConfigError(f"--label-column {config.label_column}: {config.data} is not a table "
+                          "with a header (.csv, .tsv, .parquet); drop it")
+    train, choices = read.data, read.chose
+    config = dataclasses.replace(config, label_column=read.label_column)
+    test = None
+    if config.test_data:
+        tested = read_sequences(config.test_data, flag="--test-data",
+                                label_column=config.label_column)
+        test = conform(tested.data, step_shape=tuple(train.sequences[0].shape[1:]),
                        task=train.task, classes=train.classes)
-    return train, test
+        choices += tested.chose[:1]  # its layout; its labels are read as the training ones
+    return Splits(train, test, config, choices=choices)
 
 
 def normalized(dataset: SequenceDataset, how: str, scale: Standardization | None
@@ -401,9 +450,12 @@ def prepare_data(config: RunConfig) -> Prepared:
             raise ConfigError(f"--test-data {config.test_data}: expected a test file "
                               f"({FILE_KINDS}) for {config.data} (folders of clips "
                               "test runs on clips)")
-        train, test = load_splits(config)
-        prepared = prepare(config, train, test, scaled=config.data in DATASETS, notes=notes)
-        raw = (train, test)
+        splits = load_splits(config)
+        config = splits.config
+        prepared = prepare(config, splits.train, splits.test, scaled=config.data in DATASETS,
+                           val=splits.val, notes=[*notes, *splits.notes],
+                           choices=splits.choices)
+        raw = (splits.train, splits.test)
     if config.data not in DATASETS:
         _describe_sources(prepared, *raw)
     if prepared.val is not None:  # which samples were held out (seed, val_split, subset)

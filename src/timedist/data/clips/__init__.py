@@ -23,6 +23,7 @@ from .dataset import ClipDataset, sample_indices
 from .decoding import check_clips, frame_size, read_clip
 from .discovery import (
     FRAME_SUFFIXES,
+    RECORDING_SUFFIXES,
     SPLITS,
     VIDEO_SUFFIXES,
     Clip,
@@ -30,12 +31,15 @@ from .discovery import (
     class_counts,
     find_clips,
     find_inputs,
+    holds_recordings,
     imbalance,
+    is_manifest,
     natural_key,
 )
 
 __all__ = [
     "FRAME_SUFFIXES",
+    "RECORDING_SUFFIXES",
     "SPLITS",
     "VIDEO_SUFFIXES",
     "Clip",
@@ -46,7 +50,9 @@ __all__ = [
     "find_clips",
     "find_inputs",
     "frame_size",
+    "holds_recordings",
     "imbalance",
+    "is_manifest",
     "natural_key",
     "read_clip",
     "sample_indices",
