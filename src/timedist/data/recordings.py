@@ -29,9 +29,21 @@ __all__ = ["read_recordings", "recording_values"]
 
 def recording_values(path: Path) -> tuple[np.ndarray, list[str]]:
     """One recording's (T, C) float64 values and what was recognised reading it (see the
-    module); TsFormatError names the file."""
-    if not path.name.lower().endswith(".npy"):
-        return read_recording(path)
+    module): trailing steps missing in every channel shorten it, a missing value inside stays
+    NaN. TsFormatError names the file."""
+    said: list[str] = []
+    if path.name.lower().endswith(".npy"):
+        values = _npy(path)
+    else:
+        values, said = read_recording(path)
+    present = ~np.isnan(values).all(1)
+    if not present.any():
+        raise TsFormatError(f"{path.name}: expected at least one value; got only missing ones")
+    return values[: int(np.flatnonzero(present)[-1]) + 1], said
+
+
+def _npy(path: Path) -> np.ndarray:
+    """A ``.npy`` recording (T,) or (T, C) as (T, C) float64, finite or NaN."""
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
@@ -41,14 +53,11 @@ def recording_values(path: Path) -> tuple[np.ndarray, list[str]]:
     if array.ndim not in (1, 2) or array.dtype.kind not in "biuf" or not len(array):
         raise TsFormatError(f"{path.name}: expected an array of numbers (T,) or (T, C); got "
                             f"{array.dtype} of shape {array.shape}")
-    values = array.reshape(len(array), -1).astype(np.float64)
+    values: np.ndarray = array.reshape(len(array), -1).astype(np.float64)
     if np.isinf(values).any():
         raise TsFormatError(f"{path.name}: expected finite values (NaN for a missing one); got "
                             "infinities")
-    present = ~np.isnan(values).all(1)
-    if not present.any():
-        raise TsFormatError(f"{path.name}: expected at least one value; got only missing ones")
-    return values[: int(np.flatnonzero(present)[-1]) + 1], []
+    return values
 
 
 def _named(error: Exception, path: Path, root: Path | None) -> str:

@@ -95,8 +95,9 @@ def read_recording(path: str | Path) -> tuple[np.ndarray, list[str]]:
     """One recording of a ``.csv``/``.tsv`` (plain or ``.gz``; a header is optional) or
     ``.parquet`` file: rows are steps, columns channels. Returns its (T, C) float64 values
     and what was recognised, one line each: a header, a time column (left out; its times
-    must increase). Trailing steps missing in every channel shorten it; a missing value
-    inside stays missing (NaN). TsFormatError names the file, line and column."""
+    must increase). Missing values are NaN (trailing ones are left to
+    :func:`~timedist.data.recordings.recording_values`). TsFormatError names the file, line
+    and column."""
     path = Path(path)
     said = []
     if path.name.endswith(".parquet"):
@@ -112,7 +113,7 @@ def read_recording(path: str | Path) -> tuple[np.ndarray, list[str]]:
             check_names(names, path.name)
         time = _named(names, TIME_COLUMNS) if header else None
         columns = read_text_columns(path, names, delimiter, line if header else line - 1,
-                             {time} if time else set())
+                                    {time} if time else set())
         if header:
             said.append("a header")
     time = _named(columns.names, TIME_COLUMNS, path.name, "time")
@@ -131,11 +132,7 @@ def read_recording(path: str | Path) -> tuple[np.ndarray, list[str]]:
                                 f"increasing order; got {_shown(when[row].item())!r} after "
                                 f"{_shown(when[row - 1].item())!r}")
         said.append(f"a time column ({time!r}, left out)")
-    values = np.stack([columns.values(n) for n in channels], 1)
-    present = ~np.isnan(values).all(1)
-    if not present.any():
-        raise TsFormatError(f"{path.name}: expected at least one value; got only missing ones")
-    return values[: int(np.flatnonzero(present)[-1]) + 1], said
+    return np.stack([columns.values(n) for n in channels], 1), said
 
 
 def _named(names: list[str], choices: tuple[str, ...], who: str = "", what: str = ""

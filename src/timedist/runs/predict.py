@@ -36,10 +36,12 @@ __all__ = ["predict"]
 def predict(run_dir: str | Path, input_path: str, output_path: str, *,
             model: str | Path | None = None, overwrite: bool = False, unfinished: bool = False,
             verbose: bool = True) -> Path:
-    """Predict every sample of ``input_path`` (.ts/.npz, or for a run on clips a video, a
+    """Predict every sample of ``input_path`` (a sample file or table; for a run on
+    recordings one recording, a folder or a manifest of them; for a run on clips a video, a
     frame folder or a folder of them; labels not needed) with the run's best checkpoint — or
     with ``model``, the run exported to ONNX (``timedist export``), run in onnxruntime: a CSV
-    (index or clip, prediction[, probability and each class's]) for labels and values, an NPZ
+    (index, a table's id, or the clip's or recording's path; prediction[, probability and
+    each class's]) for labels and values, an NPZ
     (``y_pred`` (N, T_out, C, H, W)) for frames. ``output_path`` must not exist unless
     ``overwrite``, and is never an input or a file of a run."""
     run = RunDir(Path(run_dir))
